@@ -1,0 +1,70 @@
+// The droplet's user-data. It must stay the same for the droplet's whole life: a change of
+// user-data replaces the droplet and its disk. So it holds only what never changes with the
+// password, the certificate, the Jupyter config or the JupyterLab version, and nothing secret
+// (any process on the droplet can read user-data from the metadata service).
+import { serverLayout, volumeDevicePath } from "./server-layout";
+import { renderSystemdUnit } from "./systemd-unit";
+
+export interface CloudInitArgs {
+    /** The data volume's name, when there is one; it is mounted as Jupyter's root directory. */
+    dataVolumeName?: string;
+    /** Swap file size in MiB: pip installs on a 2 GB droplet can otherwise meet the OOM killer. */
+    swapMb?: number;
+}
+
+/** sshd drop-in: key logins only. Named to sort first, because sshd keeps the first value it reads. */
+export const sshdHardening = `# Written by jupyterlab-droplet: key-based logins only.
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+`;
+
+function block(text: string, indent: string): string {
+    return text.trimEnd().split("\n").map((line) => (line === "" ? "" : indent + line)).join("\n");
+}
+
+export function renderCloudInit(args: CloudInitArgs = {}): string {
+    const l = serverLayout;
+    const swapBytes = (args.swapMb ?? 2048) * 1024 * 1024;
+    const mounts = args.dataVolumeName === undefined ? "" : `mounts:
+  - [${JSON.stringify(volumeDevicePath(args.dataVolumeName))}, ${JSON.stringify(l.notebookDir)}, ext4, "defaults,nofail,discard,x-systemd.device-timeout=60s", "0", "2"]
+`;
+    return `#cloud-config
+# jupyterlab-droplet: prepares the machine. JupyterLab itself, its config, certificate and
+# password hash arrive later over SSH, so changing them never replaces this droplet.
+disable_root: false
+ssh_pwauth: false
+package_update: true
+packages:
+  - python3-venv
+  - python3-pip
+  - curl
+  - ca-certificates
+  - unattended-upgrades
+users:
+  - name: ${l.user}
+    gecos: JupyterLab
+    shell: /bin/bash
+    lock_passwd: true
+swap:
+  filename: ${l.swapFile}
+  size: ${swapBytes}
+  maxsize: ${swapBytes}
+${mounts}write_files:
+  - path: /etc/ssh/sshd_config.d/10-jupyterlab-droplet.conf
+    owner: root:root
+    permissions: "0644"
+    content: |
+${block(sshdHardening, "      ")}
+  - path: /etc/systemd/system/${l.service}
+    owner: root:root
+    permissions: "0644"
+    content: |
+${block(renderSystemdUnit(), "      ")}
+runcmd:
+  - [install, -d, -o, ${l.user}, -g, ${l.user}, -m, "0750", ${l.notebookDir}]
+  - [systemctl, daemon-reload]
+  - [systemctl, enable, ${l.service}]
+  - [sh, -c, "systemctl reload ssh || systemctl reload sshd"]
+`;
+}

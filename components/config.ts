@@ -1,0 +1,346 @@
+// Reads and validates the stack's config once, before any resource is registered.
+// Pure: it sees config only through a ConfigSource, so tests need no Pulumi at all.
+import * as fs from "fs";
+import * as path from "path";
+
+/** Where raw config values come from: the stack's config in index.ts, a plain map in tests. */
+export interface ConfigSource {
+    /** The raw string value of `key` (structured values arrive as JSON text), or undefined. */
+    get(key: string): string | undefined;
+    /** Whether `key` was set as a secret (`pulumi config set --secret`). */
+    isSecret(key: string): boolean;
+}
+
+export interface DropletConfig {
+    region: string;
+    size: string;
+    image: string;
+    /** The plain password, kept in memory only; index.ts wraps it in pulumi.secret. */
+    password?: string;
+    sshPublicKey?: string;
+    allowedCidrs: string[];
+    jupyterPort: number;
+    dataVolumeGb: number;
+    retainData: boolean;
+    jupyterlabVersion: string;
+    pythonPackages: string[];
+    /** The requirements file's contents (read here so a missing file is a config error). */
+    requirements?: { path: string; text: string };
+}
+
+export const namespace = "jupyterlab-droplet";
+
+export const defaults = {
+    region: "nyc3",
+    size: "s-1vcpu-2gb",
+    image: "ubuntu-24-04-x64",
+    allowedCidrs: ["0.0.0.0/0", "::/0"],
+    jupyterPort: 9000,
+    dataVolumeGb: 10,
+    retainData: false,
+    jupyterlabVersion: "4.6.6",
+} as const;
+
+export const regions = [
+    "nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "tor1", "lon1", "ams3", "fra1", "sgp1", "blr1", "syd1", "atl1",
+] as const;
+
+export const minimumPasswordLength = 12;
+export const minimumMemoryMb = 2048;
+const maximumVolumeGb = 16 * 1024;
+
+export class ConfigError extends Error {
+    constructor(key: string, value: string, allowed: string) {
+        super(`Invalid config ${namespace}:${key} = ${value}: ${allowed}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** Validates every key, collecting all problems so the user fixes them in one round. */
+export function readConfig(source: ConfigSource, projectDir: string): DropletConfig {
+    const errors: string[] = [];
+    function check<T>(read: () => T, fallback: T): T {
+        try {
+            return read();
+        } catch (e) {
+            if (e instanceof ConfigError) {
+                errors.push(e.message);
+                return fallback;
+            }
+            throw e;
+        }
+    }
+    const raw = (key: string) => {
+        const value = source.get(key);
+        return value === undefined || value === "" ? undefined : value;
+    };
+
+    const config: DropletConfig = {
+        region: check(() => parseRegion(raw("region") ?? defaults.region), defaults.region),
+        size: check(() => parseSize(raw("size") ?? defaults.size), defaults.size),
+        image: check(() => parseImage(raw("image") ?? defaults.image), defaults.image),
+        password: check(() => parsePassword(raw("password"), source.isSecret("password")), undefined),
+        sshPublicKey: check(() => parseSshPublicKey(raw("sshPublicKey")), undefined),
+        allowedCidrs: check(() => parseCidrs(raw("allowedCidrs")), [...defaults.allowedCidrs]),
+        jupyterPort: check(() => parsePort(raw("jupyterPort")), defaults.jupyterPort),
+        dataVolumeGb: check(() => parseVolumeSize(raw("dataVolumeGb")), defaults.dataVolumeGb),
+        retainData: check(() => parseBoolean("retainData", raw("retainData"), defaults.retainData), false),
+        jupyterlabVersion: check(() => parseJupyterlabVersion(raw("jupyterlabVersion")), defaults.jupyterlabVersion),
+        pythonPackages: check(() => parsePythonPackages(raw("pythonPackages")), []),
+        requirements: check(() => readRequirementsFile(raw("requirementsFile"), projectDir), undefined),
+    };
+    if (errors.length > 0) {
+        throw new Error(errors.join("\n"));
+    }
+    return config;
+}
+
+export function parseRegion(value: string): string {
+    if (!(regions as readonly string[]).includes(value)) {
+        throw new ConfigError("region", JSON.stringify(value), `must be one of ${regions.join(", ")}`);
+    }
+    return value;
+}
+
+/** The RAM of a size slug in MB when the slug states it (s-1vcpu-2gb, s-1vcpu-512mb-10gb), else undefined. */
+export function memoryMbOfSize(slug: string): number | undefined {
+    const match = /^[a-z0-9]+-\d+vcpu-(\d+)(mb|gb)\b/.exec(slug);
+    if (!match) {
+        return undefined;
+    }
+    return Number(match[1]) * (match[2] === "gb" ? 1024 : 1);
+}
+
+export function parseSize(value: string): string {
+    if (!/^[a-z0-9]+(-[a-z0-9]+)+$/.test(value)) {
+        throw new ConfigError("size", JSON.stringify(value), "must be a DigitalOcean size slug such as s-1vcpu-2gb or s-2vcpu-4gb");
+    }
+    const memoryMb = memoryMbOfSize(value);
+    if (memoryMb !== undefined && memoryMb < minimumMemoryMb) {
+        throw new ConfigError("size", JSON.stringify(value),
+            `has ${memoryMb} MB of RAM; JupyterLab needs a size with at least 2 GB, such as s-1vcpu-2gb or s-2vcpu-4gb`);
+    }
+    return value;
+}
+
+export function parseImage(value: string): string {
+    // The user-data and the setup scripts use apt and systemd: only Ubuntu and Debian images fit.
+    if (!/^(ubuntu-\d{2}-\d{2}|debian-\d{2})-x64$/.test(value)) {
+        throw new ConfigError("image", JSON.stringify(value),
+            "must be an Ubuntu or Debian x86-64 image slug such as ubuntu-24-04-x64 or debian-12-x64");
+    }
+    return value;
+}
+
+export function parsePassword(value: string | undefined, isSecret: boolean): string | undefined {
+    if (value === undefined) {
+        return undefined;
+    }
+    // Never echo the value itself: describe it instead.
+    const described = `(a value of ${[...value].length} characters)`;
+    if (!isSecret) {
+        throw new ConfigError("password", described,
+            "is stored in plain text; set it with `pulumi config set --secret password`");
+    }
+    if ([...value].length < minimumPasswordLength) {
+        throw new ConfigError("password", described, `must be at least ${minimumPasswordLength} characters long`);
+    }
+    if (/[\r\n]/.test(value)) {
+        throw new ConfigError("password", described, "must be a single line");
+    }
+    return value;
+}
+
+const sshKeyTypes = ["ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com"];
+
+export function parseSshPublicKey(value: string | undefined): string | undefined {
+    if (value === undefined) {
+        return undefined;
+    }
+    const key = value.trim();
+    const shown = JSON.stringify(key.length > 60 ? `${key.slice(0, 57)}...` : key);
+    const allowed = `must be one OpenSSH public key line ("${sshKeyTypes.slice(0, 3).join("\", \"")} ... AAAA... comment"), as in ~/.ssh/id_ed25519.pub`;
+    if (/PRIVATE KEY/.test(key)) {
+        throw new ConfigError("sshPublicKey", "(a private key)", `${allowed}; never the private key`);
+    }
+    const [type, body] = key.split(/\s+/);
+    if (key.includes("\n") || !sshKeyTypes.includes(type) || body === undefined || !/^[A-Za-z0-9+/]+={0,2}$/.test(body)) {
+        throw new ConfigError("sshPublicKey", shown, allowed);
+    }
+    const blob = Buffer.from(body, "base64");
+    const nameLength = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
+    if (nameLength < 0 || blob.subarray(4, 4 + nameLength).toString("latin1") !== type) {
+        throw new ConfigError("sshPublicKey", shown, `${allowed}; its key data does not match its type ${type}`);
+    }
+    if (type === "ssh-rsa" && rsaModulusBits(blob) < 2048) {
+        throw new ConfigError("sshPublicKey", shown, "is an RSA key shorter than 2048 bits; use ssh-ed25519 or RSA of 2048+ bits");
+    }
+    return key;
+}
+
+function rsaModulusBits(blob: Buffer): number {
+    // ssh-rsa wire format: string "ssh-rsa", mpint e, mpint n.
+    let offset = 0;
+    const next = () => {
+        const length = blob.readUInt32BE(offset);
+        const field = blob.subarray(offset + 4, offset + 4 + length);
+        offset += 4 + length;
+        return field;
+    };
+    try {
+        next();
+        next();
+        const modulus = next();
+        const significant = modulus[0] === 0 ? modulus.subarray(1) : modulus;
+        return significant.length * 8;
+    } catch {
+        return 0;
+    }
+}
+
+function parseJsonList(key: string, value: string, example: string): unknown[] {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(value);
+    } catch {
+        throw new ConfigError(key, JSON.stringify(value), `must be a list, set with \`pulumi config set --path '${key}[0]' ${example}\``);
+    }
+    if (!Array.isArray(parsed)) {
+        throw new ConfigError(key, value, `must be a list, set with \`pulumi config set --path '${key}[0]' ${example}\``);
+    }
+    return parsed;
+}
+
+export function parseCidrs(value: string | undefined): string[] {
+    if (value === undefined) {
+        return [...defaults.allowedCidrs];
+    }
+    const list = parseJsonList("allowedCidrs", value, "203.0.113.7/32");
+    if (list.length === 0) {
+        throw new ConfigError("allowedCidrs", value, "must hold at least one CIDR block, or be unset for anywhere");
+    }
+    return list.map((item) => {
+        if (typeof item !== "string" || !isCidr(item)) {
+            throw new ConfigError("allowedCidrs", JSON.stringify(item),
+                "each entry must be an IPv4 or IPv6 CIDR block such as 203.0.113.7/32 or 2001:db8::/48");
+        }
+        return item;
+    });
+}
+
+export function isCidr(value: string): boolean {
+    const [address, prefix, ...rest] = value.split("/");
+    if (rest.length > 0 || prefix === undefined || !/^\d{1,3}$/.test(prefix)) {
+        return false;
+    }
+    const bits = Number(prefix);
+    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) {
+        return bits <= 32 && address.split(".").every((octet) => Number(octet) <= 255 && String(Number(octet)) === octet);
+    }
+    return bits <= 128 && isIpv6(address);
+}
+
+function isIpv6(address: string): boolean {
+    if (!/^[0-9a-fA-F:]+$/.test(address) || address.split("::").length > 2) {
+        return false;
+    }
+    const groups = address.split(":").filter((group) => group !== "");
+    if (groups.some((group) => group.length > 4)) {
+        return false;
+    }
+    return address.includes("::") ? groups.length < 8 : groups.length === 8;
+}
+
+function parseInteger(key: string, value: string | undefined, fallback: number, min: number, max: number, allowed: string): number {
+    if (value === undefined) {
+        return fallback;
+    }
+    if (!/^-?\d+$/.test(value.trim())) {
+        throw new ConfigError(key, JSON.stringify(value), `must be a whole number: ${allowed}`);
+    }
+    const number = Number(value);
+    if (number < min || number > max) {
+        throw new ConfigError(key, value, allowed);
+    }
+    return number;
+}
+
+export function parsePort(value: string | undefined): number {
+    if (value !== undefined && value.trim() === "22") {
+        throw new ConfigError("jupyterPort", value, "22 is the SSH port; choose a port from 1024 to 65535");
+    }
+    // JupyterLab runs as an unprivileged user, which cannot bind ports below 1024.
+    return parseInteger("jupyterPort", value, defaults.jupyterPort, 1024, 65535, "must be a port from 1024 to 65535");
+}
+
+export function parseVolumeSize(value: string | undefined): number {
+    return parseInteger("dataVolumeGb", value, defaults.dataVolumeGb, 0, maximumVolumeGb,
+        `must be 0 (no volume) or a size from 1 to ${maximumVolumeGb} GB`);
+}
+
+export function parseBoolean(key: string, value: string | undefined, fallback: boolean): boolean {
+    if (value === undefined) {
+        return fallback;
+    }
+    if (value === "true" || value === "false") {
+        return value === "true";
+    }
+    throw new ConfigError(key, JSON.stringify(value), "must be true or false");
+}
+
+export function parseJupyterlabVersion(value: string | undefined): string {
+    if (value === undefined) {
+        return defaults.jupyterlabVersion;
+    }
+    const match = /^(\d+)\.(\d+)\.(\d+)((a|b|rc)\d+)?$/.exec(value);
+    if (!match) {
+        throw new ConfigError("jupyterlabVersion", JSON.stringify(value), "must be an exact release version such as 4.6.6");
+    }
+    // The server config uses jupyter_server 2.x names, which JupyterLab 4 and later run on.
+    if (Number(match[1]) < 4) {
+        throw new ConfigError("jupyterlabVersion", value, "must be 4.0.0 or later (JupyterLab 3 runs the old server)");
+    }
+    return value;
+}
+
+// A pip requirement specifier by name (PEP 508 without URLs, options or environment markers).
+const requirementPattern =
+    /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*\])?(\s*(===|==|~=|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+(\s*,\s*(===|==|~=|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+)*)?$/;
+
+export function isRequirementSpecifier(value: string): boolean {
+    return requirementPattern.test(value.trim());
+}
+
+export function parsePythonPackages(value: string | undefined): string[] {
+    if (value === undefined) {
+        return [];
+    }
+    const list = parseJsonList("pythonPackages", value, "pandas==2.2.3");
+    return list.map((item) => {
+        if (typeof item !== "string" || !isRequirementSpecifier(item)) {
+            throw new ConfigError("pythonPackages", JSON.stringify(item),
+                "each entry must be a pip requirement specifier such as pandas, numpy>=2 or scikit-learn==1.5.2 (no URLs or options)");
+        }
+        return item.trim();
+    });
+}
+
+export function readRequirementsFile(value: string | undefined, projectDir: string): { path: string; text: string } | undefined {
+    if (value === undefined) {
+        return undefined;
+    }
+    const resolved = path.resolve(projectDir, value);
+    let text: string;
+    try {
+        text = fs.readFileSync(resolved, "utf8");
+    } catch (e) {
+        const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be read (${(e as Error).message})`;
+        throw new ConfigError("requirementsFile", JSON.stringify(value),
+            `${resolved} ${reason}; it must be a requirements.txt path relative to the project directory`);
+    }
+    if (Buffer.byteLength(text) > 256 * 1024) {
+        throw new ConfigError("requirementsFile", JSON.stringify(value), "must be smaller than 256 KiB");
+    }
+    return { path: value, text };
+}

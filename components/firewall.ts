@@ -1,0 +1,39 @@
+import * as digitalocean from "@pulumi/digitalocean";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface FirewallArgs {
+    readonly firewallName: string;
+    readonly dropletId: pulumi.Input<string>;
+    readonly allowedCidrs: string[];
+    readonly jupyterPort: number;
+}
+
+const anywhere = ["0.0.0.0/0", "::/0"];
+
+/** Lets in SSH and JupyterLab from allowedCidrs, and ICMP; lets everything out. */
+export class Firewall extends pulumi.ComponentResource {
+    public readonly firewallId: pulumi.Output<string>;
+
+    constructor(name: string, args: FirewallArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("jupyterlab-droplet:index:Firewall", name, {}, opts);
+        const firewall = new digitalocean.Firewall(`${name}-firewall`, {
+            name: args.firewallName,
+            dropletIds: [pulumi.output(args.dropletId).apply(Number)],
+            inboundRules: [
+                { protocol: "tcp", portRange: "22", sourceAddresses: args.allowedCidrs },
+                { protocol: "tcp", portRange: String(args.jupyterPort), sourceAddresses: args.allowedCidrs },
+                // ICMP from anywhere keeps path MTU discovery and ping working.
+                { protocol: "icmp", sourceAddresses: anywhere },
+            ],
+            outboundRules: [
+                { protocol: "tcp", portRange: "1-65535", destinationAddresses: anywhere },
+                { protocol: "udp", portRange: "1-65535", destinationAddresses: anywhere },
+                { protocol: "icmp", destinationAddresses: anywhere },
+            ],
+            // No `tags` here: on a firewall they select droplets, and every stack's droplet
+            // carries the shared tag. The firewall applies to this droplet only.
+        }, { parent: this });
+        this.firewallId = firewall.id;
+        this.registerOutputs({ firewallId: this.firewallId });
+    }
+}

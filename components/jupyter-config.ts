@@ -1,0 +1,55 @@
+// The Jupyter server config (jupyter_server 2.x names) and the payload that carries it, the
+// certificate and the key to the server on the setup command's stdin.
+import { serverLayout } from "./server-layout";
+
+export interface JupyterConfigArgs {
+    hashedPassword: string;
+    port: number;
+}
+
+/** jupyter_server_config.json: TLS, the argon2 hash, all interfaces, no token, no browser. */
+export function renderJupyterConfig(args: JupyterConfigArgs): string {
+    const l = serverLayout;
+    const config = {
+        ServerApp: {
+            ip: "0.0.0.0",
+            port: args.port,
+            port_retries: 0,
+            certfile: l.certFile,
+            keyfile: l.keyFile,
+            root_dir: l.notebookDir,
+            open_browser: false,
+            allow_remote_access: true,
+            allow_root: false,
+        },
+        IdentityProvider: {
+            token: "",
+        },
+        PasswordIdentityProvider: {
+            hashed_password: args.hashedPassword,
+            password_required: true,
+            allow_password_change: false,
+        },
+        ContentsManager: {
+            hide_globs: ["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "*.so", "*.dylib", "*~", "lost+found"],
+        },
+    };
+    return JSON.stringify(config, null, 2) + "\n";
+}
+
+/** The files the configure step installs, by the names it knows them by. */
+export interface ConfigPayload {
+    "jupyter_server_config.json": string;
+    "tls.crt": string;
+    "tls.key": string;
+}
+
+/**
+ * One line per file, `<name> <base64 of the content>`: a format bash reads with `read` and
+ * `base64 -d`, with no quoting to get wrong. It travels on stdin, never on a command line.
+ */
+export function renderConfigPayload(files: ConfigPayload): string {
+    return (Object.keys(files) as (keyof ConfigPayload)[])
+        .map((name) => `${name} ${Buffer.from(files[name], "utf8").toString("base64")}\n`)
+        .join("");
+}

@@ -1,0 +1,45 @@
+// Where things live on the server. The single source of truth: the renderers use it and the
+// shell steps receive it as environment variables, so no path is written twice.
+
+export const serverLayout = {
+    /** The unprivileged account that runs JupyterLab and owns the notebooks. */
+    user: "jupyter",
+    home: "/home/jupyter",
+    /** Jupyter's own per-user config dir: config, certificate and key live here, 0600. */
+    configDir: "/home/jupyter/.jupyter",
+    configFile: "/home/jupyter/.jupyter/jupyter_server_config.json",
+    certFile: "/home/jupyter/.jupyter/tls/jupyterlab.crt",
+    keyFile: "/home/jupyter/.jupyter/tls/jupyterlab.key",
+    /** Jupyter's root directory; the data volume is mounted here when there is one. */
+    notebookDir: "/home/jupyter/notebooks",
+    /** JupyterLab's own environment, owned by root so nothing run from a notebook can break it. */
+    serverEnv: "/opt/jupyterlab/current",
+    serverEnvRoot: "/opt/jupyterlab",
+    /** The notebook kernel's environment, where the user's packages go. */
+    kernelEnv: "/opt/jupyter-kernel/current",
+    kernelEnvRoot: "/opt/jupyter-kernel",
+    service: "jupyterlab.service",
+    swapFile: "/swapfile",
+} as const;
+
+/** The environment the shell steps get: every path they touch, from serverLayout. */
+export function layoutEnvironment(): Record<string, string> {
+    return {
+        JLD_USER: serverLayout.user,
+        JLD_HOME: serverLayout.home,
+        JLD_CONFIG_FILE: serverLayout.configFile,
+        JLD_CERT_FILE: serverLayout.certFile,
+        JLD_KEY_FILE: serverLayout.keyFile,
+        JLD_NOTEBOOK_DIR: serverLayout.notebookDir,
+        JLD_SERVER_ENV: serverLayout.serverEnv,
+        JLD_SERVER_ENV_ROOT: serverLayout.serverEnvRoot,
+        JLD_KERNEL_ENV: serverLayout.kernelEnv,
+        JLD_KERNEL_ENV_ROOT: serverLayout.kernelEnvRoot,
+        JLD_SERVICE: serverLayout.service,
+    };
+}
+
+/** The device path under which DigitalOcean presents a volume to its droplet. */
+export function volumeDevicePath(volumeName: string): string {
+    return `/dev/disk/by-id/scsi-0DO_Volume_${volumeName}`;
+}

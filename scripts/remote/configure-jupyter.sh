@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs the Jupyter config, TLS certificate and key read from stdin, restarts JupyterLab
+# and waits until it answers over HTTPS. Secrets arrive only on stdin: never on the command
+# line, in the environment or in a log line.
+# stdin: one line per file, "<name> <base64 content>"
+# Usage: configure-jupyter.sh PORT
+set -euo pipefail
+
+port=${1:?usage: configure-jupyter.sh PORT}
+user=${JLD_USER:?}
+config_file=${JLD_CONFIG_FILE:?}
+cert_file=${JLD_CERT_FILE:?}
+key_file=${JLD_KEY_FILE:?}
+notebook_dir=${JLD_NOTEBOOK_DIR:?}
+service=${JLD_SERVICE:?}
+home=${JLD_HOME:?}
+
+umask 077
+staging=$(mktemp -d)
+trap 'rm -rf "$staging"' EXIT
+
+while read -r name content; do
+  case "$name" in
+    jupyter_server_config.json | tls.crt | tls.key) ;;
+    *)
+      echo "unexpected file name in the setup payload: ${name}" >&2
+      exit 1
+      ;;
+  esac
+  printf '%s' "$content" | base64 -d >"${staging}/${name}"
+done
+
+for name in jupyter_server_config.json tls.crt tls.key; do
+  if [ ! -s "${staging}/${name}" ]; then
+    echo "the setup payload is missing ${name}" >&2
+    exit 1
+  fi
+done
+
+# install(1) sets owner and mode before the content is visible under the final name.
+install -d -o "$user" -g "$user" -m 0700 "$(dirname "$config_file")" "$(dirname "$cert_file")" "$(dirname "$key_file")"
+install -o "$user" -g "$user" -m 0600 "${staging}/tls.key" "$key_file"
+install -o "$user" -g "$user" -m 0600 "${staging}/tls.crt" "$cert_file"
+install -o "$user" -g "$user" -m 0600 "${staging}/jupyter_server_config.json" "$config_file"
+
+# The notebook directory (the data volume's root when there is one) belongs to the user.
+install -d -o "$user" -g "$user" -m 0750 "$notebook_dir"
+chown "$user:$user" "$notebook_dir"
+
+# The same SSH keys as root, so VS Code Remote-SSH works as the user who owns the notebooks.
+if [ -f /root/.ssh/authorized_keys ]; then
+  install -d -o "$user" -g "$user" -m 0700 "${home}/.ssh"
+  install -o "$user" -g "$user" -m 0600 /root/.ssh/authorized_keys "${home}/.ssh/authorized_keys"
+fi
+
+systemctl daemon-reload
+systemctl enable "$service" >/dev/null 2>&1
+systemctl restart "$service"
+
+started=$(date +%s)
+deadline=$(( started + ${JLD_READY_TIMEOUT:-300} ))
+until curl --silent --fail --max-time 5 --cacert "$cert_file" --output /dev/null "https://127.0.0.1:${port}/api"; do
+  if [ "$(date +%s)" -ge "$deadline" ] || systemctl is-failed --quiet "$service"; then
+    echo "JupyterLab did not answer on https://127.0.0.1:${port}/api; its last log lines:" >&2
+    journalctl --unit "$service" --no-pager --lines 40 >&2 || true
+    exit 1
+  fi
+  sleep 2
+done
+echo "JupyterLab answers over HTTPS on port ${port} ($(( $(date +%s) - started ))s after restart)"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs JupyterLab at one exact version into an environment of its own, owned by root so
+# nothing run from a notebook can change it. The new environment is built beside the old one
+# and swapped in only once complete: a failed install leaves the running server untouched.
+# Usage: install-jupyterlab.sh VERSION
+set -euo pipefail
+
+version=${1:?usage: install-jupyterlab.sh VERSION}
+root=${JLD_SERVER_ENV_ROOT:?}
+current=${JLD_SERVER_ENV:?}
+target="${root}/jupyterlab-${version}"
+
+if [ -f "${target}/.complete" ] && [ "$(readlink -f "$current")" = "$target" ]; then
+  echo "JupyterLab ${version} is already installed"
+  exit 0
+fi
+
+started=$(date +%s)
+if [ ! -f "${target}/.complete" ]; then
+  rm -rf "$target"
+  install -d -m 0755 "$root"
+  python3 -m venv "$target"
+  # uv installs JupyterLab's ~90 packages several times faster than pip; it comes from PyPI too.
+  "${target}/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir uv
+  "${target}/bin/uv" pip install --quiet --no-cache --python "${target}/bin/python" "jupyterlab==${version}"
+  "${target}/bin/jupyter-lab" --version >/dev/null
+  touch "${target}/.complete"
+fi
+
+ln -sfn "$target" "${current}.new"
+mv -T "${current}.new" "$current"
+echo "JupyterLab ${version} installed in $(( $(date +%s) - started ))s"
+
+# Keep only the environment in use.
+for old in "${root}"/jupyterlab-*; do
+  if [ "$old" != "$target" ] && [ -d "$old" ]; then
+    rm -rf "$old"
+  fi
+done

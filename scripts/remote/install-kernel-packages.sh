@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Builds the notebook kernel's environment: ipykernel plus the user's requirements, read from
+# stdin (requirements.txt syntax). It is kept apart from JupyterLab's own environment, so a
+# user's package can never break the server. A new environment is built beside the current
+# one and swapped in only when the install succeeded; on failure the installer's own message
+# is printed and the previous packages stay in use.
+set -euo pipefail
+
+user=${JLD_USER:?}
+root=${JLD_KERNEL_ENV_ROOT:?}
+current=${JLD_KERNEL_ENV:?}
+
+umask 022
+requirements=$(mktemp)
+trap 'rm -f "$requirements"' EXIT
+cat >"$requirements"
+
+digest=$(sha256sum "$requirements" | cut -c1-16)
+target="${root}/env-${digest}"
+if [ -f "${target}/.complete" ] && [ "$(readlink -f "$current")" = "$target" ]; then
+  echo "the kernel environment is up to date (${digest})"
+  exit 0
+fi
+
+started=$(date +%s)
+if [ ! -f "${target}/.complete" ]; then
+  rm -rf "$target"
+  install -d -m 0755 "$root"
+  install -d -o "$user" -g "$user" -m 0755 "$target"
+  # Built as the user, who owns it: `%pip install` from a notebook works in it too.
+  runuser -u "$user" -- python3 -m venv "$target"
+  runuser -u "$user" -- "${target}/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir uv
+  if ! runuser -u "$user" -- "${target}/bin/uv" pip install --quiet --no-cache --python "${target}/bin/python" \
+      ipykernel -r "$requirements" 2>"${target}.log"; then
+    echo "installing the kernel packages failed; the previous packages stay in use. The installer said:" >&2
+    cat "${target}.log" >&2
+    rm -rf "$target" "${target}.log"
+    exit 1
+  fi
+  rm -f "${target}.log"
+  touch "${target}/.complete"
+fi
+
+# The default kernel ("python3") runs this environment, through the stable `current` link.
+kernel_dir=/usr/local/share/jupyter/kernels/python3
+install -d -m 0755 "$kernel_dir"
+cat >"${kernel_dir}/kernel.json" <<JSON
+{
+  "argv": ["${current}/bin/python", "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+  "display_name": "Python 3",
+  "language": "python",
+  "metadata": {"debugger": true}
+}
+JSON
+
+ln -sfn "$target" "${current}.new"
+mv -T "${current}.new" "$current"
+echo "the kernel environment is ready (${digest}, $(( $(date +%s) - started ))s)"
+
+for old in "${root}"/env-*; do
+  if [ "$old" != "$target" ] && [ -d "$old" ]; then
+    rm -rf "$old"
+  fi
+done
