@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Builds the "local droplet" test image: Debian 12 (bookworm) made with debootstrap,
+# with cloud-init set up like DigitalOcean's images (root logs in with the
+# datasource's SSH keys, NoCloud datasource), plus this machine's CA certificates.
+#
+# The image lives outside the repository, in
+#   ${JUPYTERLAB_DROPLET_CACHE:-$HOME/.cache/jupyterlab-droplet}/images/debian12-<recipe hash>/
+# holding disk.raw (a bare ext4 root filesystem), vmlinuz and initrd.img. It is rebuilt
+# only when the recipe changes (this script, test/vm/image-files/, the host's CA certs).
+# Progress goes to stderr; the LAST line on stdout is the image directory.
+#
+# Environment:
+#   JUPYTERLAB_DROPLET_CACHE  cache root (default ~/.cache/jupyterlab-droplet)
+#   DEBIAN_MIRROR             mirror URL (default: read from this machine's apt sources)
+#   IMAGE_SIZE                size of the root filesystem (default 10G)
+set -euo pipefail
+
+start_s=$(date +%s)
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+files_dir="$script_dir/image-files"
+suite=bookworm
+image_size=${IMAGE_SIZE:-10G}
+packages=(
+  systemd-sysv linux-image-cloud-amd64 cloud-init openssh-server python3 python3-venv
+  python3-pip sudo curl ca-certificates ifupdown isc-dhcp-client iproute2 locales
+  python3-cffi-backend e2fsprogs xfsprogs udev dbus kmod netbase procps libpam-systemd
+)
+
+log() { printf 'build-image: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+need() { # need COMMAND DEBIAN-PACKAGE
+  command -v "$1" >/dev/null 2>&1 || die "'$1' not found: install the Debian package '$2' (apt-get install $2)"
+}
+
+host_ca_files() {
+  # The CA certificates this machine added to its trust store; if there are none,
+  # the whole bundle.
+  local found=0 f
+  if [[ -d /usr/local/share/ca-certificates ]]; then
+    while IFS= read -r -d '' f; do
+      printf '%s\n' "$f"; found=1
+    done < <(find /usr/local/share/ca-certificates -type f -name '*.crt' -print0 | sort -z)
+  fi
+  if [[ $found -eq 0 && -f /etc/ssl/certs/ca-certificates.crt ]]; then
+    printf '%s\n' /etc/ssl/certs/ca-certificates.crt
+  fi
+}
+
+recipe_hash() {
+  {
+    printf 'size=%s suite=%s packages=%s\n' "$image_size" "$suite" "${packages[*]}"
+    sha256sum "$script_dir/build-image.sh"
+    (cd "$files_dir" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+    local f
+    while IFS= read -r f; do sha256sum <"$f"; done < <(host_ca_files)
+  } | sha256sum | cut -c1-16
+}
+
+apt_mirror() {
+  # The first Debian archive URI this machine's apt uses for $suite (not -security).
+  if [[ -n "${DEBIAN_MIRROR:-}" ]]; then printf '%s\n' "$DEBIAN_MIRROR"; return; fi
+  local f uri=""
+  shopt -s nullglob
+  for f in /etc/apt/sources.list.d/*.sources; do
+    uri=$(awk -v suite="$suite" '
+      BEGIN { RS = ""; FS = "\n" }
+      {
+        uris = ""; ok = 0; deb = 0
+        for (i = 1; i <= NF; i++) {
+          if ($i ~ /^URIs:/) { uris = $i; sub(/^URIs:[ \t]*/, "", uris) }
+          if ($i ~ /^Types:/ && $i ~ /[ \t]deb([ \t]|$)/) deb = 1
+          if ($i ~ /^Suites:/) { n = split($i, s, /[ \t]+/); for (j = 2; j <= n; j++) if (s[j] == suite) ok = 1 }
+        }
+        if (ok && deb && uris != "") { split(uris, u, /[ \t]+/); print u[1]; exit }
+      }' "$f")
+    [[ -n "$uri" ]] && break
+  done
+  if [[ -z "$uri" ]]; then
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+      [[ -f "$f" ]] || continue
+      uri=$(awk -v suite="$suite" '$1 == "deb" {
+          for (i = 2; i < NF; i++) if ($i !~ /^\[/ && $(i + 1) == suite) { print $i; exit }
+        }' "$f")
+      [[ -n "$uri" ]] && break
+    done
+  fi
+  shopt -u nullglob
+  [[ -n "$uri" ]] || die "no apt source for Debian $suite found in /etc/apt; set DEBIAN_MIRROR"
+  printf '%s\n' "$uri"
+}
+
+need sha256sum coreutils
+need debootstrap debootstrap
+need mkfs.ext4 e2fsprogs
+need flock util-linux
+[[ $(id -u) -eq 0 ]] || die "debootstrap needs root: run as root"
+
+cache_root=${JUPYTERLAB_DROPLET_CACHE:-$HOME/.cache/jupyterlab-droplet}
+images_dir="$cache_root/images"
+hash=$(recipe_hash)
+image_dir="$images_dir/debian12-$hash"
+mkdir -p "$images_dir" "$cache_root/debootstrap-debs"
+
+exec 9>"$images_dir/.lock"
+flock 9
+
+if [[ -f "$image_dir/disk.raw" && -f "$image_dir/vmlinuz" && -f "$image_dir/initrd.img" && -f "$image_dir/.complete" ]]; then
+  log "cached image $image_dir (built $(cat "$image_dir/.complete"))"
+  log "wall time $(( $(date +%s) - start_s ))s (cached)"
+  printf '%s\n' "$image_dir"
+  exit 0
+fi
+
+mirror=$(apt_mirror)
+log "building $image_dir from Debian $suite (mirror from apt sources)"
+work=$(mktemp -d "$images_dir/.build-$hash.XXXXXX")
+cleanup() {
+  local rc=$?
+  local m
+  for m in dev/pts dev proc sys; do
+    mountpoint -q "$work/rootfs/$m" 2>/dev/null && umount -l "$work/rootfs/$m"
+  done
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+rootfs="$work/rootfs"
+
+include=$(IFS=,; printf '%s' "${packages[*]}")
+log "debootstrap ($(date -u +%H:%M:%S))"
+debootstrap --include="$include" \
+  --cache-dir="$cache_root/debootstrap-debs" \
+  "$suite" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || {
+  tail -n 40 "$work/debootstrap.log" >&2
+  die "debootstrap failed"
+}
+log "debootstrap done after $(( $(date +%s) - start_s ))s"
+
+# Files of the test image (cloud-init config, fstab, trust settings).
+cp -a "$files_dir/." "$rootfs/"
+chown -R root:root "$rootfs/etc/cloud/cloud.cfg.d" "$rootfs/etc/uv" "$rootfs/etc/systemd/system.conf.d"
+
+# This machine's CA certificates, trusted inside the image.
+mkdir -p "$rootfs/usr/local/share/ca-certificates/host"
+n=0
+while IFS= read -r f; do
+  n=$((n + 1))
+  cp "$f" "$rootfs/usr/local/share/ca-certificates/host/host-$n-$(basename "${f%.crt}").crt"
+done < <(host_ca_files)
+log "trusting $n CA file(s) from this machine"
+
+mount --bind /dev "$rootfs/dev"
+mount -t devpts devpts "$rootfs/dev/pts"
+mount -t proc proc "$rootfs/proc"
+mount -t sysfs sysfs "$rootfs/sys"
+chroot "$rootfs" /usr/sbin/update-ca-certificates >&2
+echo "en_US.UTF-8 UTF-8" >"$rootfs/etc/locale.gen"
+chroot "$rootfs" /usr/sbin/locale-gen >&2
+echo "LANG=en_US.UTF-8" >"$rootfs/etc/default/locale"
+echo "localhost" >"$rootfs/etc/hostname"
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$rootfs/etc/hosts"
+# No password for root (locked), like a fresh droplet created with SSH keys.
+chroot "$rootfs" /usr/bin/passwd -l root >&2
+chroot "$rootfs" /usr/bin/apt-get clean
+umount "$rootfs/sys" "$rootfs/proc" "$rootfs/dev/pts" "$rootfs/dev"
+
+# A fresh machine-id on every droplet's first boot.
+: >"$rootfs/etc/machine-id"
+rm -f "$rootfs/var/lib/dbus/machine-id"
+rm -rf "$rootfs/var/lib/apt/lists/"* "$rootfs/var/lib/cloud"
+
+out="$work/out"
+mkdir -p "$out"
+kernel=$(find "$rootfs/boot" -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
+initrd=$(find "$rootfs/boot" -maxdepth 1 -name 'initrd.img-*' | sort -V | tail -n 1)
+[[ -n "$kernel" && -n "$initrd" ]] || die "no kernel/initrd in the root filesystem"
+cp "$kernel" "$out/vmlinuz"
+cp "$initrd" "$out/initrd.img"
+log "mkfs.ext4 -d ($image_size)"
+mkfs.ext4 -q -L droplet-root -d "$rootfs" "$out/disk.raw" "$image_size" >&2
+date -u +%Y-%m-%dT%H:%M:%SZ >"$out/.complete"
+
+rm -rf "$image_dir"
+mv "$out" "$image_dir"
+log "built $image_dir"
+log "wall time $(( $(date +%s) - start_s ))s (built)"
+printf '%s\n' "$image_dir"

@@ -1,0 +1,166 @@
+// Boots a local droplet (Debian 12 under qemu) with a small cloud-config of this test's
+// own, and checks that it behaves like a DigitalOcean droplet: root logs in with the key,
+// cloud-init runs the user-data, a volume shows up at /dev/disk/by-id/scsi-0DO_Volume_<name>,
+// password logins are refused, it survives a reboot, and stop() leaves no qemu behind.
+//
+// Run: node --import tsx --test test/vm/local-droplet.test.ts   (as root; takes a few minutes)
+
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+
+import {
+  LOCAL_DROPLET_TOOLS,
+  bootLocalDroplet,
+  createVolumeDisk,
+  ensureImage,
+  requireTools,
+  stopAllLocalDroplets,
+  type LocalDroplet,
+} from "./local-droplet";
+
+const VOLUME = "notebooks";
+const IPV4 = "127.0.0.2";
+
+function seconds(since: number): string {
+  return `${((Date.now() - since) / 1000).toFixed(1)}s`;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let workDir = "";
+let key = "";
+let imageDir = "";
+let droplet: LocalDroplet | undefined;
+
+before(() => {
+  // A missing tool fails the test with the package to install; it never skips.
+  requireTools([...LOCAL_DROPLET_TOOLS, ["setpriv", "util-linux"]]);
+  workDir = mkdtempSync(join(tmpdir(), "local-droplet-test-"));
+  key = join(workDir, "id_ed25519");
+  const kg = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "local-droplet-test", "-f", key]);
+  assert.equal(kg.status, 0, `ssh-keygen failed: ${kg.stderr?.toString()}`);
+});
+
+after(async () => {
+  await stopAllLocalDroplets();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+test("image builds (or comes from the cache)", { timeout: 40 * 60_000 }, async () => {
+  const t0 = Date.now();
+  imageDir = await ensureImage();
+  console.log(`phase image: ${seconds(t0)} (${imageDir})`);
+  // A second call must come from the cache, quickly.
+  const t1 = Date.now();
+  assert.equal(await ensureImage(), imageDir);
+  console.log(`phase image (cached): ${seconds(t1)}`);
+  assert.ok(Date.now() - t1 < 30_000, "a cached image must not be rebuilt");
+});
+
+test("a local droplet boots, runs its user-data and behaves like a droplet", { timeout: 30 * 60_000 }, async (t) => {
+  assert.ok(imageDir, "image test must run first");
+  const publicKey = spawnSync("ssh-keygen", ["-y", "-f", key]).stdout.toString().trim();
+
+  const volumePath = join(workDir, `${VOLUME}.raw`);
+  await createVolumeDisk({ path: volumePath, sizeGb: 1, filesystemType: "ext4", label: VOLUME });
+
+  const userData = [
+    "#cloud-config",
+    "write_files:",
+    "  - path: /etc/local-droplet-test",
+    "    content: |",
+    "      written by cloud-init",
+    "    permissions: '0644'",
+    "users:",
+    "  - name: alice",
+    "    shell: /bin/bash",
+    "",
+  ].join("\n");
+
+  const t0 = Date.now();
+  droplet = await bootLocalDroplet({
+    name: "test-droplet",
+    userData,
+    authorizedKeys: [publicKey],
+    ipv4: IPV4,
+    forwardPorts: [22],
+    volumes: [{ name: VOLUME, path: volumePath }],
+    workDir,
+    imageDir,
+  });
+  const d = droplet;
+  t.diagnostic(`console log: ${d.consoleLogPath}`);
+
+  await d.waitForSsh(key, 10 * 60_000);
+  console.log(`phase boot to SSH: ${seconds(t0)}`);
+
+  const status = await d.ssh(key, "cloud-init status --wait --long");
+  console.log(`phase cloud-init done: ${seconds(t0)} (exit ${status.code})`);
+  assert.ok(status.code === 0 || status.code === 2, `cloud-init status: ${status.code}\n${status.stdout}\n${status.stderr}`);
+  assert.match(status.stdout, /status: done/);
+
+  await t.test("root logs in with the key and the user-data ran", async () => {
+    const who = await d.ssh(key, "id -un; hostname; cat /etc/local-droplet-test; id alice");
+    assert.equal(who.code, 0, who.stderr);
+    const [user, host, content, alice] = who.stdout.split("\n");
+    assert.equal(user, "root");
+    assert.equal(host, "test-droplet");
+    assert.equal(content, "written by cloud-init");
+    assert.match(alice ?? "", /uid=\d+\(alice\)/);
+  });
+
+  await t.test("user-data reached the guest byte for byte", async () => {
+    const ud = await d.ssh(key, "cat /var/lib/cloud/instance/user-data.txt");
+    assert.equal(ud.code, 0, ud.stderr);
+    assert.equal(ud.stdout, userData);
+  });
+
+  await t.test(`the volume is at /dev/disk/by-id/scsi-0DO_Volume_${VOLUME} with its label`, async () => {
+    const dev = `/dev/disk/by-id/scsi-0DO_Volume_${VOLUME}`;
+    const r = await d.ssh(key, `udevadm settle; blkid -o export ${dev}; ls /dev/disk/by-id/`);
+    assert.equal(r.code, 0, r.stderr);
+    t.diagnostic(`by-id: ${r.stdout.split("\n").filter((l) => !l.includes("=")).join(" ")}`);
+    assert.match(r.stdout, /^TYPE=ext4$/m);
+    assert.match(r.stdout, new RegExp(`^LABEL=${VOLUME}$`, "m"));
+    const m = await d.ssh(key, `mkdir -p /mnt/v && mount ${dev} /mnt/v && echo hi > /mnt/v/x && cat /mnt/v/x && umount /mnt/v`);
+    assert.equal(m.code, 0, m.stderr);
+    assert.equal(m.stdout, "hi\n");
+  });
+
+  await t.test("password logins are refused (only publickey is offered)", async () => {
+    const r = await d.ssh(key, "true", undefined, {
+      sshArgs: ["-o", "PreferredAuthentications=password,keyboard-interactive", "-o", "PubkeyAuthentication=no"],
+    });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Permission denied \(publickey\)/);
+  });
+
+  await t.test("it comes back after a reboot", async () => {
+    const t1 = Date.now();
+    await d.reboot(key);
+    console.log(`phase reboot to SSH: ${seconds(t1)}`);
+    const r = await d.ssh(key, "cat /etc/local-droplet-test && cloud-init status --wait");
+    assert.equal(r.stdout.split("\n")[0], "written by cloud-init");
+  });
+
+  await t.test("stop() ends qemu and removes the overlay, not the volume", async () => {
+    const pid = d.pid;
+    await d.stop();
+    assert.equal(processExists(pid), false, `qemu (pid ${pid}) still runs`);
+    assert.equal(d.isRunning(), false);
+    const left = spawnSync("ls", [workDir]).stdout.toString();
+    assert.doesNotMatch(left, /\.qcow2/);
+    assert.match(left, new RegExp(`${VOLUME}\\.raw`));
+  });
+});
