@@ -1,0 +1,769 @@
+/**
+ * Tests of the DigitalOcean stand-in over real HTTP, with the memory backend (which boots
+ * nothing). Run: node --import tsx --test test/standin/do-api.test.ts
+ */
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+
+import { startDoStandin, type Json, type JsonObject, type Standin } from "./do-api";
+import { MemoryBackend } from "./memory-backend";
+
+const TOKEN = "standin-token";
+
+// --- helpers --------------------------------------------------------------------------------------
+
+interface Env {
+  standin: Standin;
+  backend: MemoryBackend;
+  logs: string[];
+  api: (method: string, path: string, body?: Json | string, token?: string | null) => Promise<ApiReply>;
+}
+
+interface ApiReply {
+  status: number;
+  json: JsonObject;
+  headers: Headers;
+}
+
+async function withStandin(fn: (env: Env) => Promise<void>, opts: { deleteDelayMs?: number } = {}): Promise<void> {
+  const backend = new MemoryBackend({ bootDelayMs: 30, stopDelayMs: 10 });
+  const logs: string[] = [];
+  const standin = await startDoStandin({
+    backend,
+    token: TOKEN,
+    deleteDelayMs: opts.deleteDelayMs ?? 150,
+    actionDelayMs: 20,
+    log: (line) => logs.push(line),
+  });
+  const api: Env["api"] = async (method, path, body, token = TOKEN) => {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (token !== null) headers.Authorization = `Bearer ${token}`;
+    let payload: string | undefined;
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      payload = typeof body === "string" ? body : JSON.stringify(body);
+    }
+    const res = await fetch(`${standin.url}${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+    const text = await res.text();
+    return { status: res.status, json: text === "" ? {} : (JSON.parse(text) as JsonObject), headers: res.headers };
+  };
+  try {
+    await fn({ standin, backend, logs, api });
+  } finally {
+    await standin.close();
+  }
+}
+
+function obj(v: Json | undefined): JsonObject {
+  assert.ok(typeof v === "object" && v !== null && !Array.isArray(v), `expected an object, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function arr(v: Json | undefined): Json[] {
+  assert.ok(Array.isArray(v), `expected an array, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function num(v: Json | undefined): number {
+  assert.equal(typeof v, "number", `expected a number, got ${JSON.stringify(v)}`);
+  return v as number;
+}
+
+function str(v: Json | undefined): string {
+  assert.equal(typeof v, "string", `expected a string, got ${JSON.stringify(v)}`);
+  return v as string;
+}
+
+function assertError(reply: ApiReply, status: number, ...fragments: string[]): void {
+  assert.equal(reply.status, status, `expected ${status}, got ${reply.status}: ${JSON.stringify(reply.json)}`);
+  assert.equal(typeof reply.json.id, "string");
+  const message = str(reply.json.message);
+  for (const fragment of fragments) {
+    assert.ok(message.includes(fragment), `message ${JSON.stringify(message)} should mention ${JSON.stringify(fragment)}`);
+  }
+}
+
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Keys made by ssh-keygen, with ssh-keygen's own MD5 fingerprints to check ours against. */
+const keys: { publicKey: string; md5: string }[] = [];
+let keyDir = "";
+
+before(() => {
+  keyDir = mkdtempSync(join(tmpdir(), "do-standin-keys-"));
+  for (let i = 0; i < 4; i++) {
+    const file = join(keyDir, `k${i}`);
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `test-${i}`, "-f", file]);
+    const publicKey = readFileSync(`${file}.pub`, "utf8");
+    const md5 = execFileSync("ssh-keygen", ["-l", "-E", "md5", "-f", `${file}.pub`], { encoding: "utf8" });
+    const match = /MD5:([0-9a-f:]+)/.exec(md5);
+    assert.ok(match?.[1]);
+    keys.push({ publicKey, md5: match[1] });
+  }
+});
+
+after(() => rmSync(keyDir, { recursive: true, force: true }));
+
+function key(i: number): { publicKey: string; md5: string } {
+  const k = keys[i];
+  assert.ok(k);
+  return k;
+}
+
+async function createKey(env: Env, i: number): Promise<JsonObject> {
+  const r = await env.api("POST", "/v2/account/keys", { name: `key-${i}`, public_key: key(i).publicKey });
+  assert.equal(r.status, 201, JSON.stringify(r.json));
+  return obj(r.json.ssh_key);
+}
+
+async function createVolume(env: Env, name: string, region = "fra1"): Promise<JsonObject> {
+  const r = await env.api("POST", "/v2/volumes", {
+    name,
+    region,
+    size_gigabytes: 10,
+    description: "",
+    snapshot_id: "",
+    filesystem_type: "ext4",
+    filesystem_label: "notebooks",
+    tags: [],
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.json));
+  return obj(r.json.volume);
+}
+
+/** A droplet create body as godo sends it. */
+function dropletBody(over: JsonObject = {}): JsonObject {
+  return {
+    name: "jupyter",
+    region: "fra1",
+    size: "s-1vcpu-2gb",
+    image: "ubuntu-24-04-x64",
+    ssh_keys: null,
+    backups: false,
+    ipv6: false,
+    private_networking: false,
+    monitoring: false,
+    tags: [],
+    ...over,
+  };
+}
+
+async function createDroplet(env: Env, over: JsonObject = {}): Promise<JsonObject> {
+  const r = await env.api("POST", "/v2/droplets", dropletBody(over));
+  assert.equal(r.status, 202, JSON.stringify(r.json));
+  return obj(r.json.droplet);
+}
+
+async function getDroplet(env: Env, id: Json | undefined): Promise<ApiReply> {
+  return env.api("GET", `/v2/droplets/${num(id)}`);
+}
+
+// --- strictness ----------------------------------------------------------------------------------
+
+describe("strictness", () => {
+  it("answers 401 without the bearer token or with a wrong one", () =>
+    withStandin(async (env) => {
+      assertError(await env.api("GET", "/v2/account/keys", undefined, null), 401, "authenticate");
+      assertError(await env.api("GET", "/v2/account/keys", undefined, "wrong"), 401, "authenticate");
+      assert.equal((await env.api("GET", "/v2/account/keys")).status, 200);
+    }));
+
+  it("answers 404 naming an unknown route, and logs it", () =>
+    withStandin(async (env) => {
+      assertError(await env.api("GET", "/v2/droplets/1/neighbors"), 404, "GET", "/v2/droplets/1/neighbors");
+      assertError(await env.api("POST", "/v2/load_balancers", {}), 404, "POST", "/v2/load_balancers");
+      assert.ok(env.logs.some((l) => l.includes("GET /v2/droplets/1/neighbors")), env.logs.join("\n"));
+    }));
+
+  it("answers 405 naming a known route used with the wrong method", () =>
+    withStandin(async (env) => {
+      const r = await env.api("PATCH", "/v2/volumes/abc", {});
+      assertError(r, 405, "PATCH", "/v2/volumes/abc");
+      assert.match(r.headers.get("allow") ?? "", /GET/);
+      assert.ok(env.logs.some((l) => l.includes("PATCH /v2/volumes/abc")));
+    }));
+
+  it("answers 422 for a body that is not JSON", () =>
+    withStandin(async (env) => {
+      assertError(await env.api("POST", "/v2/account/keys", "{name: oops"), 422, "not valid JSON");
+      assertError(await env.api("POST", "/v2/account/keys", "[1,2]"), 422, "must be a JSON object");
+    }));
+
+  it("answers 422 naming a missing or mistyped field", () =>
+    withStandin(async (env) => {
+      assertError(await env.api("POST", "/v2/account/keys", { name: "k" }), 422, "public_key", "required");
+      assertError(
+        await env.api("POST", "/v2/volumes", { name: "data", region: "fra1", size_gigabytes: "10" }),
+        422,
+        "size_gigabytes",
+        "integer",
+      );
+      assertError(await env.api("POST", "/v2/droplets", dropletBody({ backups: "yes" })), 422, "backups", "boolean");
+      assertError(await env.api("POST", "/v2/droplets", dropletBody({ tags: [1] })), 422, "tags[0]");
+      assertError(
+        await env.api("POST", "/v2/firewalls", {
+          name: "fw",
+          inbound_rules: [{ protocol: "tcp", ports: "22", sources: { addresses: "0.0.0.0/0" } }],
+        }),
+        422,
+        "inbound_rules[0].sources.addresses",
+        "array",
+      );
+      assert.equal(env.standin.state.volumes().length, 0);
+      assert.equal(env.standin.state.droplets().length, 0);
+    }));
+});
+
+// --- SSH keys ------------------------------------------------------------------------------------
+
+describe("ssh keys", () => {
+  it("create, get by id and by fingerprint, rename, list, delete", () =>
+    withStandin(async (env) => {
+      const k = await createKey(env, 0);
+      assert.equal(typeof k.id, "number");
+      assert.equal(k.name, "key-0");
+      assert.equal(k.fingerprint, key(0).md5, "fingerprint is the MD5 ssh-keygen shows");
+      assert.equal(k.public_key, key(0).publicKey.trim());
+
+      const byId = await env.api("GET", `/v2/account/keys/${num(k.id)}`);
+      assert.equal(byId.status, 200);
+      assert.deepEqual(byId.json.ssh_key, k);
+      const byFp = await env.api("GET", `/v2/account/keys/${str(k.fingerprint)}`);
+      assert.deepEqual(byFp.json.ssh_key, k);
+
+      const renamed = await env.api("PUT", `/v2/account/keys/${num(k.id)}`, { name: "renamed" });
+      assert.equal(obj(renamed.json.ssh_key).name, "renamed");
+
+      const list = await env.api("GET", "/v2/account/keys");
+      assert.equal(arr(list.json.ssh_keys).length, 1);
+      assert.equal(obj(list.json.meta).total, 1);
+      assert.ok(obj(list.json.links));
+
+      assert.equal((await env.api("DELETE", `/v2/account/keys/${num(k.id)}`)).status, 204);
+      assertError(await env.api("GET", `/v2/account/keys/${num(k.id)}`), 404);
+      assert.equal(env.standin.state.sshKeys().length, 0);
+    }));
+
+  it("refuses a public key already on the account, even with another comment", () =>
+    withStandin(async (env) => {
+      await createKey(env, 0);
+      const again = key(0).publicKey.replace("test-0", "someone-else");
+      assertError(
+        await env.api("POST", "/v2/account/keys", { name: "dup", public_key: again }),
+        422,
+        "SSH Key is already in use on your account",
+      );
+      assert.equal(env.standin.state.sshKeys().length, 1);
+    }));
+
+  it("refuses something that is not an OpenSSH public key", () =>
+    withStandin(async (env) => {
+      assertError(await env.api("POST", "/v2/account/keys", { name: "x", public_key: "ssh-ed25519" }), 422, "public_key");
+      assertError(
+        await env.api("POST", "/v2/account/keys", { name: "x", public_key: "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIA==" }),
+        422,
+        "public_key",
+      );
+      assertError(
+        await env.api("POST", "/v2/account/keys", { name: "x", public_key: "-----BEGIN OPENSSH PRIVATE KEY-----" }),
+        422,
+        "private key",
+      );
+    }));
+
+  it("pages lists with links and meta.total", () =>
+    withStandin(async (env) => {
+      for (let i = 0; i < 3; i++) await createKey(env, i);
+      const first = await env.api("GET", "/v2/account/keys?per_page=2");
+      assert.equal(arr(first.json.ssh_keys).length, 2);
+      assert.equal(obj(first.json.meta).total, 3);
+      const next = str(obj(obj(first.json.links).pages).next);
+      const second = await env.api("GET", new URL(next).pathname + new URL(next).search);
+      assert.equal(arr(second.json.ssh_keys).length, 1);
+      assert.equal(obj(obj(second.json.links).pages).next, undefined);
+    }));
+});
+
+// --- volumes -------------------------------------------------------------------------------------
+
+describe("volumes", () => {
+  it("create, get, list by name and region, delete; the backend makes and removes the disk", () =>
+    withStandin(async (env) => {
+      const v = await createVolume(env, "notebooks");
+      assert.match(str(v.id), UUID);
+      assert.equal(obj(v.region).slug, "fra1");
+      assert.equal(v.size_gigabytes, 10);
+      assert.equal(v.filesystem_type, "ext4");
+      assert.equal(v.filesystem_label, "notebooks");
+      assert.deepEqual(v.droplet_ids, []);
+      assert.match(str(v.created_at), RFC3339);
+      assert.deepEqual(env.backend.calls[0], {
+        op: "createVolume",
+        volume: { id: v.id, name: "notebooks", region: "fra1", sizeGb: 10, filesystemType: "ext4", filesystemLabel: "notebooks" },
+      });
+
+      assert.deepEqual((await env.api("GET", `/v2/volumes/${str(v.id)}`)).json.volume, v);
+      const found = await env.api("GET", "/v2/volumes?name=notebooks&region=fra1");
+      assert.equal(arr(found.json.volumes).length, 1);
+      const none = await env.api("GET", "/v2/volumes?name=notebooks&region=ams3");
+      assert.equal(arr(none.json.volumes).length, 0);
+
+      assert.equal((await env.api("DELETE", `/v2/volumes/${str(v.id)}`)).status, 204);
+      assertError(await env.api("GET", `/v2/volumes/${str(v.id)}`), 404);
+      assert.deepEqual(env.backend.ops(), ["createVolume", "deleteVolume"]);
+      assert.equal(env.backend.disks.size, 0);
+    }));
+
+  it("keeps volume names unique per region", () =>
+    withStandin(async (env) => {
+      await createVolume(env, "data", "fra1");
+      const dup = await env.api("POST", "/v2/volumes", { name: "data", region: "fra1", size_gigabytes: 5 });
+      assertError(dup, 409, "data", "fra1");
+      await createVolume(env, "data", "ams3");
+      assert.equal(env.standin.state.volumes().length, 2);
+    }));
+
+  it("enforces DigitalOcean's volume name, size and filesystem rules", () =>
+    withStandin(async (env) => {
+      const body = (over: JsonObject): JsonObject => ({ name: "data", region: "fra1", size_gigabytes: 5, ...over });
+      assertError(await env.api("POST", "/v2/volumes", body({ name: "Data" })), 422, "name", "lowercase");
+      assertError(await env.api("POST", "/v2/volumes", body({ name: "1data" })), 422, "name");
+      assertError(await env.api("POST", "/v2/volumes", body({ size_gigabytes: 0 })), 422, "size_gigabytes");
+      assertError(await env.api("POST", "/v2/volumes", body({ region: "mars1" })), 422, "region");
+      assertError(await env.api("POST", "/v2/volumes", body({ filesystem_type: "btrfs" })), 422, "filesystem_type");
+      assertError(
+        await env.api("POST", "/v2/volumes", body({ filesystem_type: "xfs", filesystem_label: "thirteen-char" })),
+        422,
+        "filesystem_label",
+        "12",
+      );
+      assertError(await env.api("POST", "/v2/volumes", body({ filesystem_label: "lbl" })), 422, "filesystem_label", "filesystem_type");
+      assert.equal(env.standin.state.volumes().length, 0);
+      assert.equal(env.backend.calls.length, 0);
+    }));
+
+  it("grows a volume through a resize action, never shrinks it", () =>
+    withStandin(async (env) => {
+      const v = await createVolume(env, "data");
+      const r = await env.api("POST", `/v2/volumes/${str(v.id)}/actions`, { type: "resize", size_gigabytes: 20, region: "fra1" });
+      assert.equal(r.status, 202);
+      assert.equal(obj(r.json.action).type, "resize_volume");
+      assert.equal(obj((await env.api("GET", `/v2/volumes/${str(v.id)}`)).json.volume).size_gigabytes, 20);
+      assertError(await env.api("POST", `/v2/volumes/${str(v.id)}/actions`, { type: "resize", size_gigabytes: 15 }), 422, "size_gigabytes");
+    }));
+});
+
+// --- droplets ------------------------------------------------------------------------------------
+
+describe("droplets", () => {
+  it("create boots through the backend: new, then active with the backend's address", () =>
+    withStandin(async (env) => {
+      const k0 = await createKey(env, 0);
+      const k1 = await createKey(env, 1);
+      const v = await createVolume(env, "notebooks");
+      const r = await env.api(
+        "POST",
+        "/v2/droplets",
+        dropletBody({
+          ssh_keys: [num(k0.id), str(k1.fingerprint)],
+          volumes: [{ id: str(v.id) }],
+          user_data: "#cloud-config\n",
+          tags: ["jupyter"],
+        }),
+      );
+      assert.equal(r.status, 202, JSON.stringify(r.json));
+      const d = obj(r.json.droplet);
+      assert.equal(typeof d.id, "number");
+      assert.equal(d.status, "new");
+      assert.equal(d.locked, false);
+      assert.deepEqual(obj(d.networks).v4, []);
+      assert.deepEqual(d.volume_ids, [v.id]);
+      const actionLink = obj(arr(obj(r.json.links).actions)[0]);
+      assert.equal(actionLink.rel, "create");
+
+      await env.standin.state.idle();
+      const got = obj((await getDroplet(env, d.id)).json.droplet);
+      assert.equal(got.status, "active");
+      assert.deepEqual(obj(got.networks).v4, [{ ip_address: "127.0.0.10", netmask: "255.0.0.0", gateway: "127.0.0.1", type: "public" }]);
+      assert.equal(got.size_slug, "s-1vcpu-2gb");
+      assert.deepEqual(
+        { memory: got.memory, vcpus: got.vcpus, disk: got.disk },
+        { memory: 2048, vcpus: 1, disk: 50 },
+      );
+      const size = obj(got.size);
+      assert.equal(size.slug, "s-1vcpu-2gb");
+      assert.equal(size.price_monthly, 12);
+      assert.equal(size.price_hourly, 0.01786);
+      assert.equal(obj(got.region).slug, "fra1");
+      assert.equal(obj(got.image).slug, "ubuntu-24-04-x64");
+      assert.deepEqual(got.tags, ["jupyter"]);
+      assert.deepEqual(got.features, []);
+      assert.match(str(got.created_at), RFC3339);
+      assert.match(str(got.vpc_uuid), UUID);
+      assert.deepEqual(got.backup_ids, []);
+      assert.deepEqual(got.snapshot_ids, []);
+
+      const action = obj((await env.api("GET", `/v2/actions/${num(actionLink.id)}`)).json.action);
+      assert.equal(action.status, "completed");
+      assert.match(str(action.completed_at), RFC3339);
+
+      assert.deepEqual(obj((await env.api("GET", `/v2/volumes/${str(v.id)}`)).json.volume).droplet_ids, [d.id]);
+
+      const boot = env.backend.calls.find((c) => c.op === "bootDroplet");
+      assert.ok(boot?.op === "bootDroplet");
+      assert.deepEqual(boot.droplet, {
+        id: d.id,
+        name: "jupyter",
+        region: "fra1",
+        image: "ubuntu-24-04-x64",
+        size: "s-1vcpu-2gb",
+        userData: "#cloud-config\n",
+        authorizedKeys: [key(0).publicKey.trim(), key(1).publicKey.trim()],
+        volumes: [{ id: v.id, name: "notebooks" }],
+      });
+      assert.deepEqual(env.standin.state.tags(), ["jupyter"]);
+      const listed = await env.api("GET", "/v2/droplets?tag_name=jupyter");
+      assert.equal(arr(listed.json.droplets).length, 1);
+    }));
+
+  it("delete is asynchronous: the droplet answers GET and keeps its volume until it is gone", () =>
+    withStandin(
+      async (env) => {
+        const v = await createVolume(env, "notebooks");
+        const d = await createDroplet(env, { volumes: [{ id: str(v.id) }] });
+        await env.standin.state.idle();
+
+        assert.equal((await env.api("DELETE", `/v2/droplets/${num(d.id)}`)).status, 204);
+        const during = await getDroplet(env, d.id);
+        assert.equal(during.status, 200, "a deleted droplet still answers for a while");
+        assert.deepEqual(obj((await env.api("GET", `/v2/volumes/${str(v.id)}`)).json.volume).droplet_ids, [d.id]);
+        assertError(await env.api("DELETE", `/v2/volumes/${str(v.id)}`), 409, "attached", String(d.id));
+
+        await env.standin.state.idle();
+        assertError(await getDroplet(env, d.id), 404, "could not be found");
+        assert.deepEqual(obj((await env.api("GET", `/v2/volumes/${str(v.id)}`)).json.volume).droplet_ids, []);
+        assert.ok(env.backend.calls.some((c) => c.op === "stopDroplet" && c.id === d.id));
+        assert.equal(env.backend.running.size, 0);
+        assert.equal((await env.api("DELETE", `/v2/volumes/${str(v.id)}`)).status, 204);
+        assert.equal(env.backend.disks.size, 0);
+      },
+      { deleteDelayMs: 300 },
+    ));
+
+  it("rejects unknown sizes, regions and images, and sizes a region does not offer", () =>
+    withStandin(async (env) => {
+      assertError(await env.api("POST", "/v2/droplets", dropletBody({ size: "s-1vcpu-3gb" })), 422, "size", "invalid size");
+      assertError(await env.api("POST", "/v2/droplets", dropletBody({ region: "fra9" })), 422, "region", "invalid region");
+      assertError(await env.api("POST", "/v2/droplets", dropletBody({ image: "ubuntu-18-04-x64" })), 422, "image", "invalid image");
+      assertError(
+        await env.api("POST", "/v2/droplets", dropletBody({ size: "s-1vcpu-512mb-10gb", region: "lon1" })),
+        422,
+        "size",
+        "lon1",
+      );
+      assertError(await env.api("POST", "/v2/droplets", dropletBody({ name: "bad_name" })), 422, "name", "hostname");
+      assert.equal(env.standin.state.droplets().length, 0);
+      assert.equal(env.backend.calls.length, 0);
+    }));
+
+  it("accepts every size and image of the catalogue", () =>
+    withStandin(async (env) => {
+      for (const size of ["s-1vcpu-1gb", "s-2vcpu-2gb", "s-2vcpu-4gb", "s-4vcpu-8gb"]) {
+        const d = await createDroplet(env, { size, image: "debian-12-x64" });
+        assert.equal(obj(d.size).slug, size);
+      }
+      const u22 = await createDroplet(env, { image: "ubuntu-22-04-x64", region: "nyc3" });
+      assert.equal(obj(u22.image).distribution, "Ubuntu");
+    }));
+
+  it("rejects unknown ssh keys, oversized user data and IPv6", () =>
+    withStandin(async (env) => {
+      assertError(await env.api("POST", "/v2/droplets", dropletBody({ ssh_keys: [12345] })), 422, "ssh_keys[0]", "12345");
+      assertError(await env.api("POST", "/v2/droplets", dropletBody({ ssh_keys: ["aa:bb"] })), 422, "ssh_keys[0]", "aa:bb");
+      const big = "#cloud-config\n" + "x".repeat(64 * 1024);
+      assertError(await env.api("POST", "/v2/droplets", dropletBody({ user_data: big })), 422, "user_data", "64 KiB");
+      assertError(await env.api("POST", "/v2/droplets", dropletBody({ ipv6: true })), 422, "ipv6");
+      assert.equal(env.standin.state.droplets().length, 0);
+    }));
+
+  it("attaches volumes at create only in their own region and only if free", () =>
+    withStandin(async (env) => {
+      const ams = await createVolume(env, "elsewhere", "ams3");
+      assertError(
+        await env.api("POST", "/v2/droplets", dropletBody({ volumes: [{ id: str(ams.id) }] })),
+        422,
+        "volumes[0]",
+        "ams3",
+      );
+      assertError(
+        await env.api("POST", "/v2/droplets", dropletBody({ volumes: [{ id: "0b0e7d9c-0000-4000-8000-000000000000" }] })),
+        422,
+        "volumes[0]",
+      );
+      const v = await createVolume(env, "notebooks");
+      const first = await createDroplet(env, { volumes: [str(v.id)] });
+      assertError(
+        await env.api("POST", "/v2/droplets", dropletBody({ name: "second", volumes: [{ id: str(v.id) }] })),
+        422,
+        "volumes[0]",
+        "already attached",
+        String(first.id),
+      );
+      assert.equal(env.standin.state.droplets().length, 1);
+    }));
+
+  it("a volume detached from a droplet whose VM still runs cannot be booted elsewhere until that droplet is gone", () =>
+    withStandin(async (env) => {
+      const v = await createVolume(env, "notebooks");
+      const first = await createDroplet(env, { volumes: [{ id: str(v.id) }] });
+      await env.standin.state.idle();
+      const detach = await env.api("POST", `/v2/volumes/${str(v.id)}/actions`, {
+        type: "detach",
+        droplet_id: num(first.id),
+        region: "fra1",
+      });
+      assert.equal(detach.status, 202);
+      assertError(
+        await env.api("POST", "/v2/droplets", dropletBody({ name: "second", volumes: [{ id: str(v.id) }] })),
+        422,
+        "volumes[0]",
+        "running local VM",
+      );
+      // The provider's delete-before-replace: delete the first, then create the second at once.
+      assert.equal((await env.api("DELETE", `/v2/droplets/${num(first.id)}`)).status, 204);
+      const second = await createDroplet(env, { name: "second", volumes: [{ id: str(v.id) }] });
+      await env.standin.state.idle();
+      const ops = env.backend.calls.map((c) => `${c.op}:${"id" in c ? c.id : c.op === "bootDroplet" ? c.droplet.id : ""}`);
+      assert.ok(
+        ops.indexOf(`stopDroplet:${num(first.id)}`) < ops.indexOf(`bootDroplet:${num(second.id)}`),
+        `the second VM boots after the first stopped: ${ops.join(", ")}`,
+      );
+      assert.equal(obj((await getDroplet(env, second.id)).json.droplet).status, "active");
+    }));
+
+  it("a failed boot leaves the droplet off with the reason logged, and it can still be deleted", () =>
+    withStandin(async (env) => {
+      env.backend.failNextBoot("qemu exited with status 1");
+      const r = await env.api("POST", "/v2/droplets", dropletBody());
+      const d = obj(r.json.droplet);
+      const actionId = num(obj(arr(obj(r.json.links).actions)[0]).id);
+      await env.standin.state.idle();
+      assert.equal(obj((await getDroplet(env, d.id)).json.droplet).status, "off");
+      assert.equal(obj((await env.api("GET", `/v2/actions/${actionId}`)).json.action).status, "errored");
+      assert.equal(env.standin.state.droplets()[0]?.bootError, "qemu exited with status 1");
+      assert.ok(env.logs.some((l) => l.includes("qemu exited with status 1")));
+      assert.equal((await env.api("DELETE", `/v2/droplets/${num(d.id)}`)).status, 204);
+      await env.standin.state.idle();
+      assert.equal((await getDroplet(env, d.id)).status, 404);
+    }));
+
+  it("power off, resize (never shrinking the disk) and power on through droplet actions", () =>
+    withStandin(async (env) => {
+      const d = await createDroplet(env, { size: "s-1vcpu-2gb" });
+      const path = `/v2/droplets/${num(d.id)}/actions`;
+      assertError(await env.api("POST", path, { type: "power_off" }), 422, "still being created");
+      await env.standin.state.idle();
+      assertError(await env.api("POST", path, { type: "resize", size: "s-2vcpu-4gb", disk: true }), 422, "powered off");
+
+      const off = await env.api("POST", path, { type: "power_off" });
+      assert.equal(off.status, 201);
+      assert.equal(obj((await getDroplet(env, d.id)).json.droplet).locked, true);
+      assertError(await env.api("POST", path, { type: "power_on" }), 422, "pending event");
+      await env.standin.state.idle();
+      const offAction = obj((await env.api("GET", `${path}/${num(obj(off.json.action).id)}`)).json.action);
+      assert.equal(offAction.status, "completed");
+      assert.equal(obj((await getDroplet(env, d.id)).json.droplet).status, "off");
+      assertError(await env.api("POST", path, { type: "power_off" }), 422, "Droplet is already powered off");
+
+      assertError(await env.api("POST", path, { type: "resize", size: "s-1vcpu-1gb", disk: true }), 422, "size", "cannot shrink");
+      assert.equal((await env.api("POST", path, { type: "resize", size: "s-2vcpu-4gb", disk: true })).status, 201);
+      await env.standin.state.idle();
+      const resized = obj((await getDroplet(env, d.id)).json.droplet);
+      assert.deepEqual([resized.size_slug, resized.vcpus, resized.memory, resized.disk], ["s-2vcpu-4gb", 2, 4096, 80]);
+      assert.equal(obj(resized.size).price_monthly, 24);
+
+      assert.equal((await env.api("POST", path, { type: "power_on" })).status, 201);
+      await env.standin.state.idle();
+      assert.equal(obj((await getDroplet(env, d.id)).json.droplet).status, "active");
+      assert.deepEqual(
+        env.backend.ops().filter((o) => o !== "bootDroplet"),
+        ["powerOffDroplet", "resizeDroplet", "powerOnDroplet"],
+      );
+    }));
+});
+
+// --- volume actions ------------------------------------------------------------------------------
+
+describe("volume actions", () => {
+  it("attach to an existing droplet: same region, one droplet at a time, else not supported locally", () =>
+    withStandin(async (env) => {
+      const v = await createVolume(env, "notebooks");
+      const holder = await createDroplet(env, { volumes: [{ id: str(v.id) }] });
+      const other = await createDroplet(env, { name: "other" });
+      const far = await createDroplet(env, { name: "far", region: "ams3" });
+      const path = `/v2/volumes/${str(v.id)}/actions`;
+      assertError(await env.api("POST", path, { type: "attach", droplet_id: num(far.id) }), 422, "same region");
+      assertError(await env.api("POST", path, { type: "attach", droplet_id: num(other.id) }), 422, "already attached", String(holder.id));
+      const free = await createVolume(env, "spare");
+      assertError(
+        await env.api("POST", `/v2/volumes/${str(free.id)}/actions`, { type: "attach", droplet_id: num(other.id), region: "fra1" }),
+        422,
+        "not supported by the local stand-in",
+        "volume_ids",
+      );
+      assertError(await env.api("POST", path, { type: "attach" }), 422, "droplet_id", "required");
+      assert.deepEqual(obj((await env.api("GET", `/v2/volumes/${str(free.id)}`)).json.volume).droplet_ids, []);
+    }));
+
+  it("detach answers an action that completes, and keeps droplet and volume consistent", () =>
+    withStandin(async (env) => {
+      const v = await createVolume(env, "notebooks");
+      const d = await createDroplet(env, { volumes: [{ id: str(v.id) }] });
+      await env.standin.state.idle();
+      const path = `/v2/volumes/${str(v.id)}/actions`;
+      const r = await env.api("POST", path, { type: "detach", droplet_id: num(d.id), region: "fra1" });
+      assert.equal(r.status, 202);
+      const action = obj(r.json.action);
+      assert.equal(action.status, "in-progress");
+      assert.equal(action.completed_at, null);
+      assert.equal(action.resource_type, "volume");
+      await env.standin.state.idle();
+      const done = obj((await env.api("GET", `/v2/actions/${num(action.id)}`)).json.action);
+      assert.equal(done.status, "completed");
+      assert.match(str(done.completed_at), RFC3339);
+      assert.deepEqual((await env.api("GET", `${path}/${num(action.id)}`)).json.action, done);
+
+      assert.deepEqual(obj((await env.api("GET", `/v2/volumes/${str(v.id)}`)).json.volume).droplet_ids, []);
+      assert.deepEqual(obj((await getDroplet(env, d.id)).json.droplet).volume_ids, []);
+      assertError(await env.api("POST", path, { type: "detach", droplet_id: num(d.id) }), 422, "Attachment not found");
+      assertError(await env.api("POST", path, { type: "snapshot" }), 422, "type");
+    }));
+});
+
+// --- firewalls -----------------------------------------------------------------------------------
+
+describe("firewalls", () => {
+  const rules = (dropletId: number): JsonObject => ({
+    name: "jupyter-fw",
+    droplet_ids: [dropletId],
+    inbound_rules: [
+      { protocol: "tcp", ports: "22", sources: { addresses: ["0.0.0.0/0", "::/0"] } },
+      { protocol: "tcp", ports: "8888", sources: { addresses: ["203.0.113.7/32"] } },
+      { protocol: "icmp", sources: { addresses: ["0.0.0.0/0"] } },
+    ],
+    outbound_rules: [{ protocol: "tcp", ports: "all", destinations: { addresses: ["0.0.0.0/0", "::/0"] } }],
+    tags: [],
+  });
+
+  it("create, get, update, delete with the rule shapes the provider reads", () =>
+    withStandin(async (env) => {
+      const d = await createDroplet(env);
+      const r = await env.api("POST", "/v2/firewalls", rules(num(d.id)));
+      assert.equal(r.status, 202, JSON.stringify(r.json));
+      const fw = obj(r.json.firewall);
+      assert.match(str(fw.id), UUID);
+      assert.equal(fw.status, "succeeded");
+      assert.deepEqual(fw.droplet_ids, [d.id]);
+      assert.deepEqual(fw.pending_changes, []);
+      assert.match(str(fw.created_at), RFC3339);
+      assert.deepEqual(fw.inbound_rules, [
+        { protocol: "tcp", ports: "22", sources: { addresses: ["0.0.0.0/0", "::/0"] } },
+        { protocol: "tcp", ports: "8888", sources: { addresses: ["203.0.113.7/32"] } },
+        { protocol: "icmp", ports: "0", sources: { addresses: ["0.0.0.0/0"] } },
+      ]);
+      assert.deepEqual(fw.outbound_rules, [{ protocol: "tcp", ports: "0", destinations: { addresses: ["0.0.0.0/0", "::/0"] } }]);
+      assert.deepEqual((await env.api("GET", `/v2/firewalls/${str(fw.id)}`)).json.firewall, fw);
+
+      const updated = await env.api("PUT", `/v2/firewalls/${str(fw.id)}`, { ...rules(num(d.id)), name: "jupyter-fw2" });
+      assert.equal(updated.status, 200);
+      assert.equal(obj(updated.json.firewall).name, "jupyter-fw2");
+      const byDroplet = await env.api("GET", `/v2/droplets/${num(d.id)}/firewalls`);
+      assert.equal(arr(byDroplet.json.firewalls).length, 1);
+
+      assert.equal((await env.api("DELETE", `/v2/firewalls/${str(fw.id)}`)).status, 204);
+      assertError(await env.api("GET", `/v2/firewalls/${str(fw.id)}`), 404);
+    }));
+
+  it("keeps firewall names unique and validates rules field by field", () =>
+    withStandin(async (env) => {
+      const d = await createDroplet(env);
+      assert.equal((await env.api("POST", "/v2/firewalls", rules(num(d.id)))).status, 202);
+      assertError(await env.api("POST", "/v2/firewalls", rules(num(d.id))), 409, "jupyter-fw");
+      const base = { ...rules(num(d.id)), name: "other" };
+      const inbound = (rule: JsonObject): JsonObject => ({ ...base, inbound_rules: [rule] });
+      assertError(await env.api("POST", "/v2/firewalls", inbound({ protocol: "tcp", sources: { addresses: ["1.2.3.4"] } })), 422, "inbound_rules[0].ports");
+      assertError(await env.api("POST", "/v2/firewalls", inbound({ protocol: "tcp", ports: "22" })), 422, "inbound_rules[0].sources", "required");
+      assertError(await env.api("POST", "/v2/firewalls", inbound({ protocol: "tcp", ports: "22", sources: {} })), 422, "inbound_rules[0].sources");
+      assertError(await env.api("POST", "/v2/firewalls", inbound({ protocol: "sctp", ports: "22", sources: { addresses: ["1.2.3.4"] } })), 422, "protocol");
+      assertError(await env.api("POST", "/v2/firewalls", inbound({ protocol: "tcp", ports: "70000", sources: { addresses: ["1.2.3.4"] } })), 422, "ports");
+      assertError(await env.api("POST", "/v2/firewalls", inbound({ protocol: "tcp", ports: "22", sources: { addresses: ["1.2.3.4/40"] } })), 422, "addresses[0]");
+      assertError(await env.api("POST", "/v2/firewalls", { ...base, droplet_ids: [999] }), 422, "droplet_ids[0]", "999");
+      assertError(await env.api("POST", "/v2/firewalls", { ...base, name: "bad name" }), 422, "name");
+      assertError(await env.api("POST", "/v2/firewalls", { ...base, tags: ["nosuchtag"] }), 422, "tags[0]");
+      assert.equal(env.standin.state.firewalls().length, 1);
+    }));
+
+  it("drops a deleted droplet from the firewall once the droplet is gone", () =>
+    withStandin(async (env) => {
+      const d = await createDroplet(env);
+      const fw = obj((await env.api("POST", "/v2/firewalls", rules(num(d.id)))).json.firewall);
+      await env.standin.state.idle();
+      await env.api("DELETE", `/v2/droplets/${num(d.id)}`);
+      await env.standin.state.idle();
+      assert.deepEqual(obj((await env.api("GET", `/v2/firewalls/${str(fw.id)}`)).json.firewall).droplet_ids, []);
+    }));
+});
+
+// --- tags ----------------------------------------------------------------------------------------
+
+describe("tags", () => {
+  it("create, get with resource counts, tag and untag a droplet, delete", () =>
+    withStandin(async (env) => {
+      const created = await env.api("POST", "/v2/tags", { name: "jupyter" });
+      assert.equal(created.status, 201);
+      assert.equal(obj(created.json.tag).name, "jupyter");
+      const d = await createDroplet(env);
+      const tagged = await env.api("POST", "/v2/tags/jupyter/resources", {
+        resources: [{ resource_id: String(num(d.id)), resource_type: "droplet" }],
+      });
+      assert.equal(tagged.status, 204);
+      const tag = obj((await env.api("GET", "/v2/tags/jupyter")).json.tag);
+      const resources = obj(tag.resources);
+      assert.equal(resources.count, 1);
+      assert.equal(obj(resources.droplets).count, 1);
+      for (const k of ["images", "volumes", "volume_snapshots", "databases"]) assert.equal(obj(resources[k]).count, 0);
+      assert.deepEqual(obj((await getDroplet(env, d.id)).json.droplet).tags, ["jupyter"]);
+
+      const untagged = await env.api("DELETE", "/v2/tags/jupyter/resources", {
+        resources: [{ resource_id: String(num(d.id)), resource_type: "droplet" }],
+      });
+      assert.equal(untagged.status, 204);
+      assert.deepEqual(obj((await getDroplet(env, d.id)).json.droplet).tags, []);
+      assertError(
+        await env.api("POST", "/v2/tags/jupyter/resources", { resources: [{ resource_id: "42", resource_type: "droplet" }] }),
+        422,
+        "resources[0].resource_id",
+      );
+      assert.equal((await env.api("DELETE", "/v2/tags/jupyter")).status, 204);
+      assertError(await env.api("GET", "/v2/tags/jupyter"), 404);
+      assertError(await env.api("POST", "/v2/tags", { name: "has space" }), 422, "name");
+    }));
+});
+
+describe("catalogue", () => {
+  it("lists sizes with DigitalOcean's numbers and regions", () =>
+    withStandin(async (env) => {
+      const sizes = arr((await env.api("GET", "/v2/sizes?per_page=200")).json.sizes).map(obj);
+      const small = sizes.find((s) => s.slug === "s-1vcpu-512mb-10gb");
+      assert.deepEqual([small?.memory, small?.vcpus, small?.disk, small?.price_monthly], [512, 1, 10, 4]);
+      const regions = arr((await env.api("GET", "/v2/regions")).json.regions).map((r) => obj(r).slug);
+      assert.deepEqual(regions, ["nyc1", "nyc3", "ams3", "fra1", "lon1", "sfo3", "sgp1", "tor1", "blr1", "syd1"]);
+      assert.equal(obj((await env.api("GET", "/v2/account")).json.account).status, "active");
+    }));
+});

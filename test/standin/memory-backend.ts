@@ -1,0 +1,121 @@
+/**
+ * A LocalCloudBackend that BOOTS NOTHING: it records every call and hands out loopback
+ * addresses 127.0.0.10, 127.0.0.11, ... as if a droplet had come up there.
+ *
+ * It exists ONLY for the DigitalOcean stand-in's own fast tests (and for proving the stand-in
+ * against the real provider). Nothing listens on the addresses it hands out; tests that need a
+ * real droplet use the VM backend of the engine tests instead.
+ */
+
+import type { DropletSpec, LocalCloudBackend, VolumeSpec } from "./do-api";
+
+export type MemoryBackendCall =
+  | { op: "createVolume"; volume: VolumeSpec }
+  | { op: "deleteVolume"; id: string }
+  | { op: "bootDroplet"; droplet: DropletSpec }
+  | { op: "stopDroplet"; id: number }
+  | { op: "powerOffDroplet"; id: number }
+  | { op: "powerOnDroplet"; id: number }
+  | { op: "resizeDroplet"; id: number; size: string; resizeDisk: boolean }
+  | { op: "resizeVolume"; id: string; sizeGb: number };
+
+export interface MemoryBackendOptions {
+  /** How long a "boot" takes. Defaults to 50 ms. */
+  bootDelayMs?: number;
+  /** How long a "stop" takes. Defaults to 20 ms. */
+  stopDelayMs?: number;
+}
+
+export class MemoryBackend implements LocalCloudBackend {
+  readonly calls: MemoryBackendCall[] = [];
+  /** Droplet ids whose pretend VM is up. */
+  readonly running = new Set<number>();
+  /** Volume ids whose pretend disk exists. */
+  readonly disks = new Set<string>();
+  private nextHost = 10;
+  private readonly bootFailures: string[] = [];
+  private readonly addresses = new Map<number, string>();
+  private readonly bootDelayMs: number;
+  private readonly stopDelayMs: number;
+
+  constructor(options: MemoryBackendOptions = {}) {
+    this.bootDelayMs = options.bootDelayMs ?? 50;
+    this.stopDelayMs = options.stopDelayMs ?? 20;
+  }
+
+  /** Makes the next bootDroplet call fail with this reason. */
+  failNextBoot(reason: string): void {
+    this.bootFailures.push(reason);
+  }
+
+  ops(): string[] {
+    return this.calls.map((c) => c.op);
+  }
+
+  async createVolume(volume: VolumeSpec): Promise<void> {
+    this.calls.push({ op: "createVolume", volume: { ...volume } });
+    this.disks.add(volume.id);
+    return Promise.resolve();
+  }
+
+  async deleteVolume(id: string): Promise<void> {
+    this.calls.push({ op: "deleteVolume", id });
+    if (!this.disks.delete(id)) throw new Error(`memory backend: no disk for volume ${id}`);
+    return Promise.resolve();
+  }
+
+  async bootDroplet(droplet: DropletSpec): Promise<{ ipv4: string }> {
+    this.calls.push({ op: "bootDroplet", droplet: { ...droplet } });
+    await sleep(this.bootDelayMs);
+    const failure = this.bootFailures.shift();
+    if (failure !== undefined) throw new Error(failure);
+    for (const v of droplet.volumes) {
+      if (!this.disks.has(v.id)) throw new Error(`memory backend: no disk for volume ${v.id}`);
+    }
+    const ipv4 = this.address(droplet.id);
+    this.running.add(droplet.id);
+    return { ipv4 };
+  }
+
+  async stopDroplet(id: number): Promise<void> {
+    this.calls.push({ op: "stopDroplet", id });
+    await sleep(this.stopDelayMs);
+    this.running.delete(id);
+  }
+
+  async powerOffDroplet(id: number): Promise<void> {
+    this.calls.push({ op: "powerOffDroplet", id });
+    await sleep(this.stopDelayMs);
+    this.running.delete(id);
+  }
+
+  async powerOnDroplet(id: number): Promise<{ ipv4: string }> {
+    this.calls.push({ op: "powerOnDroplet", id });
+    await sleep(this.bootDelayMs);
+    this.running.add(id);
+    return { ipv4: this.address(id) };
+  }
+
+  async resizeDroplet(d: { id: number; size: string; resizeDisk: boolean }): Promise<void> {
+    this.calls.push({ op: "resizeDroplet", ...d });
+    return Promise.resolve();
+  }
+
+  async resizeVolume(v: { id: string; sizeGb: number }): Promise<void> {
+    this.calls.push({ op: "resizeVolume", ...v });
+    return Promise.resolve();
+  }
+
+  private address(id: number): string {
+    let ip = this.addresses.get(id);
+    if (ip === undefined) {
+      ip = `127.0.0.${this.nextHost++}`;
+      this.addresses.set(id, ip);
+    }
+    return ip;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
