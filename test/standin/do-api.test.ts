@@ -440,8 +440,9 @@ describe("droplets", () => {
         await env.standin.state.idle();
 
         assert.equal((await env.api("DELETE", `/v2/droplets/${num(d.id)}`)).status, 204);
+        while (env.backend.running.has(num(d.id))) await new Promise((r) => setTimeout(r, 5));
         const during = await getDroplet(env, d.id);
-        assert.equal(during.status, 200, "a deleted droplet still answers for a while");
+        assert.equal(during.status, 200, "a deleted droplet still answers for a while after its VM stopped");
         assert.deepEqual(obj((await env.api("GET", `/v2/volumes/${str(v.id)}`)).json.volume).droplet_ids, [d.id]);
         assertError(await env.api("DELETE", `/v2/volumes/${str(v.id)}`), 409, "attached", String(d.id));
 

@@ -32,6 +32,8 @@ export class MemoryBackend implements LocalCloudBackend {
   readonly running = new Set<number>();
   /** Volume ids whose pretend disk exists. */
   readonly disks = new Set<string>();
+  /** Volume id -> droplet whose pretend VM has the disk open. */
+  private readonly diskUsers = new Map<string, number>();
   private nextHost = 10;
   private readonly bootFailures: string[] = [];
   private readonly addresses = new Map<number, string>();
@@ -60,18 +62,27 @@ export class MemoryBackend implements LocalCloudBackend {
 
   async deleteVolume(id: string): Promise<void> {
     this.calls.push({ op: "deleteVolume", id });
+    const user = this.diskUsers.get(id);
+    if (user !== undefined) throw new Error(`memory backend: the disk of volume ${id} is in use by droplet ${user}`);
     if (!this.disks.delete(id)) throw new Error(`memory backend: no disk for volume ${id}`);
     return Promise.resolve();
   }
 
   async bootDroplet(droplet: DropletSpec): Promise<{ ipv4: string }> {
     this.calls.push({ op: "bootDroplet", droplet: { ...droplet } });
-    await sleep(this.bootDelayMs);
-    const failure = this.bootFailures.shift();
-    if (failure !== undefined) throw new Error(failure);
+    // A real VM opens its disks as it starts: check them before the pretend boot time.
     for (const v of droplet.volumes) {
       if (!this.disks.has(v.id)) throw new Error(`memory backend: no disk for volume ${v.id}`);
+      const user = this.diskUsers.get(v.id);
+      if (user !== undefined) throw new Error(`memory backend: the disk of volume ${v.id} is in use by droplet ${user}`);
     }
+    const failure = this.bootFailures.shift();
+    if (failure !== undefined) {
+      await sleep(this.bootDelayMs);
+      throw new Error(failure);
+    }
+    for (const v of droplet.volumes) this.diskUsers.set(v.id, droplet.id);
+    await sleep(this.bootDelayMs);
     const ipv4 = this.address(droplet.id);
     this.running.add(droplet.id);
     return { ipv4 };
@@ -81,6 +92,9 @@ export class MemoryBackend implements LocalCloudBackend {
     this.calls.push({ op: "stopDroplet", id });
     await sleep(this.stopDelayMs);
     this.running.delete(id);
+    for (const [volumeId, user] of [...this.diskUsers]) {
+      if (user === id) this.diskUsers.delete(volumeId);
+    }
   }
 
   async powerOffDroplet(id: number): Promise<void> {
