@@ -444,7 +444,7 @@ describe("droplets", () => {
         const during = await getDroplet(env, d.id);
         assert.equal(during.status, 200, "a deleted droplet still answers for a while after its VM stopped");
         assert.deepEqual(obj((await env.api("GET", `/v2/volumes/${str(v.id)}`)).json.volume).droplet_ids, [d.id]);
-        assertError(await env.api("DELETE", `/v2/volumes/${str(v.id)}`), 409, "attached", String(d.id));
+        assertError(await env.api("DELETE", `/v2/volumes/${str(v.id)}`), 409, "attached", String(num(d.id)));
 
         await env.standin.state.idle();
         assertError(await getDroplet(env, d.id), 404, "could not be found");
@@ -514,7 +514,7 @@ describe("droplets", () => {
         422,
         "volumes[0]",
         "already attached",
-        String(first.id),
+        String(num(first.id)),
       );
       assert.equal(env.standin.state.droplets().length, 1);
     }));
@@ -610,7 +610,7 @@ describe("volume actions", () => {
       const far = await createDroplet(env, { name: "far", region: "ams3" });
       const path = `/v2/volumes/${str(v.id)}/actions`;
       assertError(await env.api("POST", path, { type: "attach", droplet_id: num(far.id) }), 422, "same region");
-      assertError(await env.api("POST", path, { type: "attach", droplet_id: num(other.id) }), 422, "already attached", String(holder.id));
+      assertError(await env.api("POST", path, { type: "attach", droplet_id: num(other.id) }), 422, "already attached", String(num(holder.id)));
       const free = await createVolume(env, "spare");
       assertError(
         await env.api("POST", `/v2/volumes/${str(free.id)}/actions`, { type: "attach", droplet_id: num(other.id), region: "fra1" }),

@@ -900,7 +900,7 @@ class DoStandin {
     d.deleting = true;
     const stopped = this.stopVm(d);
     d.vmStopped = stopped;
-    this.track(async () => {
+    void this.track(async () => {
       await Promise.all([stopped, sleep(this.deleteDelayMs)]);
       this.removeDroplet(d);
     });
@@ -1051,7 +1051,7 @@ class DoStandin {
       }
     });
     d.vm = run;
-    this.track(() => run);
+    void this.track(() => run);
     return { status: 201, body: { action: actionJson(action) } };
   }
 
@@ -1080,7 +1080,7 @@ class DoStandin {
   /** An action whose state change is already applied; it completes after the action delay. */
   private timedAction(type: string, resourceType: "droplet" | "volume", resourceId: number | string, region: string): ActionRecord {
     const action = this.newAction(type, resourceType, resourceId, region);
-    this.track(async () => {
+    void this.track(async () => {
       await sleep(this.actionDelayMs);
       this.finishAction(action, "completed");
     });
