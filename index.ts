@@ -31,7 +31,7 @@ const baseName = resourceBaseName(stack);
 const tags = stackTags(stack);
 
 if (config.dataVolumeGb === 0) {
-    pulumi.log.warn("dataVolumeGb is 0: notebooks live on the droplet's own disk and are lost if the droplet is " +
+    void pulumi.log.warn("dataVolumeGb is 0: notebooks live on the droplet's own disk and are lost if the droplet is " +
         "ever replaced (a change of image, region or sshPublicKey). A data volume keeps them.");
 }
 

@@ -242,7 +242,7 @@ export function isCidr(value: string): boolean {
 }
 
 function isIpv6(address: string): boolean {
-    if (!/^[0-9a-fA-F:]+$/.test(address) || address.split("::").length > 2) {
+    if (!/^[0-9a-fA-F:]+$/.test(address) || address.includes(":::") || address.split("::").length > 2) {
         return false;
     }
     const groups = address.split(":").filter((group) => group !== "");

@@ -50,3 +50,15 @@ test("a hash made by jupyter_server's passwd() has the same shape as ours", () =
 test("a salt too short is refused", async () => {
     await assert.rejects(hashJupyterPassword("correct horse battery", Buffer.alloc(4)), /at least 8 bytes/);
 });
+
+test("npm run hash-password prints a hash passwd_check accepts, from an argument or a pipe", () => {
+    const script = path.join(__dirname, "..", "..", "scripts", "hash-password.ts");
+    const tsx = path.join(__dirname, "..", "..", "node_modules", ".bin", "tsx");
+    const fromArgument = execFileSync(tsx, [script, "an argument password"]).toString().trim();
+    assert.equal(passwdCheck(fromArgument, "an argument password"), true);
+    const fromPipe = execFileSync(tsx, [script], { input: "a piped password\n" }).toString().trim();
+    assert.equal(passwdCheck(fromPipe, "a piped password"), true);
+    assert.equal(passwdCheck(fromPipe, "a piped password\n"), false, "the trailing newline is not part of it");
+    assert.notEqual(execFileSync(tsx, [script, "an argument password"]).toString().trim(), fromArgument, "a fresh salt each time");
+    assert.throws(() => execFileSync(tsx, [script, "short"], { stdio: "pipe" }), /at least 12 characters/);
+});

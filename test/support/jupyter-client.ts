@@ -1,0 +1,85 @@
+// A small HTTPS client for a Jupyter server that trusts exactly one certificate (pinned): no
+// test ever turns verification off.
+import * as https from "https";
+
+export interface Response {
+    status: number;
+    headers: Record<string, string | string[] | undefined>;
+    body: string;
+}
+
+export class JupyterClient {
+    private readonly cookies = new Map<string, string>();
+
+    constructor(private readonly baseUrl: string, private readonly caPem: string) {}
+
+    request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Response> {
+        const url = new URL(path, this.baseUrl);
+        const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+        return new Promise((resolve, reject) => {
+            const req = https.request(url, {
+                method,
+                ca: this.caPem,
+                headers: { ...(cookie ? { Cookie: cookie } : {}), ...(body !== undefined ? { "Content-Length": Buffer.byteLength(body).toString() } : {}), ...headers },
+                timeout: 30_000,
+            }, (res) => {
+                const chunks: Buffer[] = [];
+                res.on("data", (c: Buffer) => chunks.push(c));
+                res.on("end", () => {
+                    for (const setCookie of res.headers["set-cookie"] ?? []) {
+                        const [pair] = setCookie.split(";");
+                        const eq = pair.indexOf("=");
+                        this.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+                    }
+                    resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") });
+                });
+            });
+            req.on("timeout", () => req.destroy(new Error(`${method} ${url} timed out`)));
+            req.on("error", reject);
+            req.end(body);
+        });
+    }
+
+    cookieNames(): string[] {
+        return [...this.cookies.keys()];
+    }
+
+    xsrf(): string {
+        return this.cookies.get("_xsrf") ?? "";
+    }
+
+    /** The browser's login: GET /login for the _xsrf cookie, then POST the form. */
+    async login(password: string): Promise<Response> {
+        const page = await this.request("GET", "/login");
+        if (page.status !== 200) {
+            throw new Error(`GET /login answered ${page.status}`);
+        }
+        const form = new URLSearchParams({ _xsrf: this.xsrf(), password }).toString();
+        return this.request("POST", "/login", form, { "Content-Type": "application/x-www-form-urlencoded" });
+    }
+
+    /** A JSON API call, with the XSRF header Jupyter requires for changes. */
+    async api(method: string, path: string, body?: unknown): Promise<Response> {
+        return this.request(method, path, body === undefined ? undefined : JSON.stringify(body),
+            { "Content-Type": "application/json", "X-XSRFToken": this.xsrf() });
+    }
+
+    /** Waits until GET /api answers, verified against the pinned certificate. */
+    async waitUntilReady(timeoutMs: number): Promise<string> {
+        const deadline = Date.now() + timeoutMs;
+        let lastError = "";
+        while (Date.now() < deadline) {
+            try {
+                const res = await this.request("GET", "/api");
+                if (res.status === 200) {
+                    return (JSON.parse(res.body) as { version: string }).version;
+                }
+                lastError = `status ${res.status}`;
+            } catch (e) {
+                lastError = (e as Error).message;
+            }
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+        throw new Error(`${this.baseUrl}/api did not answer within ${timeoutMs} ms: ${lastError}`);
+    }
+}

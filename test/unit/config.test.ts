@@ -1,0 +1,116 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { test } from "node:test";
+import { ConfigSource, defaults, readConfig } from "../../components/config";
+
+function source(values: Record<string, string>, secrets: string[] = ["password"]): ConfigSource {
+    return { get: (key) => values[key], isSecret: (key) => secrets.includes(key) };
+}
+
+const projectDir = fs.mkdtempSync(path.join(os.tmpdir(), "jld-config-"));
+fs.writeFileSync(path.join(projectDir, "requirements.txt"), "pandas==2.2.3\n");
+const ed25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@host";
+
+function rejects(values: Record<string, string>, pattern: RegExp, secrets?: string[]): void {
+    assert.throws(() => readConfig(source(values, secrets), projectDir), pattern);
+}
+
+test("an empty config gives the documented defaults", () => {
+    const config = readConfig(source({}), projectDir);
+    assert.deepEqual(config, {
+        region: "nyc3", size: "s-1vcpu-2gb", image: "ubuntu-24-04-x64", password: undefined, sshPublicKey: undefined,
+        allowedCidrs: ["0.0.0.0/0", "::/0"], jupyterPort: 9000, dataVolumeGb: 10, retainData: false,
+        jupyterlabVersion: defaults.jupyterlabVersion, pythonPackages: [], requirements: undefined,
+    });
+});
+
+test("every key is read when set to a good value", () => {
+    const config = readConfig(source({
+        region: "fra1", size: "s-2vcpu-4gb", image: "debian-12-x64", password: "a long enough password",
+        sshPublicKey: ed25519, allowedCidrs: '["203.0.113.7/32","2001:db8::/48"]', jupyterPort: "8443",
+        dataVolumeGb: "0", retainData: "true", jupyterlabVersion: "4.5.0", pythonPackages: '["pandas==2.2.3","numpy>=2"]',
+        requirementsFile: "requirements.txt",
+    }), projectDir);
+    assert.equal(config.region, "fra1");
+    assert.equal(config.size, "s-2vcpu-4gb");
+    assert.equal(config.image, "debian-12-x64");
+    assert.equal(config.password, "a long enough password");
+    assert.equal(config.sshPublicKey, ed25519);
+    assert.deepEqual(config.allowedCidrs, ["203.0.113.7/32", "2001:db8::/48"]);
+    assert.equal(config.jupyterPort, 8443);
+    assert.equal(config.dataVolumeGb, 0);
+    assert.equal(config.retainData, true);
+    assert.equal(config.jupyterlabVersion, "4.5.0");
+    assert.deepEqual(config.pythonPackages, ["pandas==2.2.3", "numpy>=2"]);
+    assert.deepEqual(config.requirements, { path: "requirements.txt", text: "pandas==2.2.3\n" });
+});
+
+test("sizes under 2 GB of RAM are refused, naming the key, the value and what is allowed", () => {
+    rejects({ size: "s-1vcpu-1gb" }, /jupyterlab-droplet:size = "s-1vcpu-1gb": has 1024 MB of RAM; .*at least 2 GB/);
+    rejects({ size: "s-1vcpu-512mb-10gb" }, /size = "s-1vcpu-512mb-10gb": has 512 MB/);
+    rejects({ size: "s-1vcpu-1gb-amd" }, /size = "s-1vcpu-1gb-amd": has 1024 MB/);
+    rejects({ size: "big one" }, /size = "big one": must be a DigitalOcean size slug/);
+    assert.equal(readConfig(source({ size: "c-2" }), projectDir).size, "c-2");
+});
+
+test("bad regions and images are refused with the allowed values", () => {
+    rejects({ region: "nyc9" }, /region = "nyc9": must be one of nyc1, .*fra1/);
+    rejects({ image: "centos-9-x64" }, /image = "centos-9-x64": must be an Ubuntu or Debian/);
+    rejects({ image: "ubuntu-24-04-arm64" }, /image = "ubuntu-24-04-arm64"/);
+});
+
+test("a malformed CIDR is refused, naming the entry", () => {
+    rejects({ allowedCidrs: '["10.0.0.0/33"]' }, /allowedCidrs = "10.0.0.0\/33": each entry must be an IPv4 or IPv6 CIDR/);
+    rejects({ allowedCidrs: '["300.1.1.1/32"]' }, /allowedCidrs = "300.1.1.1\/32"/);
+    rejects({ allowedCidrs: '["203.0.113.7"]' }, /allowedCidrs = "203.0.113.7"/);
+    rejects({ allowedCidrs: '["2001:db8:::/48"]' }, /allowedCidrs = "2001:db8:::\/48"/);
+    rejects({ allowedCidrs: "203.0.113.7/32" }, /allowedCidrs = "203.0.113.7\/32": must be a list/);
+    rejects({ allowedCidrs: "[]" }, /allowedCidrs = \[\]: must hold at least one CIDR block/);
+});
+
+test("ports out of range, privileged or equal to 22 are refused", () => {
+    rejects({ jupyterPort: "22" }, /jupyterPort = 22: 22 is the SSH port/);
+    rejects({ jupyterPort: "0" }, /jupyterPort = 0: must be a port from 1024 to 65535/);
+    rejects({ jupyterPort: "443" }, /jupyterPort = 443: must be a port from 1024 to 65535/);
+    rejects({ jupyterPort: "70000" }, /jupyterPort = 70000/);
+    rejects({ jupyterPort: "nine" }, /jupyterPort = "nine": must be a whole number/);
+});
+
+test("a short or plain-text password is refused without showing it", () => {
+    assert.throws(() => readConfig(source({ password: "short pw" }), projectDir), (e: Error) => {
+        assert.match(e.message, /jupyterlab-droplet:password = \(a value of 8 characters\): must be at least 12 characters/);
+        assert.ok(!e.message.includes("short pw"), "the password must not appear in the error");
+        return true;
+    });
+    assert.throws(() => readConfig(source({ password: "a long enough password" }, []), projectDir), (e: Error) => {
+        assert.match(e.message, /password .*stored in plain text; set it with `pulumi config set --secret password`/);
+        assert.ok(!e.message.includes("a long enough password"));
+        return true;
+    });
+});
+
+test("an unusable public key is refused", () => {
+    rejects({ sshPublicKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc" }, /sshPublicKey = \(a private key\): .*never the private key/);
+    rejects({ sshPublicKey: "ssh-ed25519 not-base64!" }, /sshPublicKey = "ssh-ed25519 not-base64!": must be one OpenSSH public key line/);
+    rejects({ sshPublicKey: "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" },
+        /does not match its type ssh-rsa/);
+    rejects({ sshPublicKey: "ssh-dss AAAAB3NzaC1kc3M=" }, /sshPublicKey = "ssh-dss/);
+});
+
+test("other keys: volume size, booleans, versions, packages and the requirements file", () => {
+    rejects({ dataVolumeGb: "-1" }, /dataVolumeGb = -1: must be 0 \(no volume\) or a size from 1 to 16384 GB/);
+    rejects({ dataVolumeGb: "2.5" }, /dataVolumeGb = "2.5": must be a whole number/);
+    rejects({ retainData: "yes" }, /retainData = "yes": must be true or false/);
+    rejects({ jupyterlabVersion: "3.6.8" }, /jupyterlabVersion = 3.6.8: must be 4.0.0 or later/);
+    rejects({ jupyterlabVersion: "latest" }, /jupyterlabVersion = "latest": must be an exact release version/);
+    rejects({ pythonPackages: '["pandas", "rm -rf /"]' }, /pythonPackages = "rm -rf \/": each entry must be a pip requirement specifier/);
+    rejects({ pythonPackages: '["--index-url=http://x"]' }, /pythonPackages = "--index-url=http:\/\/x"/);
+    rejects({ requirementsFile: "missing.txt" }, /requirementsFile = "missing.txt": .*missing.txt does not exist/);
+});
+
+test("all problems are reported at once", () => {
+    assert.throws(() => readConfig(source({ region: "nowhere", jupyterPort: "22", size: "s-1vcpu-1gb" }), projectDir),
+        (e: Error) => e.message.split("\n").length === 3);
+});

@@ -1,0 +1,103 @@
+// The rendered config and our argon2 hash, run by the real JupyterLab from PyPI, over HTTPS.
+import * as assert from "node:assert/strict";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, test } from "node:test";
+import { renderJupyterConfig } from "../../components/jupyter-config";
+import { hashJupyterPassword } from "../../components/password-hash";
+import { JupyterClient } from "../support/jupyter-client";
+import { ensureJupyterVenv, requireCommand } from "../support/jupyter-venv";
+
+const password = "a long test password 🔑";
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jld-jupyter-"));
+let server: ChildProcess | undefined;
+let serverLog = "";
+let baseUrl = "";
+let certPem = "";
+
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const probe = net.createServer().listen(0, "127.0.0.1", () => {
+            const port = (probe.address() as net.AddressInfo).port;
+            probe.close(() => resolve(port));
+        }).on("error", reject);
+    });
+}
+
+before(async () => {
+    requireCommand("openssl", "install Debian's openssl package");
+    const venv = ensureJupyterVenv();
+    // A certificate made the way the recipe made it, for 127.0.0.1.
+    const certFile = path.join(tmp, "tls.crt");
+    const keyFile = path.join(tmp, "tls.key");
+    execFileSync("openssl", ["req", "-x509", "-nodes", "-days", "1", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-keyout", keyFile, "-out", certFile, "-subj", "/CN=jupyterlab-test", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+    certPem = fs.readFileSync(certFile, "utf8");
+    const port = await freePort();
+    const config = JSON.parse(renderJupyterConfig({ hashedPassword: await hashJupyterPassword(password, Buffer.from("0123456789abcdef")), port }));
+    // Only the server's paths move into the test's directory; every other setting is as rendered.
+    const rootDir = path.join(tmp, "notebooks");
+    fs.mkdirSync(rootDir);
+    // Tests run as root here and in CI; on the droplet the server runs as the jupyter user.
+    Object.assign(config.ServerApp, { ip: "127.0.0.1", certfile: certFile, keyfile: keyFile, root_dir: rootDir,
+        allow_root: process.getuid?.() === 0 });
+    const configDir = path.join(tmp, "config");
+    fs.mkdirSync(configDir);
+    fs.writeFileSync(path.join(configDir, "jupyter_server_config.json"), JSON.stringify(config));
+    server = spawn(path.join(venv, "bin", "jupyter-lab"), [], {
+        env: { ...process.env, JUPYTER_CONFIG_DIR: configDir, JUPYTER_DATA_DIR: path.join(tmp, "data"),
+            JUPYTER_RUNTIME_DIR: path.join(tmp, "runtime"), HOME: tmp },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    server.stdout?.on("data", (d: Buffer) => (serverLog += d.toString()));
+    server.stderr?.on("data", (d: Buffer) => (serverLog += d.toString()));
+    baseUrl = `https://127.0.0.1:${port}`;
+    try {
+        await new JupyterClient(baseUrl, certPem).waitUntilReady(60_000);
+    } catch (e) {
+        throw new Error(`${(e as Error).message}\n--- JupyterLab log ---\n${serverLog}`);
+    }
+});
+
+after(() => {
+    server?.kill("SIGTERM");
+    fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test("GET /api answers over HTTPS verified against the pinned certificate, and asks no token", async () => {
+    const res = await new JupyterClient(baseUrl, certPem).request("GET", "/api");
+    assert.equal(res.status, 200);
+    assert.match(JSON.parse(res.body).version, /^2\./);
+    assert.doesNotMatch(serverLog, /token=[0-9a-f]{10}/, "no token URL is printed");
+});
+
+test("the right password logs in: a redirect and a login cookie, then the API answers", async () => {
+    const client = new JupyterClient(baseUrl, certPem);
+    const res = await client.login(password);
+    assert.equal(res.status, 302);
+    assert.ok(client.cookieNames().some((name) => name.startsWith("username-")), `cookies: ${client.cookieNames().join(", ")}`);
+    const status = await client.request("GET", "/api/status");
+    assert.equal(status.status, 200);
+});
+
+test("a wrong password gets 401 and no login cookie; the API refuses it", async () => {
+    const client = new JupyterClient(baseUrl, certPem);
+    const res = await client.login("a long test password 🔒");
+    assert.equal(res.status, 401);
+    assert.ok(!client.cookieNames().some((name) => name.startsWith("username-")));
+    assert.equal((await client.request("GET", "/api/contents")).status, 403);
+});
+
+test("the password cannot be changed from the web UI", async () => {
+    const client = new JupyterClient(baseUrl, certPem);
+    await client.request("GET", "/login");
+    const form = new URLSearchParams({ _xsrf: client.xsrf(), password, new_password: "another password of mine" }).toString();
+    await client.request("POST", "/login", form, { "Content-Type": "application/x-www-form-urlencoded" });
+    const again = await new JupyterClient(baseUrl, certPem).login(password);
+    assert.equal(again.status, 302, "the original password still works");
+    const changed = await new JupyterClient(baseUrl, certPem).login("another password of mine");
+    assert.equal(changed.status, 401);
+});

@@ -1,0 +1,212 @@
+// The whole program under Pulumi's mocks: its resource graph, the properties that matter,
+// where secrets go, and that bad config stops it before anything is registered.
+import * as assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { mockValues, programError, ProgramRun, Recorded, runProgram } from "../support/program-under-mocks";
+
+const password = "the users own password";
+
+function one(run: ProgramRun, type: string, nameSuffix?: string): Recorded {
+    const found = run.resources.filter((r) => r.type === type && (nameSuffix === undefined || r.name.endsWith(nameSuffix)));
+    assert.equal(found.length, 1, `expected one ${type} ${nameSuffix ?? ""}, found ${found.map((r) => r.name).join(", ") || "none"}`);
+    return found[0];
+}
+
+describe("the default stack", async () => {
+    const run = await runProgram({ password });
+    const droplet = one(run, "digitalocean:index/droplet:Droplet");
+
+    test("creates exactly the expected resources", () => {
+        const custom = run.resources.filter((r) => !r.type.startsWith("jupyterlab-droplet:") && r.type !== "pulumi:pulumi:Stack");
+        assert.deepEqual(custom.map((r) => `${r.type} ${r.name}`).sort(), [
+            "command:remote:Command setup-cloud-init",
+            "command:remote:Command setup-configure",
+            "command:remote:Command setup-host-key",
+            "command:remote:Command setup-jupyterlab",
+            "command:remote:Command setup-kernel",
+            "digitalocean:index/droplet:Droplet server-droplet",
+            "digitalocean:index/firewall:Firewall firewall-firewall",
+            "digitalocean:index/sshKey:SshKey ssh-do",
+            "digitalocean:index/volume:Volume data-volume",
+            "random:index/randomBytes:RandomBytes password-salt",
+            "tls:index/privateKey:PrivateKey ssh-private",
+            "tls:index/privateKey:PrivateKey tls-key",
+            "tls:index/selfSignedCert:SelfSignedCert tls-cert",
+        ]);
+    });
+
+    test("the droplet: defaults, stack name, tags, key, volume, user-data", () => {
+        assert.equal(droplet.inputs.name, "jupyterlab-alice");
+        assert.equal(droplet.inputs.region, "nyc3");
+        assert.equal(droplet.inputs.size, "s-1vcpu-2gb");
+        assert.equal(droplet.inputs.image, "ubuntu-24-04-x64");
+        assert.deepEqual(droplet.inputs.tags, ["jupyterlab-droplet", "jupyterlab-droplet:alice"]);
+        assert.deepEqual(droplet.inputs.sshKeys, ["aa:bb:cc"]);
+        assert.deepEqual(droplet.inputs.volumeIds, ["data-volume-id"]);
+        assert.match(String(droplet.inputs.userData), /^#cloud-config\n/);
+        assert.match(String(droplet.inputs.userData), /scsi-0DO_Volume_jupyterlab-alice-notebooks/);
+    });
+
+    test("the data volume: size, region, filesystem, name with the stack", () => {
+        const volume = one(run, "digitalocean:index/volume:Volume");
+        assert.equal(volume.inputs.name, "jupyterlab-alice-notebooks");
+        assert.equal(volume.inputs.size, 10);
+        assert.equal(volume.inputs.region, "nyc3");
+        assert.equal(volume.inputs.initialFilesystemType, "ext4");
+    });
+
+    test("the firewall lets in only SSH, the Jupyter port and ICMP, to this droplet only", () => {
+        const firewall = one(run, "digitalocean:index/firewall:Firewall");
+        assert.equal(firewall.inputs.name, "jupyterlab-alice");
+        assert.deepEqual(firewall.inputs.dropletIds, [4242]);
+        assert.equal(firewall.inputs.tags, undefined, "tags on a firewall would select every stack's droplets");
+        const inbound = firewall.inputs.inboundRules as { protocol: string; portRange?: string; sourceAddresses: string[] }[];
+        assert.deepEqual(inbound.map((r) => `${r.protocol}:${r.portRange ?? ""}:${r.sourceAddresses.join(",")}`), [
+            "tcp:22:0.0.0.0/0,::/0", "tcp:9000:0.0.0.0/0,::/0", "icmp::0.0.0.0/0,::/0"]);
+        const outbound = firewall.inputs.outboundRules as { protocol: string }[];
+        assert.deepEqual(outbound.map((r) => r.protocol), ["tcp", "udp", "icmp"]);
+    });
+
+    test("the certificate names the droplet's IP, for a year, for server auth", () => {
+        const cert = one(run, "tls:index/selfSignedCert:SelfSignedCert");
+        assert.deepEqual(cert.inputs.ipAddresses, [mockValues.ipv4, "127.0.0.1"]);
+        assert.equal(cert.inputs.validityPeriodHours, 365 * 24);
+        assert.deepEqual(cert.inputs.allowedUses, ["key_encipherment", "digital_signature", "server_auth"]);
+        assert.equal(cert.inputs.privateKeyPem, mockValues.tlsKeyPem);
+        assert.ok(cert.secretInputs.includes("privateKeyPem"));
+    });
+
+    test("the remote setup runs on the droplet, re-runs for a new droplet, in order", () => {
+        for (const suffix of ["-cloud-init", "-host-key", "-jupyterlab", "-kernel", "-configure"]) {
+            const step = one(run, "command:remote:Command", suffix);
+            const connection = step.inputs.connection as Record<string, unknown>;
+            assert.equal(connection.host, mockValues.ipv4);
+            assert.equal(connection.user, "root");
+            assert.equal(connection.privateKey, mockValues.sshPrivateKey);
+            assert.ok(Number(connection.dialErrorLimit) >= 60, "a booting droplet needs minutes of retries");
+            assert.ok((step.inputs.triggers as unknown[]).includes(mockValues.dropletId), `${suffix} triggers on the droplet id`);
+        }
+        const configure = one(run, "command:remote:Command", "-configure");
+        assert.match(String(configure.inputs.create), / configure-jupyter 9000$/);
+        assert.deepEqual(configure.inputs.triggers, [mockValues.dropletId, "4.6.6"]);
+        assert.match(String(one(run, "command:remote:Command", "-jupyterlab").inputs.create), / install-jupyterlab 4\.6\.6$/);
+    });
+
+    test("the config payload carries the hash, the certificate and the key, on stdin only", () => {
+        const configure = one(run, "command:remote:Command", "-configure");
+        const lines = String(configure.inputs.stdin).trim().split("\n").map((l) => l.split(" "));
+        const files = Object.fromEntries(lines.map(([name, b64]) => [name, Buffer.from(b64, "base64").toString()]));
+        assert.deepEqual(Object.keys(files), ["jupyter_server_config.json", "tls.crt", "tls.key"]);
+        assert.equal(files["tls.key"], mockValues.tlsKeyPem);
+        const jupyterConfig = JSON.parse(files["jupyter_server_config.json"]);
+        assert.match(jupyterConfig.PasswordIdentityProvider.hashed_password, /^argon2:\$argon2id\$v=19\$m=10240,t=10,p=8\$/);
+        assert.ok(!String(configure.inputs.create).includes("argon2"), "the hash is not on the command line");
+        assert.deepEqual(configure.secretInputs, ["connection", "stdin"], "stdin and the key-bearing connection are secrets in state");
+    });
+
+    test("no secret is in the user-data or any command line", () => {
+        const hash = JSON.parse(Buffer.from(String(one(run, "command:remote:Command", "-configure").inputs.stdin).split("\n")[0].split(" ")[1], "base64").toString())
+            .PasswordIdentityProvider.hashed_password as string;
+        const userData = String(droplet.inputs.userData);
+        const commandLines = run.resources.filter((r) => r.type === "command:remote:Command").map((r) => String(r.inputs.create)).join("\n");
+        for (const [what, secret] of [["password", password], ["hash", hash], ["hash body", hash.split("$").pop() ?? "x"],
+            ["TLS key", "MOCK-TLS-KEY"], ["SSH private key", "MOCK-SSH-KEY"]]) {
+            assert.ok(!userData.includes(secret), `the ${what} is in the user-data`);
+            assert.ok(!commandLines.includes(secret), `the ${what} is on a command line`);
+        }
+    });
+
+    test("outputs: url, address, commands; secrets are secret outputs", () => {
+        assert.equal(run.outputs.url, `https://${mockValues.ipv4}:9000/lab`);
+        assert.equal(run.outputs.ipAddress, mockValues.ipv4);
+        assert.equal(run.outputs.sshCommand, `ssh -i ~/.ssh/jupyterlab-alice jupyter@${mockValues.ipv4}`);
+        assert.equal(run.outputs.password, password);
+        assert.equal(run.outputs.sshPrivateKey, mockValues.sshPrivateKey);
+        assert.equal(run.outputs.monthlyPriceUsd, 12);
+        assert.match(String(run.outputs.certificateSha256), /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+        assert.equal(run.outputs.sshHostKey, mockValues.hostKey.trim());
+        assert.match(String(run.outputs.sshHostKeyFingerprint), /^SHA256:[A-Za-z0-9+/]{43}$/);
+        assert.equal(run.outputs.knownHostsLine, `jupyterlab-alice ${mockValues.hostKey.trim()}`);
+        assert.match(String(run.outputs.sshConfig), /^Host jupyterlab-alice\n {2}HostName 203\.0\.113\.10\n {2}User jupyter\n/);
+        assert.deepEqual(run.secretOutputs.sort(), ["password", "sshPrivateKey"]);
+    });
+});
+
+test("two runs with the same config register identical inputs", async () => {
+    const first = await runProgram({ password });
+    const second = await runProgram({ password });
+    assert.deepEqual(second.resources, first.resources);
+});
+
+test("a new password changes the configure step's payload and nothing else", async () => {
+    const first = await runProgram({ password });
+    const second = await runProgram({ password: "another long password" });
+    const changed = second.resources.filter((r, i) => JSON.stringify(r) !== JSON.stringify(first.resources[i])).map((r) => r.name);
+    assert.deepEqual(changed, ["setup-configure"]);
+});
+
+test("a new port or JupyterLab version leaves the droplet's inputs unchanged", async () => {
+    const base = await runProgram({ password });
+    const changed = await runProgram({ password, jupyterPort: "8443", jupyterlabVersion: "4.5.0", pythonPackages: '["pandas"]' });
+    const droplet = (run: ProgramRun) => JSON.stringify(one(run, "digitalocean:index/droplet:Droplet").inputs);
+    assert.equal(droplet(changed), droplet(base));
+    assert.equal(changed.outputs.url, `https://${mockValues.ipv4}:8443/lab`);
+    assert.match(String(one(changed, "command:remote:Command", "-kernel").inputs.stdin), /^pandas\n$/);
+});
+
+test("without a password one is generated and exported as a secret", async () => {
+    const run = await runProgram({});
+    one(run, "random:index/randomPassword:RandomPassword");
+    assert.equal(run.outputs.password, mockValues.generatedPassword);
+    assert.ok(run.secretOutputs.includes("password"));
+});
+
+test("with the user's own public key, no private key is generated and the agent logs in", async () => {
+    const publicKey = mockValues.sshPublicKey.trim() + " me@laptop";
+    const run = await runProgram({ password, sshPublicKey: publicKey });
+    assert.deepEqual(run.resources.filter((r) => r.type === "tls:index/privateKey:PrivateKey").map((r) => r.name), ["tls-key"]);
+    assert.equal(one(run, "digitalocean:index/sshKey:SshKey").inputs.publicKey, publicKey);
+    assert.equal(run.outputs.sshPrivateKey, undefined);
+    assert.equal((one(run, "command:remote:Command", "-configure").inputs.connection as Record<string, unknown>).privateKey, undefined);
+    assert.equal(run.outputs.sshCommand, `ssh jupyter@${mockValues.ipv4}`);
+});
+
+test("dataVolumeGb 0 makes no volume and no mount; allowedCidrs narrows the firewall", async () => {
+    const run = await runProgram({ password, dataVolumeGb: "0", allowedCidrs: '["198.51.100.4/32"]' });
+    assert.equal(run.resources.filter((r) => r.type === "digitalocean:index/volume:Volume").length, 0);
+    const droplet = one(run, "digitalocean:index/droplet:Droplet");
+    assert.deepEqual(droplet.inputs.volumeIds, []);
+    assert.ok(!String(droplet.inputs.userData).includes("mounts:"));
+    const inbound = one(run, "digitalocean:index/firewall:Firewall").inputs.inboundRules as { portRange?: string; sourceAddresses: string[] }[];
+    assert.deepEqual(inbound.filter((r) => r.portRange).map((r) => r.sourceAddresses), [["198.51.100.4/32"], ["198.51.100.4/32"]]);
+});
+
+test("names and tags carry the stack, so two users never collide", async () => {
+    const bob = await runProgram({ password }, { stack: "Bob.Research" });
+    assert.equal(one(bob, "digitalocean:index/droplet:Droplet").inputs.name, "jupyterlab-bob-research");
+    assert.equal(one(bob, "digitalocean:index/volume:Volume").inputs.name, "jupyterlab-bob-research-notebooks");
+    assert.equal(one(bob, "digitalocean:index/sshKey:SshKey").inputs.name, "jupyterlab-bob-research");
+    assert.deepEqual(one(bob, "digitalocean:index/droplet:Droplet").inputs.tags, ["jupyterlab-droplet", "jupyterlab-droplet:Bob-Research"]);
+});
+
+describe("bad config stops the program before any resource is registered", () => {
+    const cases: [Record<string, string>, RegExp, string[]?][] = [
+        [{ size: "s-1vcpu-1gb" }, /jupyterlab-droplet:size = "s-1vcpu-1gb": has 1024 MB of RAM/],
+        [{ allowedCidrs: '["1.2.3.4/40"]' }, /allowedCidrs = "1\.2\.3\.4\/40"/],
+        [{ jupyterPort: "22" }, /jupyterPort = 22: 22 is the SSH port/],
+        [{ jupyterPort: "99999" }, /jupyterPort = 99999: must be a port from 1024 to 65535/],
+        [{ password: "short" }, /password = \(a value of 5 characters\): must be at least 12/],
+        [{ password: "long enough but plain" }, /stored in plain text/, []],
+        [{ sshPublicKey: "ssh-ed25519 AAAA" }, /sshPublicKey = "ssh-ed25519 AAAA"/],
+        [{ dataVolumeGb: "ten" }, /dataVolumeGb = "ten": must be a whole number/],
+        [{ region: "mars1" }, /region = "mars1": must be one of/],
+        [{ requirementsFile: "no-such-requirements.txt" }, /requirementsFile = "no-such-requirements.txt": .* does not exist/],
+    ];
+    for (const [config, pattern, secretKeys] of cases) {
+        test(`${JSON.stringify(config)}`, async () => {
+            const { error, registered } = await programError(config, { secretKeys });
+            assert.match(error.message, pattern);
+            assert.equal(registered, 0, "nothing may be registered before config is valid");
+        });
+    }
+});

@@ -1,0 +1,138 @@
+import * as assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { test } from "node:test";
+import { renderCloudInit, sshdHardening } from "../../components/cloud-init";
+import { renderConfigPayload, renderJupyterConfig } from "../../components/jupyter-config";
+import { kernelRequirements } from "../../components/kernel-requirements";
+import { remoteCommand, remoteScriptDir, shellQuote } from "../../components/remote-scripts";
+import { serverLayout } from "../../components/server-layout";
+import { sshConfigEntry, sshKeyFingerprint } from "../../components/ssh-config";
+import { renderSystemdUnit } from "../../components/systemd-unit";
+import { requireCommand } from "../support/jupyter-venv";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jld-render-"));
+
+function cloudInitSchema(userData: string): { ok: boolean; output: string } {
+    requireCommand("cloud-init", "install Debian's cloud-init package (apt-get install cloud-init)");
+    const file = path.join(tmp, "user-data");
+    fs.writeFileSync(file, userData);
+    const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+    return { ok: result.status === 0, output: result.stdout + result.stderr };
+}
+
+test("the user-data passes cloud-init's schema, with and without a data volume", () => {
+    for (const userData of [renderCloudInit(), renderCloudInit({ dataVolumeName: "jupyterlab-alice-notebooks" })]) {
+        const result = cloudInitSchema(userData);
+        assert.ok(result.ok, result.output);
+        assert.match(result.output, /Valid cloud-config/);
+    }
+});
+
+test("the schema check itself catches a broken user-data", () => {
+    assert.equal(cloudInitSchema(renderCloudInit().replace("ssh_pwauth: false", "ssh_pwauth: [1, 2]")).ok, false);
+});
+
+test("the user-data prepares the machine: user, password logins off, swap, unit, volume mount", () => {
+    const userData = renderCloudInit({ dataVolumeName: "jupyterlab-alice-notebooks" });
+    assert.ok(userData.startsWith("#cloud-config\n"));
+    assert.match(userData, /^ssh_pwauth: false$/m);
+    assert.match(userData, /^disable_root: false$/m);
+    assert.match(userData, /^ {2}- name: jupyter\n {4}gecos: JupyterLab\n {4}shell: \/bin\/bash\n {4}lock_passwd: true$/m);
+    assert.match(userData, /^swap:\n {2}filename: \/swapfile\n {2}size: 2147483648\n/m);
+    assert.match(userData, /- \["\/dev\/disk\/by-id\/scsi-0DO_Volume_jupyterlab-alice-notebooks", "\/home\/jupyter\/notebooks", ext4, "defaults,nofail/);
+    assert.ok(userData.includes("      PasswordAuthentication no\n"));
+    assert.ok(userData.includes(`    content: |\n      [Unit]\n`));
+    assert.match(userData, /- \[systemctl, enable, jupyterlab.service\]/);
+    assert.ok(!renderCloudInit().includes("mounts:"), "no volume, no mount");
+});
+
+test("the user-data is the same for any password, certificate, port or JupyterLab version", () => {
+    // It takes no such input at all: only the volume name, fixed for the stack's life.
+    assert.equal(renderCloudInit.length, 0, "renderCloudInit takes only optional args");
+    assert.equal(renderCloudInit({ dataVolumeName: "v" }), renderCloudInit({ dataVolumeName: "v" }));
+    assert.ok(Buffer.byteLength(renderCloudInit({ dataVolumeName: "v" })) < 64 * 1024, "DigitalOcean's 64 KiB user-data limit");
+});
+
+test("sshd hardening turns password and keyboard-interactive logins off", () => {
+    assert.match(sshdHardening, /^PasswordAuthentication no$/m);
+    assert.match(sshdHardening, /^KbdInteractiveAuthentication no$/m);
+    assert.match(sshdHardening, /^PermitRootLogin prohibit-password$/m);
+});
+
+test("the systemd unit runs JupyterLab as the jupyter user, on boot, restarting on failure", () => {
+    const unit = renderSystemdUnit();
+    const lines = unit.split("\n");
+    for (const expected of ["User=jupyter", "Group=jupyter", "Restart=on-failure", "WantedBy=multi-user.target",
+        `ExecStart=${serverLayout.serverEnv}/bin/jupyter-lab`, `Environment=JUPYTER_CONFIG_DIR=${serverLayout.configDir}`,
+        `ConditionPathExists=${serverLayout.configFile}`, "NoNewPrivileges=true"]) {
+        assert.ok(lines.includes(expected), `missing ${expected}`);
+    }
+    assert.ok(!/^User=root/m.test(unit));
+});
+
+test("the Jupyter config uses jupyter_server 2.x names: hash, TLS, all interfaces, no token, no password change", () => {
+    const config = JSON.parse(renderJupyterConfig({ hashedPassword: "argon2:$argon2id$x", port: 9000 }));
+    assert.deepEqual(config.ServerApp, {
+        ip: "0.0.0.0", port: 9000, port_retries: 0, certfile: serverLayout.certFile, keyfile: serverLayout.keyFile,
+        root_dir: serverLayout.notebookDir, open_browser: false, allow_remote_access: true, allow_root: false,
+    });
+    assert.deepEqual(config.IdentityProvider, { token: "" });
+    assert.deepEqual(config.PasswordIdentityProvider,
+        { hashed_password: "argon2:$argon2id$x", password_required: true, allow_password_change: false });
+    assert.ok(!("NotebookApp" in config), "no 1.x names");
+});
+
+test("the config payload decodes in bash exactly as the configure step reads it", () => {
+    const files = { "jupyter_server_config.json": "{\n  \"a\": 1\n}\n", "tls.crt": "CERT\nline 2\n", "tls.key": "KEY 'quoted' $x\n" };
+    const out = execFileSync("bash", ["-c", "set -e; cd \"$1\"; while read -r name content; do printf '%s' \"$content\" | base64 -d > \"$name\"; done", "-", tmp],
+        { input: renderConfigPayload(files) });
+    assert.equal(out.length, 0);
+    for (const [name, content] of Object.entries(files)) {
+        assert.equal(fs.readFileSync(path.join(tmp, name), "utf8"), content);
+    }
+});
+
+test("every shell step passes shellcheck", () => {
+    requireCommand("shellcheck", "install Debian's shellcheck package (apt-get install shellcheck)");
+    const scripts = fs.readdirSync(remoteScriptDir).filter((f) => f.endsWith(".sh")).map((f) => path.join(remoteScriptDir, f));
+    const others = ["scripts/connect.sh", ".ci/run"].filter((f) => fs.existsSync(f));
+    assert.ok(scripts.length >= 5, `expected the remote steps in ${remoteScriptDir}`);
+    const result = spawnSync("shellcheck", ["--shell=bash", ...scripts, ...others], { encoding: "utf8" });
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+});
+
+test("remote commands carry the layout and quote every argument", () => {
+    const command = remoteCommand("install-jupyterlab", ["4.6.6"]);
+    assert.ok(command.startsWith("env JLD_USER=jupyter "));
+    assert.ok(command.endsWith(" install-jupyterlab 4.6.6"));
+    for (const word of ["plain", "with space", "it's", "$HOME", "a\nb", "`x`", "*"]) {
+        const echoed = execFileSync("sh", ["-c", `printf '%s' ${shellQuote(word)}`]).toString();
+        assert.equal(echoed, word);
+    }
+});
+
+test("kernel requirements join the package list and the requirements file", () => {
+    assert.equal(kernelRequirements([]), "");
+    assert.equal(kernelRequirements(["pandas==2.2.3", "numpy>=2"], "scipy\n\n"), "pandas==2.2.3\nnumpy>=2\nscipy\n");
+    assert.equal(kernelRequirements([], "   \n"), "");
+});
+
+test("the SSH config entry pins a per-stack alias and known_hosts file", () => {
+    const entry = sshConfigEntry({ alias: "jupyterlab-alice", hostName: "203.0.113.7", user: "jupyter", identityFile: "~/.ssh/jupyterlab-alice" });
+    assert.equal(entry, [
+        "Host jupyterlab-alice", "  HostName 203.0.113.7", "  User jupyter", "  IdentityFile ~/.ssh/jupyterlab-alice",
+        "  IdentitiesOnly yes", "  HostKeyAlias jupyterlab-alice", "  UserKnownHostsFile ~/.ssh/known_hosts.d/jupyterlab-alice",
+        "  StrictHostKeyChecking yes", ""].join("\n"));
+});
+
+test("the host key fingerprint matches ssh-keygen's", () => {
+    requireCommand("ssh-keygen", "install Debian's openssh-client package");
+    const keyFile = path.join(tmp, "host_key");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyFile]);
+    const publicKey = fs.readFileSync(`${keyFile}.pub`, "utf8");
+    const expected = execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", `${keyFile}.pub`]).toString().split(" ")[1];
+    assert.equal(sshKeyFingerprint(publicKey), expected);
+});
