@@ -454,7 +454,7 @@ describe("droplets", () => {
         assert.equal((await env.api("DELETE", `/v2/volumes/${str(v.id)}`)).status, 204);
         assert.equal(env.backend.disks.size, 0);
       },
-      { deleteDelayMs: 300 },
+      { deleteDelayMs: 800 },
     ));
 
   it("rejects unknown sizes, regions and images, and sizes a region does not offer", () =>
@@ -491,6 +491,14 @@ describe("droplets", () => {
       assertError(await env.api("POST", "/v2/droplets", dropletBody({ user_data: big })), 422, "user_data", "64 KiB");
       assertError(await env.api("POST", "/v2/droplets", dropletBody({ ipv6: true })), 422, "ipv6");
       assert.equal(env.standin.state.droplets().length, 0);
+    }));
+
+  it("keeps to the account's droplet limit", () =>
+    withStandin(async (env) => {
+      const limit = num(obj((await env.api("GET", "/v2/account")).json.account).droplet_limit);
+      for (let i = 0; i < limit; i++) await createDroplet(env, { name: `d${i}` });
+      assertError(await env.api("POST", "/v2/droplets", dropletBody({ name: "one-too-many" })), 422, "droplet limit");
+      assert.equal(env.standin.state.droplets().length, limit);
     }));
 
   it("attaches volumes at create only in their own region and only if free", () =>
@@ -566,16 +574,21 @@ describe("droplets", () => {
 
   it("power off, resize (never shrinking the disk) and power on through droplet actions", () =>
     withStandin(async (env) => {
+      const releaseBoot = env.backend.pause();
       const d = await createDroplet(env, { size: "s-1vcpu-2gb" });
       const path = `/v2/droplets/${num(d.id)}/actions`;
       assertError(await env.api("POST", path, { type: "power_off" }), 422, "still being created");
+      releaseBoot();
       await env.standin.state.idle();
       assertError(await env.api("POST", path, { type: "resize", size: "s-2vcpu-4gb", disk: true }), 422, "powered off");
 
+      const releaseOff = env.backend.pause();
       const off = await env.api("POST", path, { type: "power_off" });
       assert.equal(off.status, 201);
       assert.equal(obj((await getDroplet(env, d.id)).json.droplet).locked, true);
       assertError(await env.api("POST", path, { type: "power_on" }), 422, "pending event");
+      assertError(await env.api("DELETE", `/v2/droplets/${num(d.id)}`), 422, "pending event");
+      releaseOff();
       await env.standin.state.idle();
       const offAction = obj((await env.api("GET", `${path}/${num(obj(off.json.action).id)}`)).json.action);
       assert.equal(offAction.status, "completed");

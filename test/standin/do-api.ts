@@ -84,6 +84,8 @@ export interface StandinOptions {
   actionDelayMs?: number;
   /** Where log lines go. Defaults to stderr. */
   log?: (line: string) => void;
+  /** Also log every request with its status (unknown routes and auth failures are always logged). */
+  logRequests?: boolean;
 }
 
 export interface SshKeyView {
@@ -268,6 +270,7 @@ interface TagRecord {
 // ---------------------------------------------------------------------------------------------
 
 const USER_DATA_LIMIT_BYTES = 64 * 1024;
+const DROPLET_LIMIT = 10;
 const DROPLET_NAME = /^[a-zA-Z0-9.-]{1,255}$/;
 const VOLUME_NAME = /^[a-z][a-z0-9-]{0,63}$/;
 const FIREWALL_NAME = /^[a-zA-Z0-9][a-zA-Z0-9.-]+$/;
@@ -385,6 +388,7 @@ class DoStandin {
     private readonly deleteDelayMs: number,
     private readonly actionDelayMs: number,
     readonly log: (line: string) => void,
+    private readonly logRequests: boolean,
   ) {
     this.routes = this.buildRoutes();
   }
@@ -480,6 +484,7 @@ class DoStandin {
       }
     } finally {
       this.requestLog.push({ method, path: `${url.pathname}${url.search}`, status });
+      if (this.logRequests) this.log(`${method} ${url.pathname}${url.search} -> ${status}`);
     }
   }
 
@@ -616,7 +621,7 @@ class DoStandin {
       status: 200,
       body: {
         account: {
-          droplet_limit: 10,
+          droplet_limit: DROPLET_LIMIT,
           floating_ip_limit: 3,
           reserved_ip_limit: 3,
           volume_limit: 100,
@@ -769,6 +774,11 @@ class DoStandin {
     tags.forEach((t, i) => checkTagName(t, `tags[${i}]`));
 
     const volumes = this.resolveCreateVolumes(f, regionSlug);
+
+    const live = [...this.droplets.values()].filter((x) => !x.deleting).length;
+    if (live >= DROPLET_LIMIT) {
+      throw ApiError.unprocessable(`creating this droplet would exceed your droplet limit of ${DROPLET_LIMIT}`);
+    }
 
     const id = this.nextDropletId++;
     const features = [
@@ -1027,9 +1037,20 @@ class DoStandin {
       case "enable_backups":
       case "disable_backups": {
         const on = type === "enable_backups";
+        if (on && f.has("backup_policy")) Fields.of(f.raw("backup_policy"), "backup_policy");
         d.features = d.features.filter((x) => x !== "backups").concat(on ? ["backups"] : []);
         return this.lockedAction(d, type, () => Promise.resolve());
       }
+      case "change_backup_policy": {
+        Fields.of(f.raw("backup_policy"), "backup_policy");
+        if (!d.features.includes("backups")) {
+          throw ApiError.unprocessable("backup_policy: can only be changed when backups are enabled");
+        }
+        return this.lockedAction(d, type, () => Promise.resolve());
+      }
+      case "enable_private_networking":
+        // Every droplet is in its region's default VPC already.
+        return this.lockedAction(d, type, () => Promise.resolve());
       default:
         throw ApiError.unprocessable(`type: droplet action ${JSON.stringify(type)} ${NOT_LOCAL}`);
     }
@@ -1709,7 +1730,7 @@ export async function startDoStandin(options: StandinOptions): Promise<Standin> 
   const { backend, token = "standin-token", host = "127.0.0.1", port = 0 } = options;
   if (!isLoopback(host)) throw new Error(`the DigitalOcean stand-in only listens on loopback, not ${host}`);
   const log = options.log ?? ((line: string) => process.stderr.write(`[do-standin] ${line}\n`));
-  const standin = new DoStandin(backend, token, options.deleteDelayMs ?? 3000, options.actionDelayMs ?? 500, log);
+  const standin = new DoStandin(backend, token, options.deleteDelayMs ?? 3000, options.actionDelayMs ?? 500, log, options.logRequests ?? false);
   const server = createServer((req, res) => {
     void standin.handle(req, res);
   });

@@ -45,6 +45,17 @@ export class MemoryBackend implements LocalCloudBackend {
     this.stopDelayMs = options.stopDelayMs ?? 20;
   }
 
+  private gate: Promise<void> = Promise.resolve();
+
+  /** Holds every boot (after its disk checks) and power on/off until the returned function is called. */
+  pause(): () => void {
+    let release = (): void => undefined;
+    this.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    return release;
+  }
+
   /** Makes the next bootDroplet call fail with this reason. */
   failNextBoot(reason: string): void {
     this.bootFailures.push(reason);
@@ -76,6 +87,7 @@ export class MemoryBackend implements LocalCloudBackend {
       const user = this.diskUsers.get(v.id);
       if (user !== undefined) throw new Error(`memory backend: the disk of volume ${v.id} is in use by droplet ${user}`);
     }
+    await this.gate;
     const failure = this.bootFailures.shift();
     if (failure !== undefined) {
       await sleep(this.bootDelayMs);
@@ -99,12 +111,14 @@ export class MemoryBackend implements LocalCloudBackend {
 
   async powerOffDroplet(id: number): Promise<void> {
     this.calls.push({ op: "powerOffDroplet", id });
+    await this.gate;
     await sleep(this.stopDelayMs);
     this.running.delete(id);
   }
 
   async powerOnDroplet(id: number): Promise<{ ipv4: string }> {
     this.calls.push({ op: "powerOnDroplet", id });
+    await this.gate;
     await sleep(this.bootDelayMs);
     this.running.add(id);
     return { ipv4: this.address(id) };
