@@ -26,6 +26,12 @@ export interface SshOptions {
   sshArgs?: string[];
   /** Kill ssh after this long (default 30 minutes). */
   timeoutMs?: number;
+  /**
+   * Retry for this long while the connection fails before authentication (the command did
+   * not run): sshd restarts while cloud-init regenerates host keys and writes its config.
+   * Default 90 s; 0 = no retry.
+   */
+  retryConnectMs?: number;
 }
 
 export interface VolumeAttachment {
@@ -64,12 +70,22 @@ export interface LocalDroplet {
   /** Resolves once `ssh root@ipv4 true` succeeds; rejects with the console's tail on timeout. */
   waitForSsh(privateKeyPath: string, timeoutMs?: number): Promise<void>;
   ssh(privateKeyPath: string, command: string, stdin?: string | Buffer, options?: SshOptions): Promise<ExecResult>;
+  /**
+   * Runs `cloud-init status --wait --long` as root. Exit code 0 = done, 2 = done with
+   * recoverable errors (newer cloud-init), 1 = error; `status` is the "status:" value.
+   */
+  waitForCloudInit(privateKeyPath?: string, timeoutMs?: number): Promise<CloudInitResult>;
   /** Reboots the guest (systemctl reboot) and waits until SSH answers from the new boot. */
   reboot(privateKeyPath?: string, timeoutMs?: number): Promise<void>;
   /** Kills qemu and removes the overlay disk and seed (never the volume files). */
   stop(): Promise<void>;
   /** Whether the qemu process is still running. */
   isRunning(): boolean;
+}
+
+export interface CloudInitResult extends ExecResult {
+  /** "done", "error", "degraded done", ... as cloud-init reports it. */
+  status: string;
 }
 
 export class MissingPrerequisiteError extends Error {}
@@ -254,6 +270,9 @@ function metaData(name: string, instanceId: string, keys: string[]): string {
   return lines.join("\n") + "\n";
 }
 
+// ssh failed before authentication, so the command did not run (safe to retry).
+const PRE_AUTH_FAILURE = /kex_exchange_identification|banner exchange|connect to host .* (Connection refused|Connection timed out)/;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function tail(path: string, lines: number): string {
@@ -360,18 +379,24 @@ export async function bootLocalDroplet(opts: BootOptions): Promise<LocalDroplet>
   const qemuError = () =>
     `qemu is not running (exit ${child.exitCode ?? child.signalCode}): ${Buffer.concat(stderrChunks).toString("utf8")}\n--- console ---\n${tail(consoleLogPath, 40)}`;
 
-  const ssh = (privateKeyPath: string, command: string, stdin?: string | Buffer, options: SshOptions = {}) =>
-    run("ssh", [...sshArgs(opts.ipv4, privateKeyPath, options.user ?? "root", options.sshArgs ?? []), command], {
-      stdin,
-      timeoutMs: options.timeoutMs ?? 30 * 60_000,
-    });
+  const ssh = async (privateKeyPath: string, command: string, stdin?: string | Buffer, options: SshOptions = {}): Promise<ExecResult> => {
+    const retryUntil = Date.now() + (options.retryConnectMs ?? 90_000);
+    for (;;) {
+      const r = await run("ssh", [...sshArgs(opts.ipv4, privateKeyPath, options.user ?? "root", options.sshArgs ?? []), command], {
+        stdin,
+        timeoutMs: options.timeoutMs ?? 30 * 60_000,
+      });
+      if (!(r.code === 255 && PRE_AUTH_FAILURE.test(r.stderr)) || Date.now() >= retryUntil || !isRunning()) return r;
+      await sleep(2_000);
+    }
+  };
 
   const pollSsh = async (privateKeyPath: string, timeoutMs: number, accept: (r: ExecResult) => boolean): Promise<ExecResult> => {
     const deadline = Date.now() + timeoutMs;
     let last: ExecResult | undefined;
     while (Date.now() < deadline) {
       if (!isRunning()) throw new Error(qemuError());
-      last = await ssh(privateKeyPath, "cat /proc/sys/kernel/random/boot_id", undefined, { timeoutMs: 20_000 });
+      last = await ssh(privateKeyPath, "cat /proc/sys/kernel/random/boot_id", undefined, { timeoutMs: 20_000, retryConnectMs: 0 });
       if (last.code === 0 && accept(last)) return last;
       await sleep(2_000);
     }
@@ -390,6 +415,12 @@ export async function bootLocalDroplet(opts: BootOptions): Promise<LocalDroplet>
     async waitForSsh(privateKeyPath, timeoutMs = 10 * 60_000) {
       lastKey = privateKeyPath;
       await pollSsh(privateKeyPath, timeoutMs, () => true);
+    },
+    async waitForCloudInit(privateKeyPath = lastKey, timeoutMs = 30 * 60_000) {
+      if (!privateKeyPath) throw new Error("waitForCloudInit() needs a private key (or call waitForSsh first)");
+      const r = await ssh(privateKeyPath, "cloud-init status --wait --long", undefined, { timeoutMs });
+      const status = /^status:\s*(.+)$/m.exec(r.stdout)?.[1]?.trim() ?? "unknown";
+      return { ...r, status };
     },
     async reboot(privateKeyPath = lastKey, timeoutMs = 10 * 60_000) {
       if (!privateKeyPath) throw new Error("reboot() needs a private key (or call waitForSsh first)");
