@@ -1734,6 +1734,10 @@ export async function startDoStandin(options: StandinOptions): Promise<Standin> 
   const server = createServer((req, res) => {
     void standin.handle(req, res);
   });
+  // Outlive the Go client's idle connections (90 s), so that it never sends a request on a
+  // connection the server is closing (its retry of a POST could then create twice).
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
