@@ -44,6 +44,10 @@ export interface DropletSpec {
   region: string;
   image: string;
   size: string;
+  /** The size's resources, from the catalogue (memory in MiB, disk in GB). */
+  memoryMb: number;
+  vcpus: number;
+  diskGb: number;
   userData: string;
   /** Public keys (OpenSSH one-line form) of the SSH keys named at create. */
   authorizedKeys: string[];
@@ -823,6 +827,9 @@ class DoStandin {
       region: regionSlug,
       image: image.slug,
       size: size.slug,
+      memoryMb: size.memory,
+      vcpus: size.vcpus,
+      diskGb: size.disk,
       userData,
       authorizedKeys: sshKeyIds.map((k) => this.keys.get(k)?.publicKey ?? "").filter((k) => k !== ""),
       volumes: volumes.map((v) => ({ id: v.id, name: v.name })),
