@@ -95,6 +95,7 @@ export const sshPrivateKey = sshKey.privateKey;
 export const certificateSha256 = certificate.sha256Fingerprint;
 export const certificateValidUntil = certificate.validUntil;
 export const monthlyPriceUsd = server.priceMonthly;
+export const setupReport = setup.readyMessage;
 export const sshHostKey = setup.hostKey;
 export const sshHostKeyFingerprint = setup.hostKey.apply(sshKeyFingerprint);
 export const knownHostsLine = pulumi.interpolate`${baseName} ${setup.hostKey}`;

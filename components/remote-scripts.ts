@@ -29,3 +29,33 @@ export function remoteCommand(script: RemoteScript, args: (string | number)[] = 
     return ["env", ...environment, "bash", "-c", shellQuote(readRemoteScript(script)), script, ...args.map((a) => shellQuote(String(a)))]
         .join(" ");
 }
+
+export interface SetupStepsArgs {
+    jupyterlabVersion: string;
+    jupyterPort: number;
+    /** requirements.txt text for the kernel environment (may be empty). */
+    kernelRequirements: string;
+}
+
+export interface SetupStep<Stdin> {
+    /** The step's name; the Command resource is `<component>-<role>`. */
+    role: "cloud-init" | "host-key" | "jupyterlab" | "kernel" | "configure";
+    command: string;
+    stdin?: Stdin;
+    /** Roles that must have run first. */
+    after: SetupStep<Stdin>["role"][];
+}
+
+/**
+ * The remote setup, in order: what RemoteSetup runs through @pulumi/command, and what the
+ * local droplet test runs over ssh, so both run exactly the same commands with the same stdin.
+ */
+export function setupSteps<Stdin>(args: SetupStepsArgs, configPayload: Stdin, kernelStdin: Stdin): SetupStep<Stdin>[] {
+    return [
+        { role: "cloud-init", command: remoteCommand("wait-for-cloud-init"), after: [] },
+        { role: "host-key", command: remoteCommand("read-host-key"), after: ["cloud-init"] },
+        { role: "jupyterlab", command: remoteCommand("install-jupyterlab", [args.jupyterlabVersion]), after: ["cloud-init"] },
+        { role: "kernel", command: remoteCommand("install-kernel-packages"), stdin: kernelStdin, after: ["cloud-init"] },
+        { role: "configure", command: remoteCommand("configure-jupyter", [args.jupyterPort]), stdin: configPayload, after: ["jupyterlab", "kernel"] },
+    ];
+}

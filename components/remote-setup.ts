@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { remoteCommand } from "./remote-scripts";
+import { setupSteps } from "./remote-scripts";
 
 export interface RemoteSetupArgs {
     /** Every step runs again on a new droplet, even one that got an old droplet's address. */
@@ -19,12 +19,12 @@ export interface RemoteSetupArgs {
 /**
  * Prepares the booted droplet over SSH: waits for cloud-init, installs JupyterLab and the
  * kernel's packages, pushes the config and restarts the server, then waits until it answers.
- * Each step runs again only when its own inputs change.
+ * Each step runs again only when its own inputs change, or on a new droplet.
  */
 export class RemoteSetup extends pulumi.ComponentResource {
     /** The droplet's ED25519 SSH host key, as `ssh-ed25519 AAAA...`. */
     public readonly hostKey: pulumi.Output<string>;
-    /** What the last configure step printed (how long JupyterLab took to answer). */
+    /** What the configure step printed (how long JupyterLab took to answer). */
     public readonly readyMessage: pulumi.Output<string>;
 
     constructor(name: string, args: RemoteSetupArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -37,27 +37,20 @@ export class RemoteSetup extends pulumi.ComponentResource {
             dialErrorLimit: 100,
             perDialTimeout: 15,
         };
-        const step = (role: string, create: string, extra: Partial<command.remote.CommandArgs>, dependsOn: pulumi.Resource[]) =>
-            new command.remote.Command(`${name}-${role}`, {
+        const steps = setupSteps<pulumi.Input<string>>(args, pulumi.secret(args.configPayload), args.kernelRequirements);
+        const created = new Map<string, command.remote.Command>();
+        for (const step of steps) {
+            created.set(step.role, new command.remote.Command(`${name}-${step.role}`, {
                 connection,
-                create,
-                triggers: [args.dropletId],
+                create: step.command,
+                stdin: step.stdin,
+                // A new JupyterLab needs the configure step's restart and its check that it answers.
+                triggers: step.role === "configure" ? [args.dropletId, args.jupyterlabVersion] : [args.dropletId],
                 addPreviousOutputInEnv: false,
-                ...extra,
-            }, { parent: this, dependsOn });
-
-        const cloudInit = step("cloud-init", remoteCommand("wait-for-cloud-init"), {}, []);
-        const hostKey = step("host-key", remoteCommand("read-host-key"), {}, [cloudInit]);
-        const jupyterlab = step("jupyterlab", remoteCommand("install-jupyterlab", [args.jupyterlabVersion]), {}, [cloudInit]);
-        const kernel = step("kernel", remoteCommand("install-kernel-packages"), { stdin: args.kernelRequirements }, [cloudInit]);
-        const configure = step("configure", remoteCommand("configure-jupyter", [args.jupyterPort]), {
-            stdin: pulumi.secret(args.configPayload),
-            // A new JupyterLab needs a restart to run, and the check that it answers.
-            triggers: [args.dropletId, args.jupyterlabVersion],
-        }, [jupyterlab, kernel]);
-
-        this.hostKey = hostKey.stdout.apply((out) => out.trim());
-        this.readyMessage = configure.stdout.apply((out) => out.trim());
+            }, { parent: this, dependsOn: step.after.map((role) => created.get(role)!) }));
+        }
+        this.hostKey = created.get("host-key")!.stdout.apply((out) => out.trim());
+        this.readyMessage = created.get("configure")!.stdout.apply((out) => out.trim());
         this.registerOutputs({ hostKey: this.hostKey, readyMessage: this.readyMessage });
     }
 }

@@ -125,6 +125,7 @@ describe("the default stack", async () => {
         assert.equal(run.outputs.monthlyPriceUsd, 12);
         assert.match(String(run.outputs.certificateSha256), /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
         assert.equal(run.outputs.sshHostKey, mockValues.hostKey.trim());
+        assert.equal(run.outputs.setupReport, "done");
         assert.match(String(run.outputs.sshHostKeyFingerprint), /^SHA256:[A-Za-z0-9+/]{43}$/);
         assert.equal(run.outputs.knownHostsLine, `jupyterlab-alice ${mockValues.hostKey.trim()}`);
         assert.match(String(run.outputs.sshConfig), /^Host jupyterlab-alice\n {2}HostName 203\.0\.113\.10\n {2}User jupyter\n/);
