@@ -40,6 +40,10 @@ export class JupyterClient {
         });
     }
 
+    cookieHeader(): string {
+        return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+    }
+
     cookieNames(): string[] {
         return [...this.cookies.keys()];
     }

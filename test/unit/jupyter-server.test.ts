@@ -9,6 +9,7 @@ import { after, before, test } from "node:test";
 import { renderJupyterConfig } from "../../components/jupyter-config";
 import { hashJupyterPassword } from "../../components/password-hash";
 import { JupyterClient } from "../support/jupyter-client";
+import { runCell } from "../support/kernel";
 import { ensureJupyterVenv, requireCommand } from "../support/jupyter-venv";
 
 const password = "a long test password 🔑";
@@ -100,4 +101,18 @@ test("the password cannot be changed from the web UI", async () => {
     assert.equal(again.status, 302, "the original password still works");
     const changed = await new JupyterClient(baseUrl, certPem).login("another password of mine");
     assert.equal(changed.status, 401);
+});
+
+test("a logged-in user creates a notebook through the contents API and runs a cell in a kernel", async () => {
+    const client = new JupyterClient(baseUrl, certPem);
+    assert.equal((await client.login(password)).status, 302);
+    const created = await client.api("PUT", "/api/contents/hello.ipynb", {
+        type: "notebook", format: "json",
+        content: { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 },
+    });
+    assert.equal(created.status, 201, created.body);
+    assert.equal(JSON.parse((await client.request("GET", "/api/contents/hello.ipynb")).body).type, "notebook");
+    const cell = await runCell(client, baseUrl, certPem, "1+1");
+    assert.equal(cell.error, undefined);
+    assert.equal(cell.result, "2");
 });
