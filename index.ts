@@ -93,6 +93,7 @@ export const sshCommand = sshKey.privateKey === undefined
     : pulumi.interpolate`ssh -i ~/.ssh/${baseName} ${sshUser}@${server.ipv4Address}`;
 export const sshPrivateKey = sshKey.privateKey;
 export const certificateSha256 = certificate.sha256Fingerprint;
+export const certificatePem = certificate.certPem;
 export const certificateValidUntil = certificate.validUntil;
 export const monthlyPriceUsd = server.priceMonthly;
 export const setupReport = setup.readyMessage;
