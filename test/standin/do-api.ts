@@ -477,9 +477,6 @@ class DoStandin {
         if (e.status === 405) {
           res.setHeader("Allow", this.allowedMethods(url.pathname).join(", "));
         }
-        if (e.status === 404 || e.status === 405 || e.status === 401) {
-          this.log(`${e.status} ${method} ${url.pathname}${url.search}: ${e.message}`);
-        }
         send(res, e.status, { id: e.id, message: e.message, request_id: requestId }, requestId);
       } else {
         status = 500;
@@ -499,16 +496,19 @@ class DoStandin {
     authorization: string | undefined,
     base: string,
   ): Promise<Reply> {
+    const path = url.pathname;
     if (authorization !== `Bearer ${this.token}`) {
+      this.log(`401 ${method} ${path}: missing or wrong bearer token`);
       throw new ApiError(401, "Unauthorized", "Unable to authenticate you");
     }
-    const path = url.pathname;
     const matching = this.routes.filter((r) => r.pattern.test(path));
     if (matching.length === 0) {
+      this.log(`404 unknown route: ${method} ${path}${url.search}`);
       throw ApiError.notFound(`no such route in the DigitalOcean stand-in: ${method} ${path}`);
     }
     const route = matching.find((r) => r.method === method);
     if (route === undefined) {
+      this.log(`405 method not allowed: ${method} ${path}`);
       throw new ApiError(405, "method_not_allowed", `method ${method} is not allowed on ${path}`);
     }
     const params = (route.pattern.exec(path) ?? []).slice(1).map((p) => decodeURIComponent(p));
