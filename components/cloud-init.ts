@@ -37,7 +37,6 @@ ssh_pwauth: false
 package_update: true
 packages:
   - python3-venv
-  - python3-pip
   - curl
   - ca-certificates
   - unattended-upgrades

@@ -55,7 +55,8 @@ export function setupSteps<Stdin>(args: SetupStepsArgs, configPayload: Stdin, ke
         { role: "cloud-init", command: remoteCommand("wait-for-cloud-init"), after: [] },
         { role: "host-key", command: remoteCommand("read-host-key"), after: ["cloud-init"] },
         { role: "jupyterlab", command: remoteCommand("install-jupyterlab", [args.jupyterlabVersion]), after: ["cloud-init"] },
-        { role: "kernel", command: remoteCommand("install-kernel-packages"), stdin: kernelStdin, after: ["cloud-init"] },
+        // The kernel's packages are installed with the installer JupyterLab's environment brings.
+        { role: "kernel", command: remoteCommand("install-kernel-packages"), stdin: kernelStdin, after: ["jupyterlab"] },
         { role: "configure", command: remoteCommand("configure-jupyter", [args.jupyterPort]), stdin: configPayload, after: ["jupyterlab", "kernel"] },
     ];
 }

@@ -7,13 +7,22 @@
 set -euo pipefail
 
 user=${JLD_USER:?}
+home=${JLD_HOME:?}
 root=${JLD_KERNEL_ENV_ROOT:?}
 current=${JLD_KERNEL_ENV:?}
+# The installer that came with JupyterLab's environment (install-jupyterlab.sh runs first).
+uv=${JLD_SERVER_ENV:?}/bin/uv
+if [ ! -x "$uv" ]; then
+  echo "no installer at ${uv}: JupyterLab's environment must be installed first" >&2
+  exit 1
+fi
 
 umask 022
 requirements=$(mktemp)
 trap 'rm -f "$requirements"' EXIT
 cat >"$requirements"
+# The install runs as the user; package names are no secret.
+chmod 0644 "$requirements"
 
 digest=$(sha256sum "$requirements" | cut -c1-16)
 target="${root}/env-${digest}"
@@ -28,10 +37,11 @@ if [ ! -f "${target}/.complete" ]; then
   install -d -m 0755 "$root"
   install -d -o "$user" -g "$user" -m 0755 "$target"
   # Built as the user, who owns it: `%pip install` from a notebook works in it too.
-  runuser -u "$user" -- python3 -m venv "$target"
-  runuser -u "$user" -- "${target}/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir uv
-  if ! runuser -u "$user" -- "${target}/bin/uv" pip install --quiet --no-cache --python "${target}/bin/python" \
-      ipykernel -r "$requirements" 2>"${target}.log"; then
+  # From a neutral directory, with the user's HOME and no config files: root's must not apply.
+  cd /
+  runuser -u "$user" -- env HOME="$home" python3 -m venv --without-pip "$target"
+  if ! runuser -u "$user" -- env HOME="$home" "$uv" pip install --quiet --no-cache --no-config \
+      --python "${target}/bin/python" pip ipykernel -r "$requirements" 2>"${target}.log"; then
     echo "installing the kernel packages failed; the previous packages stay in use. The installer said:" >&2
     cat "${target}.log" >&2
     rm -rf "$target" "${target}.log"

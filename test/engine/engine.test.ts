@@ -45,6 +45,23 @@ function sshAsRoot(out: Outputs, command: string): string {
         "-o", "IdentitiesOnly=yes", "-i", keyFile, `root@${String(out.ipAddress)}`, command]).toString();
 }
 
+/** scripts/connect.sh as a user runs it, then `ssh jupyterlab-<stack>` through the entry it wrote. */
+async function connectScript(stack: string): Promise<string> {
+    const result = spawnSync("bash", [path.join(projectDir, "scripts", "connect.sh"), stack],
+        { cwd: projectDir, env: cli.environment, encoding: "utf8" });
+    assert.equal(result.status, 0, result.stderr);
+    return result.stdout;
+}
+
+function sshThroughConfig(alias: string): { status: number | null; stderr: string; stdout: string } {
+    // ssh expands "~" from the passwd entry, not $HOME: point the entry's paths at the test's home.
+    const home = String(cli.environment.HOME);
+    const config = fs.readFileSync(path.join(home, ".ssh", "config"), "utf8").replaceAll("~/", `${home}/`);
+    const configFile = path.join(work, "ssh_config");
+    fs.writeFileSync(configFile, config);
+    return spawnSync("ssh", ["-F", configFile, "-o", "BatchMode=yes", alias, "id -un"], { encoding: "utf8" });
+}
+
 async function setConfig(stack: string, config: Record<string, string>, secrets: Record<string, string> = {}): Promise<void> {
     for (const [key, value] of Object.entries(config)) {
         await cli.ok(["config", "set", `--stack=${stack}`, key, value]);
@@ -112,6 +129,19 @@ describe("pulumi preview, up and destroy against the stand-in", { concurrency: f
         assert.equal(standin.state.volumes().length, 1);
     });
 
+    test("2b. connect.sh sets up SSH for the stack: key 0600, per-stack known_hosts, config entry", async () => {
+        assert.match(await connectScript(alice.stack), /ready: ssh jupyterlab-alice/);
+        await connectScript(alice.stack);
+        const home = String(cli.environment.HOME);
+        const config = fs.readFileSync(path.join(home, ".ssh", "config"), "utf8");
+        assert.equal(config.match(/^Host jupyterlab-alice$/gm)?.length, 1, "re-running keeps one entry");
+        assert.equal(fs.statSync(path.join(home, ".ssh", "jupyterlab-alice")).mode & 0o777, 0o600);
+        const ssh = sshThroughConfig("jupyterlab-alice");
+        assert.equal(ssh.status, 0, ssh.stderr);
+        assert.equal(ssh.stdout.trim(), "jupyter", "VS Code and ssh log in as the user who owns the notebooks");
+        assert.ok(!fs.existsSync(path.join(home, ".ssh", "known_hosts")), "the shared known_hosts is never touched");
+    });
+
     test("3. preview --expect-no-changes passes right after", async () => {
         await cli.ok(["preview", "--expect-no-changes", `--stack=${alice.stack}`]);
     });
@@ -148,6 +178,15 @@ describe("pulumi preview, up and destroy against the stand-in", { concurrency: f
         assert.equal((await client.request("GET", "/api/contents/kept.ipynb")).status, 200);
         await cli.ok(["preview", "--expect-no-changes", `--stack=${alice.stack}`]);
         first = out;
+    });
+
+    test("5b. after the rebuild, the stale host key is refused until connect.sh runs again", async () => {
+        const stale = sshThroughConfig("jupyterlab-alice");
+        assert.notEqual(stale.status, 0);
+        assert.match(stale.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+        await connectScript(alice.stack);
+        const fresh = sshThroughConfig("jupyterlab-alice");
+        assert.equal(fresh.status, 0, fresh.stderr);
     });
 
     test("6. the exported state holds no secret in plain text", async () => {

@@ -42,7 +42,7 @@ export class PulumiCli {
     /** Wall time of every command run, in order, for the report. */
     readonly timings: { command: string; seconds: number }[] = [];
 
-    constructor(private readonly cwd: string, private readonly env: NodeJS.ProcessEnv) {}
+    constructor(private readonly cwd: string, readonly environment: NodeJS.ProcessEnv) {}
 
     static environment(binDir: string, home: string, apiUrl: string): NodeJS.ProcessEnv {
         return {
@@ -64,7 +64,7 @@ export class PulumiCli {
     run(args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv; echo?: boolean } = {}): Promise<CliResult> {
         const started = Date.now();
         return new Promise((resolve, reject) => {
-            const child = spawn("pulumi", ["--non-interactive", ...args], { cwd: this.cwd, env: { ...this.env, ...options.env } });
+            const child = spawn("pulumi", ["--non-interactive", ...args], { cwd: this.cwd, env: { ...this.environment, ...options.env } });
             let stdout = "";
             let stderr = "";
             child.stdout.on("data", (d: Buffer) => {
