@@ -5,9 +5,10 @@
 // The Go module of the Pulumi provider (with its generated schema and
 // mapping) cannot be had from the Go module proxy reachable here, so this
 // small main maps the upstream Terraform provider itself with the bridge's
-// standard naming rules (random_password -> random:index/randomPassword:RandomPassword,
-// snake_case fields -> camelCase), which are the names the @pulumi/random npm
-// SDK sends. GetSchema answers a minimal schema: the engine does not need the
+// standard naming rules (snake_case fields -> camelCase), keeping the
+// "random" prefix in type names (random_password ->
+// random:index/randomPassword:RandomPassword) as the @pulumi/random npm SDK
+// does. GetSchema answers a minimal schema: the engine does not need the
 // full one to preview, update or destroy.
 //
 // This module's path sits under the upstream module's path so that it may
@@ -38,7 +39,11 @@ func main() {
 		License:      "Apache-2.0",
 		MetadataInfo: tfbridge.NewProviderMetadata([]byte("{}")),
 	}
-	info.MustComputeTokens(tokens.SingleModule("random_", "index", tokens.MakeStandard("random")))
+	// The npm SDK keeps the "random" prefix in its names: random_pet is
+	// random:index/randomPet:RandomPet.
+	standard := tokens.MakeStandard("random")
+	info.MustComputeTokens(tokens.SingleModule("random_", "index",
+		func(module, name string) (string, error) { return standard(module, "Random"+name) }))
 
 	schema, err := json.Marshal(map[string]string{"name": "random", "version": version})
 	if err != nil {
