@@ -61,6 +61,10 @@ ${block(sshdHardening, "      ")}
     content: |
 ${block(renderSystemdUnit(), "      ")}
 runcmd:
+  # The volume's mount point can be made under the home before the user exists: own it again.
+  - [chown, "${l.user}:${l.user}", ${l.home}]
+  - [chmod, "0750", ${l.home}]
+  - [sh, -c, "cp -rn /etc/skel/. ${l.home}/ && chown -R ${l.user}:${l.user} ${l.home}/.bashrc ${l.home}/.profile ${l.home}/.bash_logout || true"]
   - [install, -d, -o, ${l.user}, -g, ${l.user}, -m, "0750", ${l.notebookDir}]
   - [systemctl, daemon-reload]
   - [systemctl, enable, ${l.service}]

@@ -43,7 +43,9 @@ install -o "$user" -g "$user" -m 0600 "${staging}/tls.key" "$key_file"
 install -o "$user" -g "$user" -m 0600 "${staging}/tls.crt" "$cert_file"
 install -o "$user" -g "$user" -m 0600 "${staging}/jupyter_server_config.json" "$config_file"
 
-# The notebook directory (the data volume's root when there is one) belongs to the user.
+# The home and the notebook directory (the data volume's root when there is one) belong to the user.
+chown "$user:$user" "$home"
+chmod 0750 "$home"
 install -d -o "$user" -g "$user" -m 0750 "$notebook_dir"
 chown "$user:$user" "$notebook_dir"
 

@@ -22,7 +22,7 @@ if [ ! -f "${target}/.complete" ]; then
   python3 -m venv "$target"
   # uv installs JupyterLab's ~90 packages several times faster than pip; it comes from PyPI too.
   "${target}/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir uv
-  "${target}/bin/uv" pip install --quiet --no-cache --no-config --python "${target}/bin/python" "jupyterlab==${version}"
+  "${target}/bin/uv" pip install --quiet --no-cache --no-config --compile-bytecode --python "${target}/bin/python" "jupyterlab==${version}"
   "${target}/bin/jupyter-lab" --version >/dev/null
   touch "${target}/.complete"
 fi

@@ -40,7 +40,7 @@ if [ ! -f "${target}/.complete" ]; then
   # From a neutral directory, with the user's HOME and no config files: root's must not apply.
   cd /
   runuser -u "$user" -- env HOME="$home" python3 -m venv --without-pip "$target"
-  if ! runuser -u "$user" -- env HOME="$home" "$uv" pip install --quiet --no-cache --no-config \
+  if ! runuser -u "$user" -- env HOME="$home" "$uv" pip install --quiet --no-cache --no-config --compile-bytecode \
       --python "${target}/bin/python" pip ipykernel -r "$requirements" 2>"${target}.log"; then
     echo "installing the kernel packages failed; the previous packages stay in use. The installer said:" >&2
     cat "${target}.log" >&2
