@@ -22,7 +22,7 @@ suite=bookworm
 image_size=${IMAGE_SIZE:-10G}
 packages=(
   systemd-sysv linux-image-cloud-amd64 cloud-init openssh-server python3 python3-venv
-  python3-pip sudo curl ca-certificates ifupdown isc-dhcp-client iproute2 locales
+  sudo curl ca-certificates ifupdown isc-dhcp-client iproute2 locales
   python3-cffi-backend e2fsprogs xfsprogs udev dbus kmod netbase procps libpam-systemd
 )
 
@@ -184,5 +184,9 @@ date -u +%Y-%m-%dT%H:%M:%SZ >"$out/.complete"
 rm -rf "$image_dir"
 mv "$out" "$image_dir"
 log "built $image_dir"
+# Images of older recipes are not used any more (running droplets keep theirs open).
+for old in "$images_dir"/debian12-*; do
+  [[ "$old" == "$image_dir" ]] || { log "removing old image $old"; rm -rf "$old"; }
+done
 log "wall time $(( $(date +%s) - start_s ))s (built)"
 printf '%s\n' "$image_dir"
