@@ -4,9 +4,10 @@ import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/", "bin/", "test-results/"] },
+    { ignores: ["node_modules/", "bin/", "test-results/", "eslint.config.mjs"] },
     ...tseslint.configs.recommendedTypeChecked,
     {
+        files: ["**/*.ts"],
         languageOptions: {
             parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
         },
@@ -26,9 +27,5 @@ export default tseslint.config(
             "@typescript-eslint/no-unsafe-member-access": "off",
             "@typescript-eslint/no-unsafe-argument": "off",
         },
-    },
-    {
-        files: ["**/*.mjs"],
-        extends: [tseslint.configs.disableTypeChecked],
     },
 );

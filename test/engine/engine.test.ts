@@ -46,7 +46,7 @@ function sshAsRoot(out: Outputs, command: string): string {
 }
 
 /** scripts/connect.sh as a user runs it, then `ssh jupyterlab-<stack>` through the entry it wrote. */
-async function connectScript(stack: string): Promise<string> {
+function connectScript(stack: string): string {
     const result = spawnSync("bash", [path.join(projectDir, "scripts", "connect.sh"), stack],
         { cwd: projectDir, env: cli.environment, encoding: "utf8" });
     assert.equal(result.status, 0, result.stderr);
@@ -130,8 +130,8 @@ describe("pulumi preview, up and destroy against the stand-in", { concurrency: f
     });
 
     test("2b. connect.sh sets up SSH for the stack: key 0600, per-stack known_hosts, config entry", async () => {
-        assert.match(await connectScript(alice.stack), /ready: ssh jupyterlab-alice/);
-        await connectScript(alice.stack);
+        assert.match(connectScript(alice.stack), /ready: ssh jupyterlab-alice/);
+        connectScript(alice.stack);
         const home = String(cli.environment.HOME);
         const config = fs.readFileSync(path.join(home, ".ssh", "config"), "utf8");
         assert.equal(config.match(/^Host jupyterlab-alice$/gm)?.length, 1, "re-running keeps one entry");
@@ -184,7 +184,7 @@ describe("pulumi preview, up and destroy against the stand-in", { concurrency: f
         const stale = sshThroughConfig("jupyterlab-alice");
         assert.notEqual(stale.status, 0);
         assert.match(stale.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
-        await connectScript(alice.stack);
+        connectScript(alice.stack);
         const fresh = sshThroughConfig("jupyterlab-alice");
         assert.equal(fresh.status, 0, fresh.stderr);
     });

@@ -33,8 +33,8 @@ export async function runCell(client: JupyterClient, baseUrl: string, caPem: str
                     content: { code, silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
                 }));
             });
-            socket.on("message", (data: WebSocket.RawData) => {
-                const message = JSON.parse(data.toString()) as {
+            socket.on("message", (data: Buffer) => {
+                const message = JSON.parse(data.toString("utf8")) as {
                     parent_header: { msg_id?: string }; msg_type: string; channel: string;
                     content: { data?: Record<string, string>; text?: string; name?: string; ename?: string; evalue?: string; execution_state?: string };
                 };
