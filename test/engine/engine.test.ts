@@ -129,7 +129,7 @@ describe("pulumi preview, up and destroy against the stand-in", { concurrency: f
         assert.equal(standin.state.volumes().length, 1);
     });
 
-    test("2b. connect.sh sets up SSH for the stack: key 0600, per-stack known_hosts, config entry", async () => {
+    test("2b. connect.sh sets up SSH for the stack: key 0600, per-stack known_hosts, config entry", () => {
         assert.match(connectScript(alice.stack), /ready: ssh jupyterlab-alice/);
         connectScript(alice.stack);
         const home = String(cli.environment.HOME);
@@ -180,7 +180,7 @@ describe("pulumi preview, up and destroy against the stand-in", { concurrency: f
         first = out;
     });
 
-    test("5b. after the rebuild, the stale host key is refused until connect.sh runs again", async () => {
+    test("5b. after the rebuild, the stale host key is refused until connect.sh runs again", () => {
         const stale = sshThroughConfig("jupyterlab-alice");
         assert.notEqual(stale.status, 0);
         assert.match(stale.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
