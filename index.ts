@@ -2,7 +2,7 @@
 // Reads and validates the stack's config, wires the components, exports what the user needs.
 import * as pulumi from "@pulumi/pulumi";
 import { renderCloudInit } from "./components/cloud-init";
-import { readConfig, namespace } from "./components/config";
+import { DropletConfig, namespace, readConfig } from "./components/config";
 import { DataVolume } from "./components/data-volume";
 import { Firewall } from "./components/firewall";
 import { JupyterPassword } from "./components/jupyter-password";
@@ -22,10 +22,19 @@ const isConfigSecret = (key: string) => sdkRuntime.isConfigSecret?.(key) ?? true
 
 const stack = pulumi.getStack();
 const stackConfig = new pulumi.Config(namespace);
-const config = readConfig({
-    get: (key) => stackConfig.get(key),
-    isSecret: (key) => isConfigSecret(`${namespace}:${key}`),
-}, __dirname);
+const config = readConfigOrStop();
+
+/** Bad config stops the program before any resource exists, with the messages alone (no stack trace). */
+function readConfigOrStop(): DropletConfig {
+    try {
+        return readConfig({
+            get: (key) => stackConfig.get(key),
+            isSecret: (key) => isConfigSecret(`${namespace}:${key}`),
+        }, __dirname);
+    } catch (e) {
+        throw new pulumi.RunError((e as Error).message);
+    }
+}
 
 const baseName = resourceBaseName(stack);
 const tags = stackTags(stack);

@@ -30,6 +30,10 @@ export function renderJupyterConfig(args: JupyterConfigArgs): string {
             password_required: true,
             allow_password_change: false,
         },
+        // The only kernel is the kernel environment's; JupyterLab's own Python is not offered.
+        KernelSpecManager: {
+            ensure_native_kernel: false,
+        },
         ContentsManager: {
             hide_globs: ["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "*.so", "*.dylib", "*~", "lost+found"],
         },

@@ -24,6 +24,9 @@ if [ ! -f "${target}/.complete" ]; then
   "${target}/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir uv
   "${target}/bin/uv" pip install --quiet --no-cache --no-config --compile-bytecode --python "${target}/bin/python" "jupyterlab==${version}"
   "${target}/bin/jupyter-lab" --version >/dev/null
+  # Notebooks run in the kernel environment (install-kernel-packages.sh), never in this one:
+  # drop the kernel spec ipykernel installs here, which would shadow that one.
+  rm -rf "${target}/share/jupyter/kernels/python3"
   touch "${target}/.complete"
 fi
 

@@ -13,10 +13,13 @@ export interface CliResult {
     seconds: number;
 }
 
-/** Builds (or finds cached) the engine; returns its bin directory and how long that took. */
-export function buildEngine(): { binDir: string; seconds: number } {
+/**
+ * Builds (or finds cached) the engine binaries named, or all of them; returns the bin directory
+ * and how long that took.
+ */
+export function buildEngine(binaries: string[] = []): { binDir: string; seconds: number } {
     const started = Date.now();
-    const result = spawnSync("bash", [path.join(__dirname, "build-engine.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const result = spawnSync("bash", [path.join(__dirname, "build-engine.sh"), ...binaries], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     if (result.status !== 0) {
         throw new Error(`test/engine/build-engine.sh failed (exit ${result.status}); its log is above`);
     }
@@ -31,7 +34,7 @@ export function buildEngine(): { binDir: string; seconds: number } {
 export function copyProject(into: string): string {
     const dir = path.join(into, "project");
     fs.mkdirSync(dir, { recursive: true });
-    for (const entry of ["index.ts", "components", "scripts", "Pulumi.yaml", "package.json", "tsconfig.json"]) {
+    for (const entry of ["index.ts", "components", "scripts", "Pulumi.yaml", "Pulumi.dev.yaml", "package.json", "tsconfig.json"]) {
         fs.cpSync(path.join(projectDir, entry), path.join(dir, entry), { recursive: true });
     }
     fs.symlinkSync(path.join(projectDir, "node_modules"), path.join(dir, "node_modules"));

@@ -82,6 +82,7 @@ test("the Jupyter config uses jupyter_server 2.x names: hash, TLS, all interface
     assert.deepEqual(config.IdentityProvider, { token: "" });
     assert.deepEqual(config.PasswordIdentityProvider,
         { hashed_password: "argon2:$argon2id$x", password_required: true, allow_password_change: false });
+    assert.deepEqual(config.KernelSpecManager, { ensure_native_kernel: false });
     assert.ok(!("NotebookApp" in config), "no 1.x names");
 });
 

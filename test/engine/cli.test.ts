@@ -1,0 +1,87 @@
+// The program as the real Pulumi CLI (built from its Go modules) runs it: Pulumi.yaml's config
+// schema and defaults, the example stack config, and bad config stopping `pulumi up` before
+// anything exists. The DigitalOcean and command providers cannot be built here (their Go
+// modules are not served), so `up` of a valid config is out of reach: see full-flow.test.ts.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { requireCommand } from "../support/jupyter-venv";
+import { buildEngine, copyProject, PulumiCli } from "./pulumi-cli";
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "jld-cli-"));
+let cli: PulumiCli;
+
+before(async () => {
+    requireCommand("go", "install Go (Debian: apt-get install golang-go; or from go.dev)");
+    const engine = buildEngine(["pulumi", "pulumi-language-nodejs"]);
+    console.log(`[engine] build-engine.sh pulumi pulumi-language-nodejs: ${engine.seconds.toFixed(1)} s`);
+    const home = path.join(work, "home");
+    fs.mkdirSync(home, { recursive: true });
+    // No DigitalOcean API is reachable, and none is needed: nothing here gets past config.
+    cli = new PulumiCli(copyProject(work), PulumiCli.environment(engine.binDir, home, "http://127.0.0.1:9"));
+    fs.mkdirSync(path.join(work, "state"));
+    await cli.ok(["login", `file://${path.join(work, "state")}`]);
+});
+
+after(() => {
+    fs.rmSync(work, { recursive: true, force: true });
+});
+
+function resourceTypes(exported: string): string[] {
+    const state = JSON.parse(exported) as { deployment: { resources?: { type: string }[] } };
+    return (state.deployment.resources ?? []).map((r) => r.type);
+}
+
+describe("the real Pulumi CLI on the project", { concurrency: false }, () => {
+    test("Pulumi.yaml and Pulumi.dev.yaml are accepted; unset keys take the documented defaults", async () => {
+        await cli.ok(["stack", "init", "dev"]);
+        const config = JSON.parse((await cli.ok(["config", "--json", "--stack=dev"])).stdout) as Record<string, { value?: string; objectValue?: unknown }>;
+        const value = (key: string) => config[`jupyterlab-droplet:${key}`]?.objectValue ?? config[`jupyterlab-droplet:${key}`]?.value;
+        assert.equal(value("region"), "fra1", "from Pulumi.dev.yaml");
+        assert.equal(value("size"), "s-1vcpu-2gb");
+        assert.equal(value("image"), "ubuntu-24-04-x64");
+        assert.deepEqual(value("allowedCidrs"), ["0.0.0.0/0", "::/0"]);
+        assert.equal(String(value("jupyterPort")), "9000");
+        assert.equal(String(value("dataVolumeGb")), "10");
+        assert.equal(String(value("retainData")), "false");
+        assert.equal(value("jupyterlabVersion"), "4.6.6");
+        assert.equal(config["jupyterlab-droplet:password"], undefined, "no password in the example config");
+    });
+
+    test("bad values stop `pulumi up` before anything is created, naming each key, value and what is allowed", async () => {
+        await cli.ok(["stack", "init", "bad"]);
+        await cli.ok(["config", "set", "--stack=bad", "jupyterPort", "22"]);
+        await cli.ok(["config", "set", "--stack=bad", "--path", "allowedCidrs[0]", "1.2.3.4/40"]);
+        await cli.ok(["config", "set", "--stack=bad", "--secret", "password"], { stdin: "tooShort1" });
+        const up = await cli.run(["up", "--yes", "--skip-preview", "--stack=bad"]);
+        assert.notEqual(up.code, 0);
+        const output = up.stdout + up.stderr;
+        assert.match(output, /Invalid config jupyterlab-droplet:jupyterPort = 22: 22 is the SSH port; choose a port from 1024 to 65535/);
+        assert.match(output, /Invalid config jupyterlab-droplet:allowedCidrs = "1\.2\.3\.4\/40": each entry must be an IPv4 or IPv6 CIDR block/);
+        assert.match(output, /Invalid config jupyterlab-droplet:password = \(a value of 9 characters\): must be at least 12 characters long/);
+        assert.ok(!output.includes("tooShort1"), "the password never appears");
+        assert.ok(!/at readConfig|index\.ts:\d+/.test(output), "a config error is a message, not a stack trace");
+        const exported = (await cli.ok(["stack", "export", "--stack=bad"])).stdout;
+        assert.deepEqual(resourceTypes(exported).filter((t) => !t.startsWith("pulumi:")), [], "no resource was created");
+    });
+
+    test("a plain-text password is refused, without showing it", async () => {
+        await cli.ok(["stack", "init", "plain"]);
+        await cli.ok(["config", "set", "--stack=plain", "password", "plain text password 1"]);
+        const preview = await cli.run(["preview", "--stack=plain"]);
+        assert.notEqual(preview.code, 0);
+        const output = preview.stdout + preview.stderr;
+        assert.match(output, /jupyterlab-droplet:password = \(a value of 21 characters\): is stored in plain text; set it with `pulumi config set --secret password`/);
+        assert.ok(!output.includes("plain text password 1"));
+    });
+
+    test("a value of the wrong type is refused by the engine from Pulumi.yaml's schema", async () => {
+        await cli.ok(["stack", "init", "typed"]);
+        await cli.ok(["config", "set", "--stack=typed", "jupyterPort", "nine thousand"]);
+        const preview = await cli.run(["preview", "--stack=typed"]);
+        assert.notEqual(preview.code, 0);
+        assert.match(preview.stdout + preview.stderr, /configuration key 'jupyterPort' must be of type 'integer'/);
+    });
+});
