@@ -11,7 +11,7 @@ import { kernelRequirements } from "./components/kernel-requirements";
 import { resourceBaseName, stackTags } from "./components/naming";
 import { RemoteSetup } from "./components/remote-setup";
 import { Server } from "./components/server";
-import { sshConfigEntry, sshKeyFingerprint } from "./components/ssh-config";
+import { knownHostsLine as knownHostsEntry, sshConfigEntry, sshKeyFingerprint } from "./components/ssh-config";
 import { SshKey } from "./components/ssh-key";
 import { TlsCertificate } from "./components/tls-certificate";
 
@@ -108,7 +108,7 @@ export const monthlyPriceUsd = server.priceMonthly;
 export const setupReport = setup.readyMessage;
 export const sshHostKey = setup.hostKey;
 export const sshHostKeyFingerprint = setup.hostKey.apply(sshKeyFingerprint);
-export const knownHostsLine = pulumi.interpolate`${baseName} ${setup.hostKey}`;
+export const knownHostsLine = setup.hostKey.apply((hostKey) => knownHostsEntry(baseName, hostKey));
 export const sshConfig = server.ipv4Address.apply((hostName) => sshConfigEntry({
     alias: baseName,
     hostName,

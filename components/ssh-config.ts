@@ -15,6 +15,11 @@ export function knownHostsFile(alias: string): string {
     return `~/.ssh/known_hosts.d/${alias}`;
 }
 
+/** The line for the per-stack known_hosts file: keyed by the alias, which HostKeyAlias looks up. */
+export function knownHostsLine(alias: string, hostKey: string): string {
+    return `${alias} ${hostKey.trim()}`;
+}
+
 export function sshConfigEntry(args: SshConfigEntryArgs): string {
     const lines = [
         `Host ${args.alias}`,

@@ -1,7 +1,7 @@
 // The server setup on a real Linux VM: the program's own user-data (same renderer), then its own
 // remote setup steps (same commands, same stdin) over SSH, then what a user sees, from the host.
 import * as assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, createPublicKey } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -15,7 +15,10 @@ import { kernelRequirements } from "../../components/kernel-requirements";
 import { hashJupyterPassword } from "../../components/password-hash";
 import { setupSteps, SetupStep } from "../../components/remote-scripts";
 import { serverLayout } from "../../components/server-layout";
+import { knownHostsLine, sshConfigEntry } from "../../components/ssh-config";
+import { resourceBaseName } from "../../components/naming";
 import { JupyterClient } from "../support/jupyter-client";
+import { OutputsStack } from "../support/outputs-stack";
 import { requireCommand } from "../support/jupyter-venv";
 import { runCell } from "../support/kernel";
 import { bootLocalDroplet, createVolumeDisk, ensureImage, LocalDroplet, stopAllLocalDroplets } from "../vm/local-droplet";
@@ -81,6 +84,32 @@ async function rootShell(droplet: LocalDroplet, command: string): Promise<string
 }
 
 let droplet: LocalDroplet;
+let hostKey = "";
+let outputsStack: OutputsStack;
+const alias = resourceBaseName("e2e");
+
+/** Publishes what the program would export for SSH, runs scripts/connect.sh, then `ssh <alias>`. */
+async function connectAndSsh(): Promise<{ status: number | null; stdout: string; stderr: string }> {
+    outputsStack ??= await OutputsStack.create(path.join(work, "connect"), "e2e");
+    await outputsStack.publish({
+        sshConfig: sshConfigEntry({ alias, hostName: ip, user: "jupyter", identityFile: `~/.ssh/${alias}` }),
+        knownHostsLine: knownHostsLine(alias, hostKey),
+        sshPrivateKey: fs.readFileSync(keyFile, "utf8"),
+    });
+    const connect = spawnSync("bash", [path.join(outputsStack.projectDir, "scripts", "connect.sh")],
+        { cwd: outputsStack.projectDir, env: outputsStack.cli.environment, encoding: "utf8" });
+    assert.equal(connect.status, 0, connect.stderr);
+    assert.match(connect.stdout, new RegExp(`ready: ssh ${alias}`));
+    return sshThroughEntry();
+}
+
+function sshThroughEntry(): { status: number | null; stdout: string; stderr: string } {
+    // ssh expands "~" from the passwd entry, not $HOME: point the entry's paths at the test's home.
+    const home = outputsStack.home;
+    const configFile = path.join(work, "ssh_config");
+    fs.writeFileSync(configFile, fs.readFileSync(path.join(home, ".ssh", "config"), "utf8").replaceAll("~/", `${home}/`));
+    return spawnSync("ssh", ["-F", configFile, "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", alias, "id -un"], { encoding: "utf8" });
+}
 let secrets: Secrets;
 const userData = renderCloudInit({ dataVolumeName: volumeName });
 
@@ -129,6 +158,20 @@ describe("a local droplet set up by the program's own user-data and steps", { co
         assert.match(outputs.configure, /JupyterLab answers over HTTPS/);
         const scanned = execFileSync("ssh-keyscan", ["-t", "ed25519", ip]).toString().trim().split(" ").slice(1).join(" ");
         assert.equal(outputs["host-key"].trim(), scanned, "the exported host key is the one sshd serves");
+        hostKey = outputs["host-key"].trim();
+    });
+
+    test("connect.sh writes the key, the per-stack known_hosts and the entry; ssh then works, as jupyter", async () => {
+        const ssh = await timed("connect.sh and ssh", () => connectAndSsh());
+        assert.equal(ssh.status, 0, ssh.stderr);
+        assert.equal(ssh.stdout.trim(), "jupyter");
+        const home = outputsStack.home;
+        assert.equal(fs.statSync(path.join(home, ".ssh", alias)).mode & 0o777, 0o600);
+        assert.equal(fs.readFileSync(path.join(home, ".ssh", "known_hosts.d", alias), "utf8"), `${knownHostsLine(alias, hostKey)}\n`);
+        await connectAndSsh();
+        assert.equal(fs.readFileSync(path.join(home, ".ssh", "config"), "utf8").match(new RegExp(`^Host ${alias}$`, "gm"))?.length, 1,
+            "re-running keeps one entry");
+        assert.ok(!fs.existsSync(path.join(home, ".ssh", "known_hosts")), "the shared known_hosts is never touched");
     });
 
     test("GET /api answers over HTTPS with the certificate pinned", async () => {
@@ -287,8 +330,16 @@ describe("a local droplet set up by the program's own user-data and steps", { co
             forwardPorts: [22, port], volumes: [{ name: volumeName, path: volumeFile }], workDir: work,
         }));
         await timed("second boot to SSH", () => droplet.waitForSsh(keyFile, 600_000));
-        await runSteps(droplet, steps(secrets), "second setup");
+        const outputs = await runSteps(droplet, steps(secrets), "second setup");
         const client = await loggedIn(secrets.password);
         assert.equal((await client.request("GET", "/api/contents/survivor.ipynb")).status, 200);
+
+        // Same address, new host key: the stale entry is refused, and connect.sh mends it.
+        const stale = sshThroughEntry();
+        assert.notEqual(stale.status, 0);
+        assert.match(stale.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+        hostKey = outputs["host-key"].trim();
+        const fresh = await connectAndSsh();
+        assert.equal(fresh.status, 0, fresh.stderr);
     });
 });

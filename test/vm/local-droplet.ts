@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { open, rm, writeFile } from "node:fs/promises";
+import type { Socket } from "node:net";
 import { dirname, join, resolve } from "node:path";
 
 const BUILD_SCRIPT = join(__dirname, "build-image.sh");
@@ -88,7 +89,9 @@ export interface CloudInitResult extends ExecResult {
   status: string;
 }
 
-export class MissingPrerequisiteError extends Error {}
+export class MissingPrerequisiteError extends Error {
+  override name = "MissingPrerequisiteError";
+}
 
 /** Fails with the Debian package to install when a tool is missing. */
 export function requireTools(tools: ReadonlyArray<readonly [command: string, debianPackage: string]>): void {
@@ -366,6 +369,10 @@ export async function bootLocalDroplet(opts: BootOptions): Promise<LocalDroplet>
   if (pid === undefined) throw new Error("qemu did not start");
   installExitHandlers();
   running.set(pid, { child, cleanupPaths: [overlay, seed] });
+  // A forgotten droplet must not keep this process alive: when it exits, the exit
+  // handler (and setpriv's parent-death signal) ends qemu.
+  child.unref();
+  (child.stderr as Socket | null)?.unref();
 
   // Fail early if qemu refuses its arguments.
   await sleep(500);
