@@ -303,25 +303,6 @@ describe("a local droplet set up by the program's own user-data and steps", { co
         assert.equal((await client.request("GET", "/api/contents/survivor.ipynb")).status, 200);
     });
 
-    test("installing JupyterLab with pip and with uv on the VM (measured)", async () => {
-        const version = defaults.jupyterlabVersion;
-        const measure = async (script: string) => {
-            const started = Date.now();
-            const result = await droplet.ssh(keyFile, script);
-            assert.equal(result.code, 0, result.stderr);
-            return Math.round((Date.now() - started) / 100) / 10;
-        };
-        const pipSeconds = await measure(`set -e; rm -rf /tmp/cmp-pip; python3 -m venv /tmp/cmp-pip; ` +
-            `/tmp/cmp-pip/bin/pip install -q --disable-pip-version-check --no-cache-dir jupyterlab==${version}; ` +
-            `/tmp/cmp-pip/bin/jupyter-lab --version; rm -rf /tmp/cmp-pip`);
-        const uvSeconds = await measure(`set -e; rm -rf /tmp/cmp-uv; python3 -m venv /tmp/cmp-uv; ` +
-            `/tmp/cmp-uv/bin/pip install -q --disable-pip-version-check --no-cache-dir uv; ` +
-            `/tmp/cmp-uv/bin/uv pip install -q --no-cache --python /tmp/cmp-uv/bin/python jupyterlab==${version}; ` +
-            `/tmp/cmp-uv/bin/jupyter-lab --version; rm -rf /tmp/cmp-uv`);
-        report.installerComparisonSeconds = { pip: pipSeconds, uv: uvSeconds, jupyterlab: version };
-        console.log(`[e2e] JupyterLab ${version} install on the VM: pip ${pipSeconds} s, uv ${uvSeconds} s`);
-    });
-
     test("a fresh droplet with the same volume finds the notebook", async () => {
         await droplet.stop();
         assert.equal(droplet.isRunning(), false);
