@@ -38,14 +38,15 @@ describe("the real Pulumi CLI on the project", { concurrency: false }, () => {
     test("Pulumi.yaml and Pulumi.dev.yaml are accepted; unset keys take the documented defaults", async () => {
         await cli.ok(["stack", "init", "dev"]);
         const config = JSON.parse((await cli.ok(["config", "--json", "--stack=dev"])).stdout) as Record<string, { value?: string; objectValue?: unknown }>;
-        const value = (key: string) => config[`jupyterlab-droplet:${key}`]?.objectValue ?? config[`jupyterlab-droplet:${key}`]?.value;
+        const value = (key: string) => config[`jupyterlab-droplet:${key}`]?.value;
+        const objectValue = (key: string) => config[`jupyterlab-droplet:${key}`]?.objectValue;
         assert.equal(value("region"), "fra1", "from Pulumi.dev.yaml");
         assert.equal(value("size"), "s-1vcpu-2gb");
         assert.equal(value("image"), "ubuntu-24-04-x64");
-        assert.deepEqual(value("allowedCidrs"), ["0.0.0.0/0", "::/0"]);
-        assert.equal(String(value("jupyterPort")), "9000");
-        assert.equal(String(value("dataVolumeGb")), "10");
-        assert.equal(String(value("retainData")), "false");
+        assert.deepEqual(objectValue("allowedCidrs"), ["0.0.0.0/0", "::/0"]);
+        assert.equal(value("jupyterPort"), "9000");
+        assert.equal(value("dataVolumeGb"), "10");
+        assert.equal(value("retainData"), "false");
         assert.equal(value("jupyterlabVersion"), "4.6.6");
         assert.equal(config["jupyterlab-droplet:password"], undefined, "no password in the example config");
     });
