@@ -57,7 +57,8 @@ config="${ssh_dir}/config"
 touch "$config"
 {
   awk -v begin="$begin" -v end="$end" '$0 == begin { skip = 1 } !skip { print } $0 == end { skip = 0 }' "$config"
-  printf '%s\n%s%s\n' "$begin" "$entry" "$end"
+  # $entry lost its final newline to the command substitution above.
+  printf '%s\n%s\n%s\n' "$begin" "$entry" "$end"
 } >"${config}.new"
 chmod 600 "${config}.new"
 mv -f "${config}.new" "$config"
