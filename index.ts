@@ -38,6 +38,7 @@ function readConfigOrStop(): DropletConfig {
 
 const baseName = resourceBaseName(stack);
 const tags = stackTags(stack);
+const volumeName = `${baseName}-notebooks`;
 
 if (config.dataVolumeGb === 0) {
     void pulumi.log.warn("dataVolumeGb is 0: notebooks live on the droplet's own disk and are lost if the droplet is " +
@@ -50,7 +51,7 @@ const jupyterPassword = new JupyterPassword("password", {
 });
 const dataVolume = config.dataVolumeGb > 0
     ? new DataVolume("data", {
-        volumeName: `${baseName}-notebooks`,
+        volumeName,
         region: config.region,
         sizeGb: config.dataVolumeGb,
         retain: config.retainData,
@@ -64,7 +65,7 @@ const server = new Server("server", {
     size: config.size,
     image: config.image,
     sshKeyFingerprints: [sshKey.fingerprint],
-    userData: renderCloudInit({ dataVolumeName: dataVolume === undefined ? undefined : `${baseName}-notebooks` }),
+    userData: renderCloudInit({ dataVolumeName: dataVolume === undefined ? undefined : volumeName }),
     volumeIds: dataVolume === undefined ? [] : [dataVolume.volumeId],
     tags,
 });
