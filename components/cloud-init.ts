@@ -68,6 +68,9 @@ runcmd:
   - [install, -d, -o, ${l.user}, -g, ${l.user}, -m, "0750", ${l.notebookDir}]
   - [systemctl, daemon-reload]
   - [systemctl, enable, ${l.service}]
-  - [sh, -c, "systemctl reload ssh || systemctl reload sshd"]
+  # Ubuntu 24.04 socket-activates ssh: ssh.service is inactive until a first connection and
+  # sshd.service does not exist, so a plain reload fails there. try-reload-or-restart reloads a
+  # running sshd and leaves an inactive one alone (the socket's next sshd reads the new config).
+  - [systemctl, try-reload-or-restart, ssh.service]
 `;
 }

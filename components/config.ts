@@ -33,7 +33,7 @@ export const namespace = "jupyterlab-droplet";
 export const defaults = {
     region: "nyc3",
     size: "s-1vcpu-2gb",
-    image: "ubuntu-24-04-x64",
+    image: "debian-13-x64",
     allowedCidrs: ["0.0.0.0/0", "::/0"],
     jupyterPort: 9000,
     dataVolumeGb: 10,
@@ -127,7 +127,7 @@ export function parseImage(value: string): string {
     // The user-data and the setup scripts use apt and systemd: only Ubuntu and Debian images fit.
     if (!/^(ubuntu-\d{2}-\d{2}|debian-\d{2})-x64$/.test(value)) {
         throw new ConfigError("image", JSON.stringify(value),
-            "must be an Ubuntu or Debian x86-64 image slug such as ubuntu-24-04-x64 or debian-12-x64");
+            "must be an Ubuntu or Debian x86-64 image slug such as debian-13-x64 or ubuntu-24-04-x64");
     }
     return value;
 }

@@ -20,6 +20,8 @@ export const serverLayout = {
     kernelEnvRoot: "/opt/jupyter-kernel",
     service: "jupyterlab.service",
     swapFile: "/swapfile",
+    /** Held by each install step: a run cut short by Ctrl-C may leave its install going on. */
+    setupLock: "/run/lock/jupyterlab-droplet-setup.lock",
 } as const;
 
 /** The environment the shell steps get: every path they touch, from serverLayout. */
@@ -36,6 +38,7 @@ export function layoutEnvironment(): Record<string, string> {
         JLD_KERNEL_ENV: serverLayout.kernelEnv,
         JLD_KERNEL_ENV_ROOT: serverLayout.kernelEnvRoot,
         JLD_SERVICE: serverLayout.service,
+        JLD_SETUP_LOCK: serverLayout.setupLock,
     };
 }
 

@@ -10,6 +10,11 @@ root=${JLD_SERVER_ENV_ROOT:?}
 current=${JLD_SERVER_ENV:?}
 target="${root}/jupyterlab-${version}"
 
+# A `pulumi up` cut short (Ctrl-C) may leave an install going on here: the next run waits for
+# it rather than building the same environment at the same time.
+exec 9>"${JLD_SETUP_LOCK:?}"
+flock 9
+
 if [ -f "${target}/.complete" ] && [ "$(readlink -f "$current")" = "$target" ]; then
   echo "JupyterLab ${version} is already installed"
   exit 0

@@ -17,6 +17,11 @@ if [ ! -x "$uv" ]; then
   exit 1
 fi
 
+# A `pulumi up` cut short (Ctrl-C) may leave an install going on here: the next run waits for
+# it rather than building the same environment at the same time.
+exec 9>"${JLD_SETUP_LOCK:?}"
+flock 9
+
 umask 022
 requirements=$(mktemp)
 trap 'rm -f "$requirements"' EXIT

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the Pulumi engine that the project's tests run: the `pulumi` CLI, the
-# Node.js language host and the resource provider plugins, from Go modules,
-# at the versions that package-lock.json pins for the npm SDKs.
+# Builds the Pulumi engine that the project's tests run, at the versions that
+# package-lock.json pins for the npm SDKs: the `pulumi` CLI from its Go modules,
+# and the Node.js language host and the real DigitalOcean, command, random and
+# tls provider plugins from the upstream source tarballs in
+# ${JUPYTERLAB_DROPLET_UPSTREAM_SRC:-../shared/upstream-src} (checked against its SHA256SUMS).
 #
 # Usage: test/engine/build-engine.sh [--allow-missing] [BINARY...]
 #   BINARY: pulumi, pulumi-language-nodejs, pulumi-resource-command,
@@ -10,12 +12,18 @@
 #   --allow-missing: report binaries that cannot be built, but still populate
 #           the bin directory with the others and exit 0.
 #
-# Every binary is cached, keyed by its version (and by a hash of the recipe
-# that builds it), in ${JUPYTERLAB_DROPLET_CACHE:-$HOME/.cache/jupyterlab-droplet}/engine;
+# Where a released plugin of the pinned version is installed already
+# (${PULUMI_HOME:-~/.pulumi}/plugins, what `pulumi plugin ls` lists), that one is
+# used and nothing is built for it.
+#
+# Every binary is cached, keyed by its version, its source tarball's checksum
+# and a hash of the recipe that builds it, in ${JUPYTERLAB_DROPLET_CACHE:-$HOME/.cache/jupyterlab-droplet}/engine;
 # the Go module and build caches live there too. A run with everything cached
 # rebuilds nothing. The last line on stdout is a directory holding all the
 # requested binaries (hard links into the cache): put it first on PATH.
-# Progress, with the wall time of each build, goes to stderr.
+# Progress, with the wall time of each build, goes to stderr; with
+# BUILD_ENGINE_TIMES=FILE, one line "NAME built|cached|installed SECONDS" per
+# binary is appended to FILE too.
 #
 # Running Pulumi with it (a throwaway state and home, nothing downloaded):
 #   bin=$(test/engine/build-engine.sh pulumi pulumi-language-nodejs pulumi-resource-random)
@@ -29,11 +37,12 @@
 set -euo pipefail
 
 # Bump when the build recipe changes in a way that must rebuild every binary.
-RECIPE=1
+RECIPE=2
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 lock="$repo/package-lock.json"
+upstream_src="${JUPYTERLAB_DROPLET_UPSTREAM_SRC:-$repo/../shared/upstream-src}"
 cache="${JUPYTERLAB_DROPLET_CACHE:-$HOME/.cache/jupyterlab-droplet}"
 engine="$cache/engine"
 
@@ -86,6 +95,8 @@ export GOMODCACHE="$engine/gomod"
 export GOCACHE="$engine/gocache"
 export GOFLAGS="-buildvcs=false -mod=mod"
 export CGO_ENABLED=0
+# Never fetch another Go toolchain: the machine's Go builds all of it.
+export GOTOOLCHAIN=local
 
 # One build at a time, also across concurrent runs of this script.
 exec 9>"$engine/.lock"
@@ -94,6 +105,7 @@ if command -v flock >/dev/null; then
 fi
 
 now() { date +%s.%N; }
+record_time() { [[ -z "${BUILD_ENGINE_TIMES:-}" ]] || printf '%s %s %s\n' "$@" >>"$BUILD_ENGINE_TIMES"; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # recipe_hash TEXT FILE...: a short hash of the recipe number, TEXT and the
@@ -163,7 +175,8 @@ build_wrapper() {
 # --- recipes -----------------------------------------------------------------
 # Each recipe sets KEY (the cache key: version plus recipe hash) and BUILD (a
 # command that builds the binary into $engine/$name-$KEY/$name), or sets
-# MISSING to a message saying why the binary cannot be built.
+# MISSING to a message saying why the binary cannot be built. A recipe may
+# instead set INSTALLED to a released plugin's path.
 
 pulumi_version=$(npm_version @pulumi/pulumi)
 
@@ -175,133 +188,207 @@ recipe_pulumi() {
 		"require:github.com/pulumi/pulumi/pkg/v3@v$v" "require:github.com/pulumi/pulumi/sdk/v3@v$v")
 }
 
-# The Node.js language host. Its own Go module
-# (github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3) is not
-# served by the Go module proxy reachable here at any commit tried, so this
-# builds our own small host (test/engine/go/pulumi-language-nodejs) against
-# the Pulumi Go SDK of the same version; it runs the program with the run
-# harness of the @pulumi/pulumi npm package, like the upstream host does.
-recipe_pulumi_language_nodejs() {
-	local v=$pulumi_version w="$here/go/pulumi-language-nodejs"
-	KEY="$v-$(recipe_hash "" "$w/go.mod" "$w/go.sum" "$w/main.go")"
-	BUILD=(build_wrapper pulumi-language-nodejs "$KEY" pulumi-language-nodejs .
-		"-X main.version=v$v -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$v"
-		"require:github.com/pulumi/pulumi/sdk/v3@v$v")
+# tarball NAME: the path of the upstream tarball whose name starts with NAME-,
+# after checking it against SHA256SUMS; sets TARBALL_SUM. Fails naming the file.
+tarball() {
+	local name=$1 sums="$upstream_src/SHA256SUMS" line file
+	[[ -f "$sums" ]] || {
+		MISSING="no $sums: the upstream source tarballs are expected in $upstream_src (set JUPYTERLAB_DROPLET_UPSTREAM_SRC)"
+		return 1
+	}
+	line=$(grep -E "  $name-[0-9a-f]+\.tar\.gz\$" "$sums" | head -n 1) || true
+	[[ -n "$line" ]] || {
+		MISSING="$sums lists no $name-<commit>.tar.gz"
+		return 1
+	}
+	TARBALL_SUM=${line%% *}
+	file="$upstream_src/${line##* }"
+	[[ -f "$file" ]] || {
+		MISSING="missing tarball $file (listed in $sums)"
+		return 1
+	}
+	TARBALL=$file
 }
 
-# Provider modules carry no tags: each npm release maps to the commit it was
-# released from, written as a Go pseudo-version.
-recipe_pulumi_resource_command() {
-	local v
-	v=$(npm_version @pulumi/command)
-	case "$v" in
-	1.2.1) MODULE="github.com/pulumi/pulumi-command/provider@v0.0.0-20260303235922-7f3eb6f3b77c" ;;
-	*)
-		MISSING="pulumi-resource-command: no known commit for @pulumi/command $v; add it to $0"
-		return
-		;;
-	esac
-	KEY="$v-$(recipe_hash "$MODULE")"
-	BUILD=(build_module pulumi-resource-command "$KEY" "$MODULE" cmd/pulumi-resource-command
-		"-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=v$v")
-}
-
-# build_module NAME KEY MODULE@VERSION SUBPACKAGE LDFLAGS: builds a main
-# package of a module that has no replace directives, as `go install` would.
-build_module() {
-	local name=$1 key=$2 mv=$3 sub=$4 ldflags=$5
-	local mod=${mv%@*} out="$engine/$name-$key"
-	fetch_module "$mv" || return 1
-	rm -rf "$out" "$out.tmp"
-	mkdir -p "$out.tmp"
-	log "$name: go install $mod/$sub@${mv#*@}"
-	if ! GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w $ldflags" "$mod/$sub@${mv#*@}" >&2; then
-		log "$name: go install failed"
+# verify_tarball FILE SUM: fails unless FILE's SHA-256 is SUM.
+verify_tarball() {
+	local actual
+	actual=$(sha256sum <"$1" | cut -d' ' -f1)
+	if [[ "$actual" != "$2" ]]; then
+		log "checksum mismatch for $1: SHA256SUMS says $2, the file is $actual"
 		return 1
 	fi
+}
+
+# unpack NAME KEY TARBALL...: a fresh source tree $engine/src/NAME-KEY with
+# each tarball unpacked into it (after checking its checksum); sets SRC.
+unpack() {
+	local name=$1 key=$2 t
+	shift 2
+	SRC="$engine/src/$name-$key"
+	rm -rf "$SRC"
+	mkdir -p "$SRC"
+	for t in "$@"; do
+		verify_tarball "${t%%=*}" "${t#*=}" || return 1
+		log "$name: unpacking $(basename "${t%%=*}")"
+		tar -xzf "${t%%=*}" -C "$SRC" || {
+			log "$name: cannot unpack ${t%%=*}"
+			return 1
+		}
+	done
+}
+
+# go_build NAME KEY DIR PACKAGE LDFLAGS: go build in DIR into $engine/NAME-KEY/NAME.
+go_build() {
+	local name=$1 key=$2 dir=$3 pkg=$4 ldflags=$5 out="$engine/$1-$2"
+	rm -rf "$out.tmp"
+	mkdir -p "$out.tmp"
+	log "$name: go build $pkg (in ${dir#"$engine"/})"
+	if ! (cd "$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp/$name" "$pkg") >&2; then
+		log "$name: step 'go build' failed (sources in $dir)"
+		return 1
+	fi
+	rm -rf "$out"
 	mv "$out.tmp" "$out"
 }
 
-# The Terraform-bridged providers. Their Pulumi provider modules
-# (github.com/pulumi/pulumi-{tls,random,digitalocean}/provider) are not
-# served by the Go module proxy reachable here at any commit tried, so for
-# tls and random this builds our own small main (test/engine/go/pulumi-resource-*)
-# that serves the upstream Terraform provider through the Pulumi Terraform
-# bridge. Each npm release maps to the upstream provider commit and the
-# bridge release it was built from (the nearest ones the proxy serves).
-#
-# bridged_recipe NAME WRAPPER BRIDGE_VERSION UPSTREAM_MODULE@VERSION
-bridged_recipe() {
-	local name=$1 wrapper=$2 bridge=$3 upstream=$4 w="$here/go/$2"
-	MODULE="$upstream"
-	KEY="$VERSION-$(recipe_hash "$bridge $upstream" "$w/go.mod" "$w/go.sum" "$w/main.go")"
-	local bmod="github.com/pulumi/pulumi-terraform-bridge/v3@$bridge"
-	# The bridge needs the fork of terraform-plugin-sdk that its own go.mod
-	# names in a replace directive; replace directives of dependencies do not
-	# apply, so the wrapper repeats it.
-	BUILD=(bridged_build "$name" "$KEY" "$wrapper" "-X main.version=$VERSION" "$bmod" "$upstream")
+# generate_schema NAME DIR VERSION: the bridged providers embed their schema,
+# stamped with the version, from a generator that ships with them.
+generate_schema() {
+	log "$1: go run ./generate.go (VERSION=$3)"
+	if ! (cd "$2" && VERSION=$3 go run ./generate.go) >&2; then
+		log "$1: step 'go run ./generate.go' failed (in $2)"
+		return 1
+	fi
 }
 
-# bridged_build NAME KEY WRAPPER LDFLAGS BRIDGE@VERSION UPSTREAM@VERSION
-bridged_build() {
-	local name=$1 key=$2 wrapper=$3 ldflags=$4 bmod=$5 upstream=$6 gomod sdkfork
-	fetch_module "$bmod" || return 1
-	gomod=$(go mod download -json "$bmod" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
-	sdkfork=$(sed -n 's#^replace github.com/hashicorp/terraform-plugin-sdk/v2 => \([^ ]*\) \([^ ]*\)$#\1@\2#p' "$gomod")
-	local edits=("require:$bmod" "require:$upstream")
-	[[ -n "$sdkfork" ]] && edits+=("replace:github.com/hashicorp/terraform-plugin-sdk/v2=$sdkfork")
-	build_wrapper "$name" "$key" "$wrapper" . "$ldflags" "${edits[@]}"
+# installed_plugin NAME VERSION: a released plugin of exactly that version
+# that `pulumi plugin install` put in the plugin cache, if any.
+installed_plugin() {
+	local f="${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-$1-v$2/pulumi-resource-$1"
+	[[ -x "$f" ]] && printf '%s' "$f"
 }
 
-recipe_pulumi_resource_tls() {
-	VERSION=$(npm_version @pulumi/tls)
-	case "$VERSION" in
-	5.6.1)
-		bridged_recipe pulumi-resource-tls pulumi-resource-tls v3.137.0 \
-			github.com/hashicorp/terraform-provider-tls@v1.2.1-0.20260819085117-d044ca7c6f52
-		;;
-	*) MISSING="pulumi-resource-tls: no known upstream commit for @pulumi/tls $VERSION; add it to $0" ;;
-	esac
+# provider_recipe NAME NPM_PACKAGE TARBALL...: the common part of the provider
+# recipes; sets VERSION, KEY and the checked tarballs (TARBALLS, as FILE=SUM),
+# or INSTALLED, or MISSING.
+provider_recipe() {
+	local name=$1 pkg=$2 t sums=""
+	shift 2
+	VERSION=$(npm_version "$pkg")
+	INSTALLED=$(installed_plugin "$name" "$VERSION") || true
+	[[ -n "$INSTALLED" ]] && return 0
+	TARBALLS=()
+	for t in "$@"; do
+		tarball "$t" || return 0
+		TARBALLS+=("$TARBALL=$TARBALL_SUM")
+		sums+="$TARBALL_SUM "
+	done
+	KEY="$VERSION-$(recipe_hash "$sums$(declare -f "build_${name//-/_}")")"
+}
+
+recipe_pulumi_resource_digitalocean() {
+	provider_recipe digitalocean @pulumi/digitalocean pulumi-digitalocean terraform-provider-digitalocean
+	BUILD=(build_digitalocean "$KEY" "$VERSION" "${TARBALLS[@]}")
+}
+
+# The Pulumi provider's go.mod replaces the Terraform provider with ../upstream,
+# patched by the provider's own patches/.
+build_digitalocean() {
+	local key=$1 v=$2 name=pulumi-resource-digitalocean p
+	shift 2
+	unpack "$name" "$key" "$@" || return 1
+	mv "$SRC/terraform-provider-digitalocean" "$SRC/pulumi-digitalocean/upstream"
+	for p in "$SRC"/pulumi-digitalocean/patches/*.patch; do
+		[[ -e "$p" ]] || continue
+		log "$name: applying $(basename "$p")"
+		(cd "$SRC/pulumi-digitalocean/upstream" && patch -p1 --quiet <"$p") >&2 || {
+			log "$name: step 'patch $(basename "$p")' failed"
+			return 1
+		}
+	done
+	generate_schema "$name" "$SRC/pulumi-digitalocean/provider/cmd/$name" "$v" || return 1
+	go_build "$name" "$key" "$SRC/pulumi-digitalocean/provider" "./cmd/$name" \
+		"-X github.com/pulumi/pulumi-digitalocean/provider/v4/pkg/version.Version=$v"
+}
+
+recipe_pulumi_resource_command() {
+	provider_recipe command @pulumi/command pulumi-command
+	BUILD=(build_command "$KEY" "$VERSION" "${TARBALLS[@]}")
+}
+
+build_command() {
+	local key=$1 v=$2 name=pulumi-resource-command
+	shift 2
+	unpack "$name" "$key" "$@" || return 1
+	go_build "$name" "$key" "$SRC/pulumi-command" "./provider/cmd/$name" \
+		"-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$v"
 }
 
 recipe_pulumi_resource_random() {
-	VERSION=$(npm_version @pulumi/random)
-	case "$VERSION" in
-	4.21.2)
-		bridged_recipe pulumi-resource-random pulumi-resource-random v3.137.0 \
-			github.com/terraform-providers/terraform-provider-random@v1.3.2-0.20260824155315-e1092b0cfc07
-		;;
-	*) MISSING="pulumi-resource-random: no known upstream commit for @pulumi/random $VERSION; add it to $0" ;;
-	esac
+	provider_recipe random @pulumi/random pulumi-random
+	BUILD=(build_random "$KEY" "$VERSION" "${TARBALLS[@]}")
 }
 
-# Neither the Pulumi provider module nor the upstream Terraform provider
-# module (github.com/digitalocean/terraform-provider-digitalocean, whose v2
-# releases are only reachable as pseudo-versions) is served by the Go module
-# proxy reachable here at the commits tried: this fetch fails, naming them.
-recipe_pulumi_resource_digitalocean() {
-	VERSION=$(npm_version @pulumi/digitalocean)
-	case "$VERSION" in
-	4.80.1)
-		# Upstream v2.99.1, the newest upstream release before @pulumi/digitalocean 4.80.1.
-		MODULE="github.com/digitalocean/terraform-provider-digitalocean@v1.23.1-0.20260806100213-401992a1e493"
-		;;
-	*)
-		MISSING="pulumi-resource-digitalocean: no known upstream commit for @pulumi/digitalocean $VERSION; add it to $0"
-		return
-		;;
-	esac
-	KEY="$VERSION-$(recipe_hash "$MODULE")"
-	BUILD=(unavailable pulumi-resource-digitalocean "$MODULE"
-		"no wrapper for the DigitalOcean provider exists yet (test/engine/go/pulumi-resource-digitalocean)")
+build_random() {
+	local key=$1 v=$2 name=pulumi-resource-random
+	shift 2
+	unpack "$name" "$key" "$@" || return 1
+	generate_schema "$name" "$SRC/pulumi-random/provider/cmd/$name" "$v" || return 1
+	go_build "$name" "$key" "$SRC/pulumi-random/provider" "./cmd/$name" \
+		"-X github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version=$v"
 }
 
-# unavailable NAME MODULE@VERSION WHY: fails naming the module, unless the
-# module can be had after all (then the recipe needs writing).
-unavailable() {
-	fetch_module "$2" || return 1
-	log "$1: $2 can be had now, but $3"
-	return 1
+recipe_pulumi_resource_tls() {
+	provider_recipe tls @pulumi/tls pulumi-tls
+	BUILD=(build_tls "$KEY" "$VERSION" "${TARBALLS[@]}")
+}
+
+# The tls provider's go.mod asks for a pseudo-version of the Terraform provider
+# that the Go module proxy does not serve; a later served commit replaces it.
+build_tls() {
+	local key=$1 v=$2 name=pulumi-resource-tls dir
+	shift 2
+	unpack "$name" "$key" "$@" || return 1
+	dir="$SRC/pulumi-tls/provider"
+	log "$name: go mod edit -replace terraform-provider-tls (a served pseudo-version) && go mod tidy"
+	if ! (cd "$dir" &&
+		go mod edit -replace=github.com/hashicorp/terraform-provider-tls=github.com/hashicorp/terraform-provider-tls@v1.2.1-0.20260819085117-d044ca7c6f52 &&
+		go mod tidy) >&2; then
+		log "$name: step 'go mod edit/tidy' failed (in $dir)"
+		return 1
+	fi
+	generate_schema "$name" "$dir/cmd/$name" "$v" || return 1
+	go_build "$name" "$key" "$dir" "./cmd/$name" \
+		"-X github.com/pulumi/pulumi-tls/provider/v5/pkg/version.Version=$v"
+}
+
+# The upstream Node.js language host. Its go.mod points the Pulumi Go SDKs at
+# the monorepo around it; the tarball holds only the host, so the served
+# releases replace them.
+recipe_pulumi_language_nodejs() {
+	local v=$pulumi_version
+	tarball pulumi-language-nodejs || return 0
+	KEY="$v-$(recipe_hash "$TARBALL_SUM $(declare -f build_language_nodejs)")"
+	BUILD=(build_language_nodejs "$KEY" "$v" "$TARBALL=$TARBALL_SUM")
+}
+
+build_language_nodejs() {
+	local key=$1 v=$2 name=pulumi-language-nodejs dir sdk
+	shift 2
+	unpack "$name" "$key" "$@" || return 1
+	dir="$SRC/pulumi-language-nodejs/sdk/nodejs/cmd/pulumi-language-nodejs"
+	sdk=$(sed -n 's#^[[:space:]]*github.com/pulumi/pulumi/sdk/v3 \(v[^ ]*\)$#\1#p' "$dir/go.mod" | head -n 1)
+	log "$name: the Go SDKs at the served $sdk instead of the monorepo"
+	if ! (cd "$dir" &&
+		go mod edit -dropreplace=github.com/pulumi/pulumi/pkg/v3 -dropreplace=github.com/pulumi/pulumi/sdk/v3 \
+			-require="github.com/pulumi/pulumi/pkg/v3@$sdk" &&
+		go mod tidy) >&2; then
+		log "$name: step 'go mod edit/tidy' failed (in $dir)"
+		return 1
+	fi
+	go_build "$name" "$key" "$dir" . \
+		"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$v"
 }
 
 # --- main --------------------------------------------------------------------
@@ -311,8 +398,15 @@ built=()
 manifest=""
 total_start=$(now)
 for name in "${wanted[@]}"; do
-	KEY="" BUILD=() MISSING="" MODULE="" VERSION=""
+	KEY="" BUILD=() MISSING="" VERSION="" INSTALLED="" TARBALLS=()
 	"recipe_${name//-/_}"
+	if [[ -n "$INSTALLED" ]]; then
+		log "$name $VERSION: the released plugin $INSTALLED"
+		record_time "$name" installed 0
+		built+=("$name")
+		manifest+="$name installed:$INSTALLED"$'\n'
+		continue
+	fi
 	if [[ -n "$MISSING" ]]; then
 		log "$MISSING"
 		failed+=("$name")
@@ -322,10 +416,12 @@ for name in "${wanted[@]}"; do
 	start=$(now)
 	if [[ -x "$dir/$name" ]]; then
 		log "$name $KEY: cached ($(elapsed "$start") s) in $dir"
+		record_time "$name" cached "$(elapsed "$start")"
 	else
 		log "$name $KEY: building..."
 		if "${BUILD[@]}"; then
 			log "$name $KEY: built in $(elapsed "$start") s -> $dir/$name ($(du -h "$dir/$name" | cut -f1))"
+			record_time "$name" built "$(elapsed "$start")"
 		else
 			log "$name $KEY: FAILED after $(elapsed "$start") s"
 			failed+=("$name")
@@ -353,8 +449,9 @@ if [[ ! -d "$bin" ]]; then
 		[[ -n "$name" ]] || continue
 		# Hard links, not symlinks: the CLI looks for its language host beside
 		# its own (resolved) executable, and warns when it has to take it from PATH.
-		ln "$engine/$name-$key/$name" "$bin.tmp/$name" 2>/dev/null ||
-			cp "$engine/$name-$key/$name" "$bin.tmp/$name"
+		from="$engine/$name-$key/$name"
+		[[ "$key" == installed:* ]] && from=${key#installed:}
+		ln "$from" "$bin.tmp/$name" 2>/dev/null || cp "$from" "$bin.tmp/$name"
 	done <<<"$manifest"
 	printf '%s' "$manifest" >"$bin.tmp/MANIFEST"
 	mv "$bin.tmp" "$bin"

@@ -1,7 +1,6 @@
-// The program as the real Pulumi CLI (built from its Go modules) runs it: Pulumi.yaml's config
-// schema and defaults, the example stack config, and bad config stopping `pulumi up` before
-// anything exists. The DigitalOcean and command providers cannot be built here (their Go
-// modules are not served), so `up` of a valid config is out of reach: see full-flow.test.ts.
+// The program as the real Pulumi CLI runs it, before any provider is involved: Pulumi.yaml's
+// config schema and defaults, the example stack config, and bad config stopping `pulumi up`
+// before anything exists. `up` of a valid config, on droplets that are VMs: full-flow.test.ts.
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -42,7 +41,7 @@ describe("the real Pulumi CLI on the project", { concurrency: false }, () => {
         const objectValue = (key: string) => config[`jupyterlab-droplet:${key}`]?.objectValue;
         assert.equal(value("region"), "fra1", "from Pulumi.dev.yaml");
         assert.equal(value("size"), "s-1vcpu-2gb");
-        assert.equal(value("image"), "ubuntu-24-04-x64");
+        assert.equal(value("image"), "debian-13-x64");
         assert.deepEqual(objectValue("allowedCidrs"), ["0.0.0.0/0", "::/0"]);
         assert.equal(value("jupyterPort"), "9000");
         assert.equal(value("dataVolumeGb"), "10");

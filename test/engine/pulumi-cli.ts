@@ -2,6 +2,7 @@
 // project, with state in a local directory and the DigitalOcean provider pointed at the stand-in.
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 const projectDir = path.resolve(__dirname, "..", "..");
@@ -13,21 +14,32 @@ export interface CliResult {
     seconds: number;
 }
 
+/** How each engine binary was had: built (with its wall time), taken from the cache, or installed. */
+export type EngineBuildTimes = Record<string, { how: "built" | "cached" | "installed"; seconds: number }>;
+
 /**
- * Builds (or finds cached) the engine binaries named, or all of them; returns the bin directory
- * and how long that took.
+ * Builds (or finds cached) the engine binaries named, or all of them; returns the bin directory,
+ * how long that took, and each binary's build time.
  */
-export function buildEngine(binaries: string[] = []): { binDir: string; seconds: number } {
+export function buildEngine(binaries: string[] = []): { binDir: string; seconds: number; binaries: EngineBuildTimes } {
     const started = Date.now();
-    const result = spawnSync("bash", [path.join(__dirname, "build-engine.sh"), ...binaries], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const timesFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "jld-build-")), "times");
+    const result = spawnSync("bash", [path.join(__dirname, "build-engine.sh"), ...binaries],
+        { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, BUILD_ENGINE_TIMES: timesFile } });
     if (result.status !== 0) {
-        throw new Error(`test/engine/build-engine.sh failed (exit ${result.status}); its log is above`);
+        throw new Error(`test/engine/build-engine.sh failed (exit ${result.status}); its log above names the file and the step`);
     }
     const binDir = result.stdout.trim().split("\n").pop() ?? "";
     if (!fs.existsSync(path.join(binDir, "pulumi"))) {
         throw new Error(`build-engine.sh printed no bin directory with pulumi in it: ${JSON.stringify(result.stdout)}`);
     }
-    return { binDir, seconds: (Date.now() - started) / 1000 };
+    const times: EngineBuildTimes = {};
+    for (const line of fs.readFileSync(timesFile, "utf8").trim().split("\n")) {
+        const [name, how, seconds] = line.split(" ");
+        times[name] = { how: how as EngineBuildTimes[string]["how"], seconds: Number(seconds) };
+    }
+    fs.rmSync(path.dirname(timesFile), { recursive: true, force: true });
+    return { binDir, seconds: (Date.now() - started) / 1000, binaries: times };
 }
 
 /** A copy of the program (what a user checks out), sharing the repo's node_modules. */
@@ -64,10 +76,11 @@ export class PulumiCli {
         };
     }
 
-    run(args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv; echo?: boolean } = {}): Promise<CliResult> {
+    run(args: string[], options: RunOptions = {}): Promise<CliResult> {
         const started = Date.now();
+        const eventArgs = options.eventLog === undefined ? [] : ["--event-log", options.eventLog];
         return new Promise((resolve, reject) => {
-            const child = spawn("pulumi", ["--non-interactive", ...args], { cwd: this.cwd, env: { ...this.environment, ...options.env } });
+            const child = spawn("pulumi", ["--non-interactive", ...args, ...eventArgs], { cwd: this.cwd, env: { ...this.environment, ...options.env } });
             let stdout = "";
             let stderr = "";
             child.stdout.on("data", (d: Buffer) => {
@@ -82,10 +95,28 @@ export class PulumiCli {
                     process.stderr.write(d);
                 }
             });
+            let interrupted: NodeJS.Timeout | undefined;
+            if (options.interrupt !== undefined) {
+                const { when, afterSeconds } = options.interrupt;
+                const eventLog = options.eventLog;
+                if (eventLog === undefined) {
+                    throw new Error("interrupt needs an eventLog to watch");
+                }
+                interrupted = setInterval(() => {
+                    if (fs.existsSync(eventLog) && readEvents(eventLog).some(when)) {
+                        clearInterval(interrupted);
+                        setTimeout(() => {
+                            console.log(`[engine] Ctrl-C (one SIGINT) to pulumi ${args[0]}`);
+                            child.kill("SIGINT");
+                        }, afterSeconds * 1000);
+                    }
+                }, 1000);
+            }
             child.on("error", reject);
             child.on("close", (code) => {
+                clearInterval(interrupted);
                 const seconds = Math.round((Date.now() - started) / 100) / 10;
-                const command = `pulumi ${args.filter((a) => !a.startsWith("--stack=")).join(" ")}`;
+                const command = `pulumi ${args.join(" ")}`;
                 this.timings.push({ command, seconds });
                 console.log(`[engine] ${command}: ${seconds} s (exit ${code})`);
                 resolve({ code: code ?? -1, stdout, stderr, seconds });
@@ -94,13 +125,64 @@ export class PulumiCli {
         });
     }
 
-    async ok(args: string[], options: { stdin?: string; echo?: boolean } = {}): Promise<CliResult> {
+    async ok(args: string[], options: RunOptions = {}): Promise<CliResult> {
         const result = await this.run(args, options);
         if (result.code !== 0) {
             throw new Error(`pulumi ${args.join(" ")} failed (exit ${result.code}):\n${result.stdout.slice(-6000)}\n${result.stderr.slice(-4000)}`);
         }
         return result;
     }
+}
+
+export interface RunOptions {
+    stdin?: string;
+    env?: NodeJS.ProcessEnv;
+    echo?: boolean;
+    /** Where the engine writes its event log (`--event-log`). */
+    eventLog?: string;
+    /** One SIGINT, as a user's Ctrl-C, afterSeconds after the first event that matches. */
+    interrupt?: { when: (event: EngineEvent) => boolean; afterSeconds: number };
+}
+
+/** One line of the engine's event log (the fields the tests read). */
+export interface EngineEvent {
+    timestamp: number;
+    resourcePreEvent?: { metadata: { op: string; urn: string } };
+    resOutputsEvent?: { metadata: { op: string; urn: string } };
+    resOpFailedEvent?: { metadata: { op: string; urn: string } };
+    diagnosticEvent?: { message: string; severity: string; urn?: string };
+}
+
+export function readEvents(file: string): EngineEvent[] {
+    return fs.readFileSync(file, "utf8").split("\n").filter((line) => line.trim() !== "").flatMap((line) => {
+        try {
+            return [JSON.parse(line) as EngineEvent];
+        } catch {
+            return []; // the engine may be writing this line right now
+        }
+    });
+}
+
+/** The resource's name in its URN (after the last "::"). */
+export function urnName(urn: string): string {
+    return urn.split("::").pop() ?? urn;
+}
+
+/** Seconds from each resource's first step event to its outputs, from an event log. */
+export function secondsByResource(events: EngineEvent[]): Record<string, number> {
+    const started = new Map<string, number>();
+    const seconds: Record<string, number> = {};
+    for (const event of events) {
+        const pre = event.resourcePreEvent?.metadata;
+        if (pre !== undefined && !started.has(pre.urn)) {
+            started.set(pre.urn, event.timestamp);
+        }
+        const done = event.resOutputsEvent?.metadata;
+        if (done !== undefined && done.op !== "same" && started.has(done.urn)) {
+            seconds[urnName(done.urn)] = event.timestamp - started.get(done.urn)!;
+        }
+    }
+    return seconds;
 }
 
 /** One step of `pulumi preview --json`. */

@@ -7,12 +7,27 @@ import * as path from "path";
 import type { DropletSpec, LocalCloudBackend, VolumeSpec } from "../standin/do-api";
 import { bootLocalDroplet, createVolumeDisk, ensureImage, LocalDroplet } from "../vm/local-droplet";
 
+/**
+ * The image slugs the local cloud boots, and how each one's ssh starts: debian-13-x64 is the
+ * test image itself; ubuntu-24-04-x64 is the same image with ssh socket-activated as on Ubuntu
+ * 24.04 (Ubuntu's archive is not reachable here), the one difference that breaks setups there.
+ */
+const IMAGES: Record<string, "service" | "socket"> = {
+    "debian-13-x64": "service",
+    "ubuntu-24-04-x64": "socket",
+};
+
 export interface VmBackendOptions {
     workDir: string;
     /** Guest ports forwarded besides SSH, e.g. the Jupyter port. */
     forwardPorts: number[];
     /** Loopback addresses handed out in turn, e.g. ["127.0.1.1", "127.0.1.2", ...]. */
     addresses: string[];
+    /**
+     * Droplet names whose next droplet gets the address their last one had (DigitalOcean may
+     * hand a replacement the old address, or a new one: tests need both).
+     */
+    keepAddressOf?: string[];
     log?: (line: string) => void;
 }
 
@@ -20,6 +35,8 @@ export class VmBackend implements LocalCloudBackend {
     private readonly droplets = new Map<number, LocalDroplet>();
     private readonly volumeFiles = new Map<string, { name: string; file: string }>();
     private readonly freeAddresses: string[];
+    /** Addresses held for the next droplet of a name in keepAddressOf. */
+    private readonly heldAddresses = new Map<string, string>();
     private imageDir?: string;
 
     constructor(private readonly options: VmBackendOptions) {
@@ -55,12 +72,22 @@ export class VmBackend implements LocalCloudBackend {
         return this.volumeFiles.get(id)?.file;
     }
 
+    /** Builds (or finds cached) the test image, so the first droplet's boot does not wait for it. */
+    async prepare(): Promise<void> {
+        this.imageDir ??= await ensureImage();
+    }
+
     async bootDroplet(d: DropletSpec): Promise<{ ipv4: string }> {
-        const ipv4 = this.freeAddresses.shift();
+        const sshActivation = IMAGES[d.image];
+        if (sshActivation === undefined) {
+            throw new Error(`the local cloud boots only the images ${Object.keys(IMAGES).join(", ")}, not ${d.image}`);
+        }
+        const ipv4 = this.heldAddresses.get(d.name) ?? this.freeAddresses.shift();
+        this.heldAddresses.delete(d.name);
         if (ipv4 === undefined) {
             throw new Error(`no loopback address left for droplet ${d.name}: give the backend more addresses`);
         }
-        this.imageDir ??= await ensureImage();
+        await this.prepare();
         const volumes = d.volumes.map((v) => {
             const file = this.volumeFiles.get(v.id);
             if (file === undefined) {
@@ -73,7 +100,7 @@ export class VmBackend implements LocalCloudBackend {
         const droplet = await bootLocalDroplet({
             name: d.name, userData: d.userData, authorizedKeys: d.authorizedKeys, ipv4,
             forwardPorts: [22, ...this.options.forwardPorts], volumes, workDir, imageDir: this.imageDir,
-            memoryMb: Math.min(d.memoryMb, 2048), cpus: Math.min(d.vcpus, 2),
+            memoryMb: Math.min(d.memoryMb, 2048), cpus: Math.min(d.vcpus, 2), sshActivation,
         });
         this.droplets.set(d.id, droplet);
         this.log(`droplet ${d.name} (${d.id}) booting at ${ipv4}, console ${droplet.consoleLogPath}`);
@@ -88,8 +115,17 @@ export class VmBackend implements LocalCloudBackend {
         await droplet.stop();
         this.droplets.delete(id);
         // Like DigitalOcean, an address may be handed to a later droplet.
-        this.freeAddresses.push(droplet.ipv4);
+        if (this.options.keepAddressOf?.includes(droplet.name) === true) {
+            this.heldAddresses.set(droplet.name, droplet.ipv4);
+        } else {
+            this.freeAddresses.push(droplet.ipv4);
+        }
         this.log(`droplet ${droplet.name} (${id}) stopped`);
+    }
+
+    /** The running droplet at a public address, for what only its console can do (a reboot). */
+    dropletAt(ipv4: string): LocalDroplet | undefined {
+        return [...this.droplets.values()].find((d) => d.ipv4 === ipv4 && d.isRunning());
     }
 
     runningDroplets(): LocalDroplet[] {

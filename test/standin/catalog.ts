@@ -114,7 +114,10 @@ export const SIZES: readonly SizeInfo[] = [
     transfer: 5,
     priceMonthly: 48,
     priceHourly: 0.07143,
-    regions: ALL_REGIONS,
+    // Deliberately not offered in syd1 (DigitalOcean does offer it there): a test scenario needs
+    // a size our program accepts (at least 2 GB of RAM) that some region does not offer, so that
+    // a droplet create answers DigitalOcean's "Size is not available in this region." 422.
+    regions: ALL_REGIONS.filter((r) => r !== "syd1"),
     description: "Basic",
   },
 ];
@@ -145,6 +148,16 @@ export const IMAGES: readonly ImageInfo[] = [
     distribution: "Debian",
     minDiskSize: 7,
     sizeGigabytes: 1.1,
+    createdAt: "2025-10-01T00:00:00Z",
+  },
+  {
+    // The program's default image.
+    id: 171_000_004,
+    slug: "debian-13-x64",
+    name: "13 x64",
+    distribution: "Debian",
+    minDiskSize: 7,
+    sizeGigabytes: 1.2,
     createdAt: "2025-10-01T00:00:00Z",
   },
 ];

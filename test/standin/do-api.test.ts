@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 
-import { startDoStandin, type Json, type JsonObject, type Standin } from "./do-api";
+import { startDoStandin, type FaultOptions, type Json, type JsonObject, type Standin } from "./do-api";
 import { MemoryBackend } from "./memory-backend";
 
 const TOKEN = "standin-token";
@@ -30,7 +30,10 @@ interface ApiReply {
   headers: Headers;
 }
 
-async function withStandin(fn: (env: Env) => Promise<void>, opts: { deleteDelayMs?: number } = {}): Promise<void> {
+async function withStandin(
+  fn: (env: Env) => Promise<void>,
+  opts: { deleteDelayMs?: number; faults?: FaultOptions } = {},
+): Promise<void> {
   const backend = new MemoryBackend({ bootDelayMs: 30, stopDelayMs: 10 });
   const logs: string[] = [];
   const standin = await startDoStandin({
@@ -39,6 +42,7 @@ async function withStandin(fn: (env: Env) => Promise<void>, opts: { deleteDelayM
     deleteDelayMs: opts.deleteDelayMs ?? 150,
     actionDelayMs: 20,
     log: (line) => logs.push(line),
+    ...(opts.faults !== undefined ? { faults: opts.faults } : {}),
   });
   const api: Env["api"] = async (method, path, body, token = TOKEN) => {
     const headers: Record<string, string> = { Accept: "application/json" };
@@ -174,11 +178,22 @@ describe("strictness", () => {
       assert.equal((await env.api("GET", "/v2/account/keys")).status, 200);
     }));
 
-  it("answers 404 naming an unknown route, and logs it", () =>
+  it("answers 404 naming an unknown route in its body, and logs it", () =>
     withStandin(async (env) => {
-      assertError(await env.api("GET", "/v2/droplets/1/neighbors"), 404, "GET", "/v2/droplets/1/neighbors");
-      assertError(await env.api("POST", "/v2/load_balancers", {}), 404, "POST", "/v2/load_balancers");
+      const neighbors = await env.api("GET", "/v2/droplets/1/neighbors");
+      assertError(neighbors, 404, "GET /v2/droplets/1/neighbors");
+      assert.equal(neighbors.json.id, "not_found");
+      assertError(await env.api("POST", "/v2/load_balancers", {}), 404, "POST /v2/load_balancers");
+      assertError(await env.api("GET", "/v2/vpcs?per_page=200"), 404, "GET /v2/vpcs");
       assert.ok(env.logs.some((l) => l.includes("GET /v2/droplets/1/neighbors")), env.logs.join("\n"));
+      assert.deepEqual(
+        env.standin.state.requests().map((r) => [r.method, r.path, r.status]),
+        [
+          ["GET", "/v2/droplets/1/neighbors", 404],
+          ["POST", "/v2/load_balancers", 404],
+          ["GET", "/v2/vpcs?per_page=200", 404],
+        ],
+      );
     }));
 
   it("answers 405 naming a known route used with the wrong method", () =>
@@ -465,12 +480,13 @@ describe("droplets", () => {
       assertError(await env.api("POST", "/v2/droplets", dropletBody({ size: "s-1vcpu-3gb" })), 422, "size", "invalid size");
       assertError(await env.api("POST", "/v2/droplets", dropletBody({ region: "fra9" })), 422, "region", "invalid region");
       assertError(await env.api("POST", "/v2/droplets", dropletBody({ image: "ubuntu-18-04-x64" })), 422, "image", "invalid image");
-      assertError(
-        await env.api("POST", "/v2/droplets", dropletBody({ size: "s-1vcpu-512mb-10gb", region: "lon1" })),
-        422,
-        "size",
-        "lon1",
-      );
+      // DigitalOcean's own answer for a size the region does not offer, word for word.
+      for (const over of [{ size: "s-1vcpu-512mb-10gb", region: "lon1" }, { size: "s-4vcpu-8gb", region: "syd1" }]) {
+        const r = await env.api("POST", "/v2/droplets", dropletBody(over));
+        assert.equal(r.status, 422, JSON.stringify(r.json));
+        assert.equal(r.json.id, "unprocessable_entity");
+        assert.equal(r.json.message, "Size is not available in this region.");
+      }
       assertError(await env.api("POST", "/v2/droplets", dropletBody({ name: "bad_name" })), 422, "name", "hostname");
       assert.equal(env.standin.state.droplets().length, 0);
       assert.equal(env.backend.calls.length, 0);
@@ -484,6 +500,17 @@ describe("droplets", () => {
       }
       const u22 = await createDroplet(env, { image: "ubuntu-22-04-x64", region: "nyc3" });
       assert.equal(obj(u22.image).distribution, "Ubuntu");
+      const d13 = obj((await createDroplet(env, { image: "debian-13-x64", region: "syd1" })).image);
+      assert.deepEqual([d13.slug, d13.distribution, d13.name], ["debian-13-x64", "Debian", "13 x64"]);
+    }));
+
+  it("a resize to a size the droplet's region does not offer names size and region", () =>
+    withStandin(async (env) => {
+      const d = await createDroplet(env, { region: "syd1", size: "s-2vcpu-4gb" });
+      await env.standin.state.idle();
+      const path = `/v2/droplets/${num(d.id)}/actions`;
+      assertError(await env.api("POST", path, { type: "resize", size: "s-4vcpu-8gb", disk: true }), 422, "s-4vcpu-8gb", "syd1");
+      assert.equal(obj((await getDroplet(env, d.id)).json.droplet).size_slug, "s-2vcpu-4gb");
     }));
 
   it("rejects unknown ssh keys, oversized user data and IPv6", () =>
@@ -779,8 +806,163 @@ describe("catalogue", () => {
       const sizes = arr((await env.api("GET", "/v2/sizes?per_page=200")).json.sizes).map(obj);
       const small = sizes.find((s) => s.slug === "s-1vcpu-512mb-10gb");
       assert.deepEqual([small?.memory, small?.vcpus, small?.disk, small?.price_monthly], [512, 1, 10, 4]);
-      const regions = arr((await env.api("GET", "/v2/regions")).json.regions).map((r) => obj(r).slug);
-      assert.deepEqual(regions, ["nyc1", "nyc3", "ams3", "fra1", "lon1", "sfo3", "sgp1", "tor1", "blr1", "syd1"]);
+      const regionList = arr((await env.api("GET", "/v2/regions")).json.regions).map(obj);
+      assert.deepEqual(
+        regionList.map((r) => r.slug),
+        ["nyc1", "nyc3", "ams3", "fra1", "lon1", "sfo3", "sgp1", "tor1", "blr1", "syd1"],
+      );
+      // A size the program accepts that one region does not offer, for the scenario that needs it.
+      const big = sizes.find((s) => s.slug === "s-4vcpu-8gb");
+      assert.ok(!arr(big?.regions).includes("syd1") && arr(big?.regions).includes("fra1"));
+      const syd1 = regionList.find((r) => r.slug === "syd1");
+      assert.ok(!arr(syd1?.sizes).includes("s-4vcpu-8gb") && arr(syd1?.sizes).includes("s-2vcpu-4gb"));
+      const images = arr((await env.api("GET", "/v2/images?per_page=200")).json.images).map((i) => obj(i).slug);
+      assert.deepEqual(images, ["ubuntu-24-04-x64", "ubuntu-22-04-x64", "debian-12-x64", "debian-13-x64"]);
+      const debian13 = obj((await env.api("GET", "/v2/images/debian-13-x64")).json.image);
+      assert.deepEqual([debian13.distribution, debian13.name], ["Debian", "13 x64"]);
       assert.equal(obj((await env.api("GET", "/v2/account")).json.account).status, "active");
+    }));
+});
+
+// --- fault injection -----------------------------------------------------------------------------
+
+describe("fault injection", () => {
+  it("is off by default", () =>
+    withStandin(async (env) => {
+      for (let i = 0; i < 30; i++) assert.equal((await env.api("GET", `/v2/regions?i=${i}`)).status, 200);
+      assert.deepEqual(env.standin.state.faults(), { tooManyRequests: 0, unavailable: 0 });
+      assert.ok(env.standin.state.requests().every((r) => r.fault === undefined));
+    }));
+
+  it("answers every Nth request 429 with Retry-After, every Mth 503, never two in a row", () =>
+    withStandin(async (env) => {
+      env.standin.setFaults({ tooManyRequestsEvery: 3, unavailableEvery: 4, retryAfterSeconds: 2 });
+      // Not authenticated: answered 401, and not counted.
+      assertError(await env.api("GET", "/v2/regions", undefined, null), 401);
+      const replies: ApiReply[] = [];
+      for (let n = 1; n <= 24; n++) replies.push(await env.api("GET", `/v2/regions?n=${n}`));
+      const statuses = replies.map((r) => r.status);
+      // 429 on multiples of 3 and 503 on multiples of 4 (429 wins on 12, 24), except right after
+      // a fault: 4, 9, 16 and 21 follow one and are answered.
+      const expected = Array.from({ length: 24 }, (_, i) => {
+        const n = i + 1;
+        return { 3: 429, 6: 429, 8: 503, 12: 429, 15: 429, 18: 429, 20: 503, 24: 429 }[n] ?? 200;
+      });
+      assert.deepEqual(statuses, expected);
+      statuses.forEach((s, i) => assert.ok(i === 0 || s === 200 || statuses[i - 1] === 200, `two faults in a row at ${i}`));
+
+      const tooMany = replies[2];
+      assert.ok(tooMany);
+      assert.deepEqual({ id: tooMany.json.id, message: tooMany.json.message }, { id: "too_many_requests", message: "API Rate limit exceeded." });
+      assert.equal(tooMany.headers.get("retry-after"), "2");
+      assert.equal(tooMany.headers.get("ratelimit-limit"), "5000");
+      assert.equal(tooMany.headers.get("ratelimit-remaining"), "0");
+      assert.ok(Number(tooMany.headers.get("ratelimit-reset")) >= Math.floor(Date.now() / 1000));
+      const unavailable = replies[7];
+      assert.ok(unavailable);
+      assertError(unavailable, 503);
+      assert.equal(unavailable.json.id, "service_unavailable");
+      assert.equal(unavailable.headers.get("retry-after"), null);
+      assert.equal(replies[0]?.headers.get("ratelimit-remaining"), "4999");
+
+      assert.deepEqual(env.standin.state.faults(), { tooManyRequests: 6, unavailable: 2 });
+      const faulted = env.standin.state.requests().filter((r) => r.fault !== undefined);
+      assert.deepEqual(faulted.map((r) => [r.path, r.status, r.fault]), [
+        ["/v2/regions?n=3", 429, "too_many_requests"],
+        ["/v2/regions?n=6", 429, "too_many_requests"],
+        ["/v2/regions?n=8", 503, "service_unavailable"],
+        ["/v2/regions?n=12", 429, "too_many_requests"],
+        ["/v2/regions?n=15", 429, "too_many_requests"],
+        ["/v2/regions?n=18", 429, "too_many_requests"],
+        ["/v2/regions?n=20", 503, "service_unavailable"],
+        ["/v2/regions?n=24", 429, "too_many_requests"],
+      ]);
+      assert.ok(env.logs.some((l) => l.includes("429") && l.includes("/v2/regions?n=3")), env.logs.join("\n"));
+
+      // Off again: everything is handled; the counts stay.
+      env.standin.setFaults(undefined);
+      for (let n = 1; n <= 12; n++) assert.equal((await env.api("GET", `/v2/regions?off=${n}`)).status, 200);
+      assert.deepEqual(env.standin.state.faults(), { tooManyRequests: 6, unavailable: 2 });
+    }));
+
+  it("a faulted request changes nothing; its retry is handled, and creates exactly once", () =>
+    withStandin(
+      async (env) => {
+        const k = await createKey(env, 0); // request 1
+        const body = dropletBody({ ssh_keys: [num(k.id)], tags: ["jupyter"] });
+        assertError(await env.api("POST", "/v2/droplets", body), 429, "Rate limit"); // request 2
+        await env.standin.state.idle();
+        assert.deepEqual(env.standin.state.droplets(), []);
+        assert.deepEqual(env.standin.state.tags(), []);
+        assert.deepEqual(env.standin.state.actions(), []);
+        assert.deepEqual(env.backend.calls, []);
+        assert.equal(obj((await env.api("GET", "/v2/droplets")).json.meta).total, 0); // request 3
+
+        // Request 4 is a multiple of 2, but it repeats the faulted request (a client's retry,
+        // here after another client's request): it is handled, and creates exactly one droplet.
+        const created = await env.api("POST", "/v2/droplets", body);
+        assert.equal(created.status, 202, JSON.stringify(created.json));
+        assert.deepEqual(env.standin.state.createdDroplets(), ["jupyter"]);
+        assert.equal(env.standin.state.droplets().length, 1);
+        assert.deepEqual(env.standin.state.tags(), ["jupyter"]);
+        const id = num(obj(created.json.droplet).id);
+        await env.standin.state.idle();
+
+        // 503: a faulted DELETE deletes nothing; the retry deletes.
+        env.standin.setFaults({ unavailableEvery: 2 });
+        assert.equal((await getDroplet(env, id)).status, 200); // request 1
+        assertError(await env.api("DELETE", `/v2/droplets/${id}`), 503); // request 2
+        await env.standin.state.idle();
+        assert.deepEqual(env.standin.state.droplets().map((d) => [d.id, d.deleting, d.status]), [[id, false, "active"]]);
+        assert.ok(!env.backend.ops().includes("stopDroplet"));
+        assert.equal((await env.api("DELETE", `/v2/droplets/${id}`)).status, 204); // request 3
+        assert.equal(env.standin.state.droplets()[0]?.deleting, true);
+        assertError(await getDroplet(env, id), 503); // request 4: not a retry, not after a fault
+
+        assert.deepEqual(
+          env.standin.state.requests().map((r) => `${r.method} ${r.path} ${r.status}${r.fault !== undefined ? ` ${r.fault}` : ""}`),
+          [
+            "POST /v2/account/keys 201",
+            "POST /v2/droplets 429 too_many_requests",
+            "GET /v2/droplets 200",
+            "POST /v2/droplets 202",
+            `GET /v2/droplets/${id} 200`,
+            `DELETE /v2/droplets/${id} 503 service_unavailable`,
+            `DELETE /v2/droplets/${id} 204`,
+            `GET /v2/droplets/${id} 503 service_unavailable`,
+          ],
+        );
+        assert.deepEqual(env.standin.state.faults(), { tooManyRequests: 1, unavailable: 2 });
+        assert.deepEqual(env.standin.state.createdDroplets(), ["jupyter"]);
+      },
+      { faults: { tooManyRequestsEvery: 2 } },
+    ));
+
+  it("refuses fault options that could fault every request, and keeps the faults it had", () =>
+    withStandin(async (env) => {
+      env.standin.setFaults({ tooManyRequestsEvery: 2 });
+      assert.equal((await env.api("GET", "/v2/regions?n=1")).status, 200);
+      for (const bad of [
+        { tooManyRequestsEvery: 1 },
+        { unavailableEvery: 0 },
+        { tooManyRequestsEvery: 2.5 },
+        { tooManyRequestsEvery: 3, retryAfterSeconds: -1 },
+        { tooManyRequestsEvery: 3, retryAfterSeconds: 0.5 },
+      ]) {
+        assert.throws(() => env.standin.setFaults(bad), RangeError, JSON.stringify(bad));
+      }
+      await assert.rejects(startDoStandin({ backend: new MemoryBackend(), faults: { unavailableEvery: 1 } }), RangeError);
+      // The failed calls changed nothing, numbering included: request 2 is faulted.
+      const second = await env.api("GET", "/v2/regions?n=2");
+      assert.equal(second.status, 429);
+      assert.equal(second.headers.get("retry-after"), "1", "Retry-After defaults to 1 s");
+      assert.deepEqual(env.standin.state.faults(), { tooManyRequests: 1, unavailable: 0 });
+
+      // Retry-After 0 is allowed (the client then retries at once).
+      env.standin.setFaults({ tooManyRequestsEvery: 2, retryAfterSeconds: 0 });
+      assert.equal((await env.api("GET", "/v2/regions?n=3")).status, 200);
+      const r = await env.api("GET", "/v2/regions?n=4");
+      assert.equal(r.status, 429);
+      assert.equal(r.headers.get("retry-after"), "0");
     }));
 });

@@ -7,9 +7,16 @@
  * Point the provider at it with `DIGITALOCEAN_API_URL=<url>` and `DIGITALOCEAN_TOKEN=<token>`.
  *
  * Strict means: a wrong token answers 401, an unknown route 404 and a known route with the
- * wrong method 405 (both logged to stderr, naming method and path), a malformed body 422
- * naming the field, and DigitalOcean's own rules (unique key fingerprints, unique volume names
- * per region, one droplet per volume, same region, ...) answer the errors DigitalOcean answers.
+ * wrong method 405 (both naming method and path in the answer's message and in the log), a
+ * malformed body 422 naming the field, and DigitalOcean's own rules (unique key fingerprints,
+ * unique volume names per region, one droplet per volume, same region, ...) answer the errors
+ * DigitalOcean answers. A provider upgrade that makes a call the stand-in does not know thus
+ * fails loudly instead of being answered something plausible.
+ *
+ * Fault injection (off by default; `faults` option, `setFaults()` at runtime) answers a
+ * deterministic share of authenticated requests 429 or 503 before handling them, so that the
+ * provider's retries (go-retryablehttp through godo) are exercised; a faulted request changes
+ * nothing, and no two consecutive requests are faulted.
  *
  * Droplets and volumes are backed by a LocalCloudBackend: the engine tests boot a real local VM
  * per droplet; the stand-in's own tests use the memory backend, which boots nothing.
@@ -90,7 +97,41 @@ export interface StandinOptions {
   log?: (line: string) => void;
   /** Also log every request with its status (unknown routes and auth failures are always logged). */
   logRequests?: boolean;
+  /** Fault injection; off when absent. Can be changed later with `Standin.setFaults`. */
+  faults?: FaultOptions;
 }
+
+/**
+ * Which authenticated requests to answer with a fault instead of handling them. Requests are
+ * numbered 1, 2, 3, ... from the moment the faults are set (401s are not counted); request n is
+ * answered
+ *   - 429 `{"id":"too_many_requests","message":"API Rate limit exceeded."}` with `Retry-After`
+ *     and `RateLimit-Limit`/`RateLimit-Remaining: 0`/`RateLimit-Reset` headers when n is a
+ *     multiple of `tooManyRequestsEvery`,
+ *   - else 503 `{"id":"service_unavailable",...}` (no Retry-After) when n is a multiple of
+ *     `unavailableEvery`,
+ * except that a request is never faulted right after a faulted request, nor when it repeats (same
+ * method, path, query and body) a faulted request not yet repeated, i.e. a client's retry. So a
+ * client that retries at least once (the DigitalOcean provider retries 429 and 5xx up to
+ * `http_retry_max` = 4 times) always recovers. A faulted request changes no state.
+ */
+export interface FaultOptions {
+  /** Answer every Nth authenticated request 429. An integer >= 2; absent means never. */
+  tooManyRequestsEvery?: number;
+  /** Answer every Mth authenticated request 503. An integer >= 2; absent means never. */
+  unavailableEvery?: number;
+  /** The 429's `Retry-After`, in whole seconds (an integer >= 0). Defaults to 1. */
+  retryAfterSeconds?: number;
+}
+
+/** How many faults have been answered since the stand-in started (setFaults does not reset it). */
+export interface FaultCounts {
+  readonly tooManyRequests: number;
+  readonly unavailable: number;
+}
+
+/** The error id a fault was answered with. */
+export type FaultKind = "too_many_requests" | "service_unavailable";
 
 export interface SshKeyView {
   readonly id: number;
@@ -159,6 +200,8 @@ export interface RequestLogEntry {
   readonly method: string;
   readonly path: string;
   readonly status: number;
+  /** Set when the request was answered by fault injection (and so not handled). */
+  readonly fault?: FaultKind;
 }
 
 /** What tests can inspect: snapshots of everything that exists now. */
@@ -169,8 +212,12 @@ export interface StandinState {
   firewalls(): FirewallView[];
   tags(): string[];
   actions(): ActionView[];
-  /** Every request answered so far, in order. */
+  /** Every request answered so far, in order, faulted ones included. */
   requests(): RequestLogEntry[];
+  /** How many 429 and 503 fault injection has answered so far. */
+  faults(): FaultCounts;
+  /** The name of every droplet created so far (answered 202), in order, deleted ones included. */
+  createdDroplets(): string[];
   /** Resolves when no backend call or timed transition (boot, stop, delete, action) is pending. */
   idle(): Promise<void>;
 }
@@ -178,6 +225,12 @@ export interface StandinState {
 export interface Standin {
   url: string;
   state: StandinState;
+  /**
+   * Switches fault injection on (with these options) or off (undefined, or no `*Every` set).
+   * Request numbering starts again at 1; the counts of `state.faults()` go on. Throws a
+   * RangeError for an option out of range, leaving the faults as they were.
+   */
+  setFaults(faults: FaultOptions | undefined): void;
   /** Stops the server, stops every droplet VM still running and waits for pending backend work. */
   close(): Promise<void>;
 }
@@ -354,6 +407,9 @@ interface Ctx {
 interface Reply {
   status: number;
   body?: JsonObject;
+  /** Extra response headers. */
+  headers?: Record<string, string>;
+  fault?: FaultKind;
 }
 
 type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
@@ -373,6 +429,7 @@ class DoStandin {
   private readonly tags = new Map<string, TagRecord>();
   private readonly actions = new Map<number, ActionRecord>();
   private readonly requestLog: RequestLogEntry[] = [];
+  private readonly createdDropletNames: string[] = [];
   /** Volume id -> droplet whose local VM has the volume's disk, until that VM stops. */
   private readonly vmDisks = new Map<string, number>();
   /** Droplet id -> volumes deleted through the API whose disks wait for that VM to stop. */
@@ -385,6 +442,13 @@ class DoStandin {
   private nextKeyId = 43_000_001;
   private nextActionId = 2_100_000_001;
   private readonly routes: Route[];
+  /** Fault injection: the options in force (undefined: off), numbering and bookkeeping. */
+  private faultOptions: Required<FaultOptions> | undefined;
+  private faultSeq = 0;
+  private lastFaulted = false;
+  /** "method path?query\nbody" of faulted requests whose repeat (a retry) has not come yet. */
+  private readonly awaitingRetry = new Set<string>();
+  private readonly faultCounts = { tooManyRequests: 0, unavailable: 0 };
 
   constructor(
     private readonly backend: LocalCloudBackend,
@@ -393,8 +457,80 @@ class DoStandin {
     private readonly actionDelayMs: number,
     readonly log: (line: string) => void,
     private readonly logRequests: boolean,
+    faults: FaultOptions | undefined,
   ) {
     this.routes = this.buildRoutes();
+    this.setFaults(faults);
+  }
+
+  // --- fault injection ------------------------------------------------------------------------
+
+  setFaults(faults: FaultOptions | undefined): void {
+    const every = (name: keyof FaultOptions): number => {
+      const v = faults?.[name];
+      if (v === undefined) return 0;
+      if (!Number.isSafeInteger(v) || v < 2) {
+        throw new RangeError(`faults.${name} must be an integer of at least 2, got ${String(v)}`);
+      }
+      return v;
+    };
+    const tooManyRequestsEvery = every("tooManyRequestsEvery");
+    const unavailableEvery = every("unavailableEvery");
+    const retryAfterSeconds = faults?.retryAfterSeconds ?? 1;
+    if (!Number.isSafeInteger(retryAfterSeconds) || retryAfterSeconds < 0) {
+      throw new RangeError(`faults.retryAfterSeconds must be a whole number of seconds, got ${String(retryAfterSeconds)}`);
+    }
+    this.faultOptions =
+      tooManyRequestsEvery === 0 && unavailableEvery === 0
+        ? undefined
+        : { tooManyRequestsEvery, unavailableEvery, retryAfterSeconds };
+    this.faultSeq = 0;
+    this.lastFaulted = false;
+    this.awaitingRetry.clear();
+  }
+
+  /** The fault to answer this authenticated request with, if any (see FaultOptions). */
+  private fault(method: string, url: URL, bodyText: string, requestId: string): Reply | undefined {
+    const options = this.faultOptions;
+    if (options === undefined) return undefined;
+    const n = ++this.faultSeq;
+    const key = `${method} ${url.pathname}${url.search}\n${bodyText}`;
+    const afterFault = this.lastFaulted;
+    this.lastFaulted = false;
+    if (this.awaitingRetry.delete(key) || afterFault) return undefined;
+    const { tooManyRequestsEvery: tooMany, unavailableEvery: unavailable, retryAfterSeconds } = options;
+    let reply: Reply;
+    if (tooMany > 0 && n % tooMany === 0) {
+      this.faultCounts.tooManyRequests++;
+      reply = {
+        status: 429,
+        fault: "too_many_requests",
+        body: { id: "too_many_requests", message: "API Rate limit exceeded.", request_id: requestId },
+        headers: {
+          "Retry-After": String(retryAfterSeconds),
+          "RateLimit-Limit": "5000",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": String(Math.floor(Date.now() / 1000) + retryAfterSeconds),
+        },
+      };
+    } else if (unavailable > 0 && n % unavailable === 0) {
+      this.faultCounts.unavailable++;
+      reply = {
+        status: 503,
+        fault: "service_unavailable",
+        body: {
+          id: "service_unavailable",
+          message: "The service is temporarily unavailable. Please try again later.",
+          request_id: requestId,
+        },
+      };
+    } else {
+      return undefined;
+    }
+    this.lastFaulted = true;
+    this.awaitingRetry.add(key);
+    this.log(`fault injected: ${reply.status} for ${method} ${url.pathname}${url.search} (request ${n} since faults were set)`);
+    return reply;
   }
 
   // --- plumbing -------------------------------------------------------------------------------
@@ -466,11 +602,13 @@ class DoStandin {
     const url = new URL(rawUrl, `http://${host}`);
     const requestId = randomUUID();
     let status = 500;
+    let fault: FaultKind | undefined;
     try {
       const bodyText = await readBody(req);
-      const reply = await this.dispatch(method, url, bodyText, req.headers.authorization, `http://${host}`);
+      const reply = await this.dispatch(method, url, bodyText, req.headers.authorization, `http://${host}`, requestId);
       status = reply.status;
-      send(res, reply.status, reply.body, requestId);
+      fault = reply.fault;
+      send(res, reply.status, reply.body, requestId, reply.headers);
     } catch (e) {
       if (e instanceof ApiError) {
         status = e.status;
@@ -484,7 +622,7 @@ class DoStandin {
         send(res, 500, { id: "server_error", message: `stand-in failure: ${errorText(e)}`, request_id: requestId }, requestId);
       }
     } finally {
-      this.requestLog.push({ method, path: `${url.pathname}${url.search}`, status });
+      this.requestLog.push({ method, path: `${url.pathname}${url.search}`, status, ...(fault !== undefined ? { fault } : {}) });
       if (this.logRequests) this.log(`${method} ${url.pathname}${url.search} -> ${status}`);
     }
   }
@@ -495,12 +633,16 @@ class DoStandin {
     bodyText: string,
     authorization: string | undefined,
     base: string,
+    requestId: string,
   ): Promise<Reply> {
     const path = url.pathname;
     if (authorization !== `Bearer ${this.token}`) {
       this.log(`401 ${method} ${path}: missing or wrong bearer token`);
       throw new ApiError(401, "Unauthorized", "Unable to authenticate you");
     }
+    // Before anything is looked at, so that a faulted request changes nothing.
+    const fault = this.fault(method, url, bodyText, requestId);
+    if (fault !== undefined) return fault;
     const matching = this.routes.filter((r) => r.pattern.test(path));
     if (matching.length === 0) {
       this.log(`404 unknown route: ${method} ${path}${url.search}`);
@@ -716,7 +858,8 @@ class DoStandin {
       throw ApiError.unprocessable(`size: You specified an invalid size for Droplet creation (${JSON.stringify(f.raw("size") ?? null)}).`);
     }
     if (!size.regions.includes(regionSlug)) {
-      throw ApiError.unprocessable(`size: ${size.slug} is not available in region ${regionSlug}`);
+      // DigitalOcean's own answer, word for word.
+      throw ApiError.unprocessable("Size is not available in this region.");
     }
     const imageRef = f.raw("image");
     if (imageRef === undefined || imageRef === null) f.fail("image", "is required");
@@ -810,6 +953,7 @@ class DoStandin {
       vm: Promise.resolve(),
     };
     this.droplets.set(id, droplet);
+    this.createdDropletNames.push(name);
 
     // The disks of the volumes may still be held by the VM of a droplet being deleted.
     const waitFor: Promise<void>[] = [];
@@ -1615,6 +1759,8 @@ class DoStandin {
           resourceId: a.resourceId,
         })),
       requests: () => [...this.requestLog],
+      faults: () => ({ ...this.faultCounts }),
+      createdDroplets: () => [...this.createdDropletNames],
       idle: () => this.idle(),
     };
   }
@@ -1713,11 +1859,18 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function send(res: ServerResponse, status: number, body: JsonObject | undefined, requestId: string): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: JsonObject | undefined,
+  requestId: string,
+  headers: Record<string, string> = {},
+): void {
   res.setHeader("X-Request-Id", requestId);
   res.setHeader("RateLimit-Limit", "5000");
   res.setHeader("RateLimit-Remaining", "4999");
   res.setHeader("RateLimit-Reset", String(Math.floor(Date.now() / 1000) + 60));
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   if (body === undefined || status === 204) {
     res.writeHead(status);
     res.end();
@@ -1737,7 +1890,15 @@ export async function startDoStandin(options: StandinOptions): Promise<Standin> 
   const { backend, token = "standin-token", host = "127.0.0.1", port = 0 } = options;
   if (!isLoopback(host)) throw new Error(`the DigitalOcean stand-in only listens on loopback, not ${host}`);
   const log = options.log ?? ((line: string) => process.stderr.write(`[do-standin] ${line}\n`));
-  const standin = new DoStandin(backend, token, options.deleteDelayMs ?? 3000, options.actionDelayMs ?? 500, log, options.logRequests ?? false);
+  const standin = new DoStandin(
+    backend,
+    token,
+    options.deleteDelayMs ?? 3000,
+    options.actionDelayMs ?? 500,
+    log,
+    options.logRequests ?? false,
+    options.faults,
+  );
   const server = createServer((req, res) => {
     void standin.handle(req, res);
   });
@@ -1757,6 +1918,7 @@ export async function startDoStandin(options: StandinOptions): Promise<Standin> 
   return {
     url: `http://${urlHost}:${address.port}`,
     state: standin.stateView(),
+    setFaults: (faults) => standin.setFaults(faults),
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

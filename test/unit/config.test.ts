@@ -20,7 +20,7 @@ function rejects(values: Record<string, string>, pattern: RegExp, secrets?: stri
 test("an empty config gives the documented defaults", () => {
     const config = readConfig(source({}), projectDir);
     assert.deepEqual(config, {
-        region: "nyc3", size: "s-1vcpu-2gb", image: "ubuntu-24-04-x64", password: undefined, sshPublicKey: undefined,
+        region: "nyc3", size: "s-1vcpu-2gb", image: "debian-13-x64", password: undefined, sshPublicKey: undefined,
         allowedCidrs: ["0.0.0.0/0", "::/0"], jupyterPort: 9000, dataVolumeGb: 10, retainData: false,
         jupyterlabVersion: defaults.jupyterlabVersion, pythonPackages: [], requirements: undefined,
     });

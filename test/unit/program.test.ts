@@ -39,7 +39,7 @@ describe("the default stack", async () => {
         assert.equal(droplet.inputs.name, "jupyterlab-alice");
         assert.equal(droplet.inputs.region, "nyc3");
         assert.equal(droplet.inputs.size, "s-1vcpu-2gb");
-        assert.equal(droplet.inputs.image, "ubuntu-24-04-x64");
+        assert.equal(droplet.inputs.image, "debian-13-x64");
         assert.deepEqual(droplet.inputs.tags, ["jupyterlab-droplet", "jupyterlab-droplet:alice"]);
         assert.deepEqual(droplet.inputs.sshKeys, ["aa:bb:cc"]);
         assert.deepEqual(droplet.inputs.volumeIds, ["data-volume-id"]);

@@ -46,6 +46,9 @@ test("the user-data prepares the machine: user, password logins off, swap, unit,
     assert.ok(userData.includes("      PasswordAuthentication no\n"));
     assert.ok(userData.includes(`    content: |\n      [Unit]\n`));
     assert.match(userData, /- \[systemctl, enable, jupyterlab.service\]/);
+    // Ubuntu 24.04's ssh is socket-activated: a plain `reload ssh` fails there until a first login.
+    assert.match(userData, /- \[systemctl, try-reload-or-restart, ssh.service\]/);
+    assert.doesNotMatch(userData, /systemctl reload/);
     assert.ok(!renderCloudInit().includes("mounts:"), "no volume, no mount");
 });
 

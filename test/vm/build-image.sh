@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
-# Builds the "local droplet" test image: Debian 12 (bookworm) made with debootstrap,
+# Builds the "local droplet" test image: Debian 13 (trixie) made with debootstrap,
 # with cloud-init set up like DigitalOcean's images (root logs in with the
 # datasource's SSH keys, NoCloud datasource), plus this machine's CA certificates.
 #
 # The image lives outside the repository, in
-#   ${JUPYTERLAB_DROPLET_CACHE:-$HOME/.cache/jupyterlab-droplet}/images/debian12-<recipe hash>/
-# holding disk.raw (a bare ext4 root filesystem), vmlinuz and initrd.img. It is rebuilt
-# only when the recipe changes (this script, test/vm/image-files/, the host's CA certs).
+#   ${JUPYTERLAB_DROPLET_CACHE:-$HOME/.cache/jupyterlab-droplet}/images/debian13-<recipe hash>/
+# holding vmlinuz, initrd.img and two bare ext4 root filesystems (no partition table)
+# made from the same debootstrap tree:
+#   disk.raw             OpenSSH as Debian ships it (ssh.service enabled): stands in for
+#                        DigitalOcean's debian-13-x64.
+#   disk-ssh-socket.raw  OpenSSH socket-activated the way Ubuntu 24.04 ships it: ssh.socket
+#                        enabled, ssh.service disabled (so its sshd.service alias is gone),
+#                        so `systemctl reload ssh` fails ("ssh.service is not active") until
+#                        a first connection has started ssh.service: stands in for
+#                        DigitalOcean's ubuntu-24-04-x64, whose SSH setup code must cope with it.
+# It is rebuilt only when the recipe changes (this script's content, test/vm/image-files/,
+# the host's CA certs); where the checkout lives does not matter.
 # Progress goes to stderr; the LAST line on stdout is the image directory.
 #
 # Environment:
 #   JUPYTERLAB_DROPLET_CACHE  cache root (default ~/.cache/jupyterlab-droplet)
-#   DEBIAN_MIRROR             mirror URL (default: read from this machine's apt sources)
+#   DEBIAN_MIRROR             mirror URL (default: the Debian archive in this machine's apt
+#                             sources, whatever release they are for)
 #   IMAGE_SIZE                size of the root filesystem (default 10G)
 set -euo pipefail
 
 start_s=$(date +%s)
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 files_dir="$script_dir/image-files"
-suite=bookworm
+suite=trixie
 image_size=${IMAGE_SIZE:-10G}
 packages=(
   systemd-sysv linux-image-cloud-amd64 cloud-init openssh-server python3 python3-venv
@@ -48,46 +58,62 @@ host_ca_files() {
 }
 
 recipe_hash() {
+  # Content only (and image-files/ paths relative to it): the same recipe hashes the same
+  # wherever the checkout is.
   {
     printf 'size=%s suite=%s packages=%s\n' "$image_size" "$suite" "${packages[*]}"
-    sha256sum "$script_dir/build-image.sh"
-    (cd "$files_dir" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+    sha256sum <"$script_dir/build-image.sh"
+    (cd "$files_dir" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
     local f
     while IFS= read -r f; do sha256sum <"$f"; done < <(host_ca_files)
   } | sha256sum | cut -c1-16
 }
 
+debian_suite() { # debian_suite SUITE: true for a Debian release (not -security, not Ubuntu's)
+  local base=${1%%-*}
+  [[ "$1" != *-security && -f "/usr/share/debootstrap/scripts/$base" ]] &&
+    grep -q debian-common "/usr/share/debootstrap/scripts/$base"
+}
+
 apt_mirror() {
-  # The first Debian archive URI this machine's apt uses for $suite (not -security).
+  # The Debian archive this machine's apt uses, for whichever release (the host may be older
+  # than $suite): the first "deb" source, in apt's order, whose suite is a Debian release
+  # and not -security. DEBIAN_MIRROR overrides it.
   if [[ -n "${DEBIAN_MIRROR:-}" ]]; then printf '%s\n' "$DEBIAN_MIRROR"; return; fi
-  local f uri=""
+  local f uri suites s
   shopt -s nullglob
-  for f in /etc/apt/sources.list.d/*.sources; do
-    uri=$(awk -v suite="$suite" '
-      BEGIN { RS = ""; FS = "\n" }
-      {
-        uris = ""; ok = 0; deb = 0
-        for (i = 1; i <= NF; i++) {
-          if ($i ~ /^URIs:/) { uris = $i; sub(/^URIs:[ \t]*/, "", uris) }
-          if ($i ~ /^Types:/ && $i ~ /[ \t]deb([ \t]|$)/) deb = 1
-          if ($i ~ /^Suites:/) { n = split($i, s, /[ \t]+/); for (j = 2; j <= n; j++) if (s[j] == suite) ok = 1 }
-        }
-        if (ok && deb && uris != "") { split(uris, u, /[ \t]+/); print u[1]; exit }
-      }' "$f")
-    [[ -n "$uri" ]] && break
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*; do
+    [[ -f "$f" && ( "$f" == *.list || "$f" == *.sources ) ]] || continue
+    # One "URI SUITE..." line per deb source.
+    while read -r uri suites; do
+      for s in $suites; do
+        if debian_suite "$s"; then shopt -u nullglob; printf '%s\n' "$uri"; return; fi
+      done
+    done < <(
+      if [[ "$f" == *.sources ]]; then
+        awk 'BEGIN { RS = ""; FS = "\n" }
+          {
+            uris = ""; suites = ""; deb = 0
+            for (i = 1; i <= NF; i++) {
+              if ($i ~ /^URIs:/) { uris = $i; sub(/^URIs:[ \t]*/, "", uris) }
+              if ($i ~ /^Suites:/) { suites = $i; sub(/^Suites:[ \t]*/, "", suites) }
+              if ($i ~ /^Types:/ && $i ~ /[ \t]deb([ \t]|$)/) deb = 1
+              if ($i ~ /^Enabled:[ \t]*no/) deb = 0
+            }
+            if (deb && uris != "") { split(uris, u, /[ \t]+/); print u[1], suites }
+          }' "$f"
+      else
+        # deb [options] URI SUITE COMPONENT...
+        awk '$1 == "deb" {
+            i = 2
+            if ($i ~ /^\[/) { while (i < NF && $i !~ /\]$/) i++; i++ }
+            if (i < NF) print $i, $(i + 1)
+          }' "$f"
+      fi
+    )
   done
-  if [[ -z "$uri" ]]; then
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-      [[ -f "$f" ]] || continue
-      uri=$(awk -v suite="$suite" '$1 == "deb" {
-          for (i = 2; i < NF; i++) if ($i !~ /^\[/ && $(i + 1) == suite) { print $i; exit }
-        }' "$f")
-      [[ -n "$uri" ]] && break
-    done
-  fi
   shopt -u nullglob
-  [[ -n "$uri" ]] || die "no apt source for Debian $suite found in /etc/apt; set DEBIAN_MIRROR"
-  printf '%s\n' "$uri"
+  die "no Debian archive found in /etc/apt's sources; set DEBIAN_MIRROR"
 }
 
 need sha256sum coreutils
@@ -99,13 +125,13 @@ need flock util-linux
 cache_root=${JUPYTERLAB_DROPLET_CACHE:-$HOME/.cache/jupyterlab-droplet}
 images_dir="$cache_root/images"
 hash=$(recipe_hash)
-image_dir="$images_dir/debian12-$hash"
+image_dir="$images_dir/debian13-$hash"
 mkdir -p "$images_dir" "$cache_root/debootstrap-debs"
 
 exec 9>"$images_dir/.lock"
 flock 9
 
-if [[ -f "$image_dir/disk.raw" && -f "$image_dir/vmlinuz" && -f "$image_dir/initrd.img" && -f "$image_dir/.complete" ]]; then
+if [[ -f "$image_dir/disk.raw" && -f "$image_dir/disk-ssh-socket.raw" && -f "$image_dir/vmlinuz" && -f "$image_dir/initrd.img" && -f "$image_dir/.complete" ]]; then
   log "cached image $image_dir (built $(cat "$image_dir/.complete"))"
   log "wall time $(( $(date +%s) - start_s ))s (cached)"
   printf '%s\n' "$image_dir"
@@ -113,7 +139,7 @@ if [[ -f "$image_dir/disk.raw" && -f "$image_dir/vmlinuz" && -f "$image_dir/init
 fi
 
 mirror=$(apt_mirror)
-log "building $image_dir from Debian $suite (mirror from apt sources)"
+log "building $image_dir from Debian $suite ($mirror)"
 work=$(mktemp -d "$images_dir/.build-$hash.XXXXXX")
 cleanup() {
   local rc=$?
@@ -177,16 +203,29 @@ initrd=$(find "$rootfs/boot" -maxdepth 1 -name 'initrd.img-*' | sort -V | tail -
 [[ -n "$kernel" && -n "$initrd" ]] || die "no kernel/initrd in the root filesystem"
 cp "$kernel" "$out/vmlinuz"
 cp "$initrd" "$out/initrd.img"
-log "mkfs.ext4 -d ($image_size)"
+log "mkfs.ext4 -d disk.raw ($image_size)"
 mkfs.ext4 -q -L droplet-root -d "$rootfs" "$out/disk.raw" "$image_size" >&2
+
+# The Ubuntu 24.04 variant: the same tree with OpenSSH socket-activated. Disabling
+# ssh.service also removes its sshd.service alias (Ubuntu 24.04 has no sshd.service);
+# enabling ssh.socket links it into sockets.target.wants and ssh.service.requires.
+mount -t proc proc "$rootfs/proc"
+chroot "$rootfs" /usr/bin/systemctl disable ssh.service >&2
+chroot "$rootfs" /usr/bin/systemctl enable ssh.socket >&2
+umount "$rootfs/proc"
+[[ ! -e "$rootfs/etc/systemd/system/sshd.service" && ! -e "$rootfs/etc/systemd/system/multi-user.target.wants/ssh.service" &&
+  -L "$rootfs/etc/systemd/system/sockets.target.wants/ssh.socket" ]] || die "ssh.socket/ssh.service links not as expected"
+log "mkfs.ext4 -d disk-ssh-socket.raw ($image_size)"
+mkfs.ext4 -q -L droplet-root -d "$rootfs" "$out/disk-ssh-socket.raw" "$image_size" >&2
 date -u +%Y-%m-%dT%H:%M:%SZ >"$out/.complete"
 
 rm -rf "$image_dir"
 mv "$out" "$image_dir"
 log "built $image_dir"
 # Images of older recipes are not used any more (running droplets keep theirs open).
-for old in "$images_dir"/debian12-*; do
-  [[ "$old" == "$image_dir" ]] || { log "removing old image $old"; rm -rf "$old"; }
+for old in "$images_dir"/debian12-* "$images_dir"/debian13-*; do
+  [[ -e "$old" && "$old" != "$image_dir" ]] && { log "removing old image $old"; rm -rf "$old"; }
 done
+true
 log "wall time $(( $(date +%s) - start_s ))s (built)"
 printf '%s\n' "$image_dir"
