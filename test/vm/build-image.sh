@@ -30,9 +30,13 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 files_dir="$script_dir/image-files"
 suite=trixie
 image_size=${IMAGE_SIZE:-10G}
+# ifupdown brings eth0 up with DHCP from what cloud-init writes to /etc/network/interfaces.d/;
+# its DHCP client on trixie is dhcpcd (ISC's dhclient is end-of-life; cloud-init depends on
+# dhcpcd-base anyway). python3-cffi-backend: debootstrap does not resolve the virtual
+# python3-cffi-backend-api-* that python3-cryptography (pulled in by cloud-init) depends on.
 packages=(
   systemd-sysv linux-image-cloud-amd64 cloud-init openssh-server python3 python3-venv
-  sudo curl ca-certificates ifupdown isc-dhcp-client iproute2 locales
+  sudo curl ca-certificates ifupdown dhcpcd-base iproute2 locales
   python3-cffi-backend e2fsprogs xfsprogs udev dbus kmod netbase procps libpam-systemd
 )
 
@@ -208,7 +212,9 @@ mkfs.ext4 -q -L droplet-root -d "$rootfs" "$out/disk.raw" "$image_size" >&2
 
 # The Ubuntu 24.04 variant: the same tree with OpenSSH socket-activated. Disabling
 # ssh.service also removes its sshd.service alias (Ubuntu 24.04 has no sshd.service);
-# enabling ssh.socket links it into sockets.target.wants and ssh.service.requires.
+# enabling ssh.socket links it into sockets.target.wants. Debian 13's ssh.socket is already
+# Ubuntu's kind (Accept=no: the first connection starts ssh.service, which then serves all);
+# unlike Ubuntu's it has no RequiredBy=ssh.service and no sshd-socket-generator.
 mount -t proc proc "$rootfs/proc"
 chroot "$rootfs" /usr/bin/systemctl disable ssh.service >&2
 chroot "$rootfs" /usr/bin/systemctl enable ssh.socket >&2
@@ -224,8 +230,7 @@ mv "$out" "$image_dir"
 log "built $image_dir"
 # Images of older recipes are not used any more (running droplets keep theirs open).
 for old in "$images_dir"/debian12-* "$images_dir"/debian13-*; do
-  [[ -e "$old" && "$old" != "$image_dir" ]] && { log "removing old image $old"; rm -rf "$old"; }
+  if [[ -e "$old" && "$old" != "$image_dir" ]]; then log "removing old image $old"; rm -rf "$old"; fi
 done
-true
 log "wall time $(( $(date +%s) - start_s ))s (built)"
 printf '%s\n' "$image_dir"

@@ -1,7 +1,9 @@
-// Boots a local droplet (Debian 12 under qemu) with a small cloud-config of this test's
+// Boots a local droplet (Debian 13 under qemu) with a small cloud-config of this test's
 // own, and checks that it behaves like a DigitalOcean droplet: root logs in with the key,
 // cloud-init runs the user-data, a volume shows up at /dev/disk/by-id/scsi-0DO_Volume_<name>,
 // password logins are refused, it survives a reboot, and stop() leaves no qemu behind.
+// Then boots the image's Ubuntu 24.04 stand-in (sshActivation "socket") and checks that its
+// ssh is socket-activated the way Ubuntu 24.04's is.
 //
 // Run: node --import tsx --test test/vm/local-droplet.test.ts   (as root; takes a few minutes)
 
@@ -138,6 +140,17 @@ test("a local droplet boots, runs its user-data and behaves like a droplet", { t
     assert.equal(m.stdout, "hi\n");
   });
 
+  await t.test("no unit failed to start (the network came up with DHCP)", async () => {
+    const r = await d.ssh(key, "systemctl is-system-running --wait; systemctl --failed --no-legend --plain; ip -4 -o addr show dev eth0");
+    assert.match(r.stdout, /^running\n/, `${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /inet 10\.0\.2\.15\//);
+  });
+
+  await t.test("ssh runs as ssh.service (alias sshd.service), as on Debian 13", async () => {
+    const r = await d.ssh(key, "systemctl is-enabled ssh.service ssh.socket; systemctl is-active ssh.service; systemctl cat sshd.service >/dev/null && echo has-sshd");
+    assert.deepEqual(r.stdout.trim().split("\n"), ["enabled", "disabled", "active", "has-sshd"], r.stderr);
+  });
+
   await t.test("password logins are refused (only publickey is offered)", async () => {
     const r = await d.ssh(key, "true", undefined, {
       sshArgs: ["-o", "PreferredAuthentications=password,keyboard-interactive", "-o", "PubkeyAuthentication=no"],
@@ -163,4 +176,44 @@ test("a local droplet boots, runs its user-data and behaves like a droplet", { t
     assert.doesNotMatch(left, /\.qcow2/);
     assert.match(left, new RegExp(`${VOLUME}\\.raw`));
   });
+});
+
+test("the socket variant boots with ssh socket-activated as on Ubuntu 24.04", { timeout: 30 * 60_000 }, async (t) => {
+  assert.ok(imageDir, "image test must run first");
+  const publicKey = spawnSync("ssh-keygen", ["-y", "-f", key]).stdout.toString().trim();
+  const t0 = Date.now();
+  const d = await bootLocalDroplet({
+    name: "test-droplet-socket",
+    userData: "#cloud-config\nwrite_files:\n  - path: /etc/local-droplet-test\n    content: socket variant\n",
+    authorizedKeys: [publicKey],
+    ipv4: IPV4,
+    forwardPorts: [22],
+    workDir,
+    imageDir,
+    sshActivation: "socket",
+  });
+  t.diagnostic(`console log: ${d.consoleLogPath}`);
+  await d.waitForSsh(key, 10 * 60_000);
+  console.log(`phase boot to SSH (socket variant): ${seconds(t0)}`);
+  const status = await d.waitForCloudInit(key);
+  console.log(`phase cloud-init done (socket variant): ${seconds(t0)} (exit ${status.code}, status ${status.status})`);
+  assert.equal(status.code, 0, `${status.stdout}\n${status.stderr}`);
+  assert.equal(status.status, "done");
+
+  // Connecting has started ssh.service by now, so what the guest had before its first
+  // connection shows in what is enabled: the socket, not the service.
+  const units = await d.ssh(key, "systemctl is-enabled ssh.socket ssh.service; systemctl is-active ssh.socket");
+  assert.deepEqual(units.stdout.trim().split("\n"), ["enabled", "disabled", "active"], units.stderr);
+  const sshd = await d.ssh(key, "systemctl cat sshd.service");
+  assert.notEqual(sshd.code, 0, `sshd.service must not exist: ${sshd.stdout}`);
+
+  // With ssh.service stopped (as before the first connection; this session survives it),
+  // `systemctl reload ssh` fails as on Ubuntu 24.04, and the next connection starts it again.
+  const reload = await d.ssh(key, "systemctl stop ssh.service; systemctl is-active ssh.service; systemctl reload ssh; echo reload=$?");
+  assert.match(reload.stdout, /^inactive\nreload=[1-9]/, reload.stderr);
+  assert.match(reload.stderr, /ssh\.service is not active/);
+  const again = await d.ssh(key, "systemctl is-active ssh.service");
+  assert.equal(again.stdout.trim(), "active", again.stderr);
+
+  await d.stop();
 });

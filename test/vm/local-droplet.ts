@@ -1,6 +1,12 @@
-// A "local droplet": a real Debian 12 VM under qemu, prepared by cloud-init from the
+// A "local droplet": a real Debian 13 VM under qemu, prepared by cloud-init from the
 // same kind of user-data a DigitalOcean droplet gets, reachable over SSH as root on a
 // loopback address of its own (e.g. 127.0.0.2) through qemu's user-mode networking.
+//
+// The image comes in two variants of one root filesystem (see build-image.sh): OpenSSH as
+// Debian ships it (ssh.service enabled), standing in for DigitalOcean's debian-13-x64, and
+// OpenSSH socket-activated as Ubuntu 24.04 ships it (ssh.socket enabled, ssh.service
+// disabled, no sshd.service), standing in for ubuntu-24-04-x64: there `systemctl reload ssh`
+// fails until a first connection has started ssh.service, which setup code must cope with.
 //
 // Volumes are attached like DigitalOcean attaches them: a SCSI disk (virtio-scsi) whose
 // vendor/product/device id make udev name it /dev/disk/by-id/scsi-0DO_Volume_<name>.
@@ -61,6 +67,11 @@ export interface BootOptions {
   diskGb?: number;
   /** An already built image directory (default: ensureImage()). */
   imageDir?: string;
+  /**
+   * How the guest's OpenSSH starts: "service" (default) as on Debian 13, "socket" as on
+   * Ubuntu 24.04 (socket-activated; ssh.service runs only once a connection started it).
+   */
+  sshActivation?: SshActivation;
 }
 
 export interface LocalDroplet {
@@ -155,9 +166,25 @@ async function checked(command: string, args: string[]): Promise<ExecResult> {
   return r;
 }
 
+/** How a local droplet's OpenSSH starts: as on Debian 13 ("service") or Ubuntu 24.04 ("socket"). */
+export type SshActivation = "service" | "socket";
+
+const IMAGE_DISKS: Record<SshActivation, string> = {
+  service: "disk.raw",
+  socket: "disk-ssh-socket.raw",
+};
+
+/** The root disk of an image directory (from ensureImage()) for the given OpenSSH activation. */
+export function imageDisk(imageDir: string, sshActivation: SshActivation = "service"): string {
+  const disk = IMAGE_DISKS[sshActivation];
+  if (disk === undefined) throw new Error(`unknown sshActivation ${String(sshActivation)}: "service" or "socket"`);
+  return join(imageDir, disk);
+}
+
 /**
  * Builds the test image if its recipe changed (test/vm/build-image.sh) and returns its
- * directory (disk.raw, vmlinuz, initrd.img). Progress of a build goes to this process's stderr.
+ * directory (vmlinuz, initrd.img and one root disk per SshActivation, see imageDisk()).
+ * Progress of a build goes to this process's stderr.
  */
 export async function ensureImage(): Promise<string> {
   requireTools([["bash", "bash"], ["debootstrap", "debootstrap"], ["mkfs.ext4", "e2fsprogs"], ["flock", "util-linux"]]);
@@ -165,7 +192,8 @@ export async function ensureImage(): Promise<string> {
   if (r.code !== 0) throw new Error(`build-image.sh failed with exit code ${r.code}`);
   const lines = r.stdout.trim().split("\n");
   const dir = lines[lines.length - 1]?.trim() ?? "";
-  if (!dir || !existsSync(join(dir, "disk.raw"))) throw new Error(`build-image.sh printed no image directory: ${r.stdout}`);
+  const missing = (Object.keys(IMAGE_DISKS) as SshActivation[]).filter((a) => !existsSync(imageDisk(dir, a)));
+  if (!dir || missing.length > 0) throw new Error(`build-image.sh printed no complete image directory: ${r.stdout}`);
   return dir;
 }
 
@@ -306,6 +334,8 @@ export async function bootLocalDroplet(opts: BootOptions): Promise<LocalDroplet>
     if (!existsSync(v.path)) throw new Error(`volume file ${v.path} does not exist`);
   }
   const imageDir = opts.imageDir ?? (await ensureImage());
+  const backingDisk = imageDisk(imageDir, opts.sshActivation);
+  if (!existsSync(backingDisk)) throw new Error(`image disk ${backingDisk} does not exist (an image built before it had this variant?)`);
   const workDir = resolve(opts.workDir);
   mkdirSync(workDir, { recursive: true });
 
@@ -316,7 +346,7 @@ export async function bootLocalDroplet(opts: BootOptions): Promise<LocalDroplet>
 
   // Copy-on-write overlay: the cached image stays untouched.
   const size = opts.diskGb !== undefined ? [`${opts.diskGb}G`] : [];
-  await checked("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", join(imageDir, "disk.raw"), overlay, ...size]);
+  await checked("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", backingDisk, overlay, ...size]);
 
   // NoCloud seed: user-data byte for byte, meta-data with the keys for root.
   mkdirSync(seedDir, { recursive: true });
