@@ -25,7 +25,7 @@ import { startDoStandin, Standin } from "../standin/do-api";
 import { JupyterClient } from "../support/jupyter-client";
 import { requireCommand } from "../support/jupyter-venv";
 import { runCell } from "../support/kernel";
-import { buildEngine, copyProject, previewSteps, PulumiCli, readEvents, RunOptions, secondsByResource, urnName } from "./pulumi-cli";
+import { buildEngine, copyProject, installPlugins, previewSteps, PulumiCli, readEvents, RunOptions, secondsByResource, urnName } from "./pulumi-cli";
 import { VmBackend } from "./vm-backend";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "jld-engine-"));
@@ -172,7 +172,8 @@ before(async () => {
     projectDir = copyProject(work);
     const home = path.join(work, "home");
     fs.mkdirSync(home, { recursive: true });
-    cli = new PulumiCli(projectDir, PulumiCli.environment(engine.binDir, home, standin.url));
+    const cliDir = await installPlugins(engine.binDir, work, PulumiCli.environment(engine.binDir, home, standin.url));
+    cli = new PulumiCli(projectDir, PulumiCli.environment(cliDir, home, standin.url));
     fs.mkdirSync(path.join(work, "state"));
     await cli.ok(["login", `file://${path.join(work, "state")}`]);
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "bob@laptop", "-f", bob.keyFile]);

@@ -42,6 +42,38 @@ export function buildEngine(binaries: string[] = []): { binDir: string; seconds:
     return { binDir, seconds: (Date.now() - started) / 1000, binaries: times };
 }
 
+const providers = ["digitalocean", "command", "random", "tls"] as const;
+
+/** The version package-lock.json pins for an npm package. */
+function lockedVersion(pkg: string): string {
+    const lock = JSON.parse(fs.readFileSync(path.join(projectDir, "package-lock.json"), "utf8")) as { packages: Record<string, { version?: string }> };
+    const version = lock.packages[`node_modules/${pkg}`]?.version;
+    if (version === undefined) {
+        throw new Error(`package-lock.json pins no version of ${pkg}`);
+    }
+    return version;
+}
+
+/**
+ * Sets a Pulumi home up as a user's machine is after `pulumi plugin install`: the provider
+ * plugins from the engine's bin directory, at the versions the npm SDKs ask for, in the plugin
+ * cache. Returns a directory holding only the CLI and its language host, for PATH (a plugin on
+ * PATH would win over the cache, with a warning on every command).
+ */
+export async function installPlugins(binDir: string, into: string, environment: NodeJS.ProcessEnv): Promise<string> {
+    const cliDir = path.join(into, "cli");
+    fs.mkdirSync(cliDir, { recursive: true });
+    for (const name of ["pulumi", "pulumi-language-nodejs"]) {
+        fs.linkSync(path.join(binDir, name), path.join(cliDir, name));
+    }
+    const cli = new PulumiCli(into, { ...environment, PATH: `${cliDir}:${process.env.PATH ?? ""}` });
+    for (const provider of providers) {
+        await cli.ok(["plugin", "install", "resource", provider, lockedVersion(`@pulumi/${provider}`),
+            "--file", path.join(binDir, `pulumi-resource-${provider}`)]);
+    }
+    return cliDir;
+}
+
 /** A copy of the program (what a user checks out), sharing the repo's node_modules. */
 export function copyProject(into: string): string {
     const dir = path.join(into, "project");
@@ -68,6 +100,8 @@ export class PulumiCli {
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
             PULUMI_CONFIG_PASSPHRASE: "engine test passphrase",
             PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+            // Unhides `--event-log`, which the tests read the per-resource times from.
+            PULUMI_DEBUG_COMMANDS: "true",
             DIGITALOCEAN_TOKEN: "standin-token",
             DIGITALOCEAN_API_URL: apiUrl,
             HOME: home,
