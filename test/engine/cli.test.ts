@@ -2,6 +2,7 @@
 // config schema and defaults, the example stack config, and bad config stopping `pulumi up`
 // before anything exists. `up` of a valid config, on droplets that are VMs: full-flow.test.ts.
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -83,5 +84,41 @@ describe("the real Pulumi CLI on the project", { concurrency: false }, () => {
         const preview = await cli.run(["preview", "--stack=typed"]);
         assert.notEqual(preview.code, 0);
         assert.match(preview.stdout + preview.stderr, /configuration key 'jupyterPort' must be of type 'integer'/);
+    });
+});
+
+describe("build-engine.sh refuses sources it cannot trust or find", () => {
+    const upstream = process.env.JUPYTERLAB_DROPLET_UPSTREAM_SRC ?? path.resolve(__dirname, "..", "..", "..", "shared", "upstream-src");
+
+    function buildWith(sources: string, binary: string): { status: number | null; stderr: string } {
+        const result = spawnSync("bash", [path.join(__dirname, "build-engine.sh"), binary], {
+            encoding: "utf8",
+            // An empty cache: nothing built before may stand in for the build being tested.
+            env: { ...process.env, JUPYTERLAB_DROPLET_UPSTREAM_SRC: sources, JUPYTERLAB_DROPLET_CACHE: path.join(work, "empty-cache") },
+        });
+        return { status: result.status, stderr: result.stderr };
+    }
+
+    test("a missing tarball fails, naming the file", () => {
+        const sources = path.join(work, "sources-missing");
+        fs.mkdirSync(sources);
+        fs.copyFileSync(path.join(upstream, "SHA256SUMS"), path.join(sources, "SHA256SUMS"));
+        const result = buildWith(sources, "pulumi-resource-tls");
+        assert.notEqual(result.status, 0);
+        assert.match(result.stderr, new RegExp(`missing tarball ${sources}/pulumi-tls-[0-9a-f]+\\.tar\\.gz`));
+    });
+
+    test("a tarball that does not match SHA256SUMS fails before anything is built, naming it", () => {
+        const sources = path.join(work, "sources-tampered");
+        fs.mkdirSync(sources);
+        fs.copyFileSync(path.join(upstream, "SHA256SUMS"), path.join(sources, "SHA256SUMS"));
+        const name = fs.readdirSync(upstream).find((f) => /^pulumi-random-[0-9a-f]+\.tar\.gz$/.test(f))!;
+        const tarball = fs.readFileSync(path.join(upstream, name));
+        tarball[tarball.length - 1] ^= 0xff;
+        fs.writeFileSync(path.join(sources, name), tarball);
+        const result = buildWith(sources, "pulumi-resource-random");
+        assert.notEqual(result.status, 0);
+        assert.match(result.stderr, new RegExp(`checksum mismatch for ${sources}/${name.replaceAll(".", "\\.")}`));
+        assert.doesNotMatch(result.stderr, /go build/, "nothing was built from it");
     });
 });
