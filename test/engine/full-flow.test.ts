@@ -530,5 +530,6 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         assert.deepEqual(backend.runningDroplets(), []);
         const qemu = spawnSync("pgrep", ["-f", `qemu-system-x86_64.*${path.join(work, "cloud")}`]);
         assert.notEqual(qemu.status, 0, "no qemu process of this test is left");
+        assert.deepEqual(standin.state.unknownCalls(), [], "the stand-in answered every call the provider made");
     });
 });

@@ -194,6 +194,7 @@ describe("strictness", () => {
           ["GET", "/v2/vpcs?per_page=200", 404],
         ],
       );
+      assert.deepEqual(env.standin.state.unknownCalls(), ["GET /v2/droplets/1/neighbors", "POST /v2/load_balancers", "GET /v2/vpcs"]);
     }));
 
   it("answers 405 naming a known route used with the wrong method", () =>
@@ -202,6 +203,7 @@ describe("strictness", () => {
       assertError(r, 405, "PATCH", "/v2/volumes/abc");
       assert.match(r.headers.get("allow") ?? "", /GET/);
       assert.ok(env.logs.some((l) => l.includes("PATCH /v2/volumes/abc")));
+      assert.deepEqual(env.standin.state.unknownCalls(), ["PATCH /v2/volumes/abc"]);
     }));
 
   it("answers 422 for a body that is not JSON", () =>

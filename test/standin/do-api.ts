@@ -218,6 +218,11 @@ export interface StandinState {
   faults(): FaultCounts;
   /** The name of every droplet created so far (answered 202), in order, deleted ones included. */
   createdDroplets(): string[];
+  /**
+   * Every call no route answers ("METHOD /path", unknown or with a method the route lacks): a
+   * provider upgrade that makes a new call shows up here, and tests assert it stays empty.
+   */
+  unknownCalls(): string[];
   /** Resolves when no backend call or timed transition (boot, stop, delete, action) is pending. */
   idle(): Promise<void>;
 }
@@ -429,6 +434,7 @@ class DoStandin {
   private readonly tags = new Map<string, TagRecord>();
   private readonly actions = new Map<number, ActionRecord>();
   private readonly requestLog: RequestLogEntry[] = [];
+  private readonly unknownCallLog: string[] = [];
   private readonly createdDropletNames: string[] = [];
   /** Volume id -> droplet whose local VM has the volume's disk, until that VM stops. */
   private readonly vmDisks = new Map<string, number>();
@@ -646,11 +652,13 @@ class DoStandin {
     const matching = this.routes.filter((r) => r.pattern.test(path));
     if (matching.length === 0) {
       this.log(`404 unknown route: ${method} ${path}${url.search}`);
+      this.unknownCallLog.push(`${method} ${path}`);
       throw ApiError.notFound(`no such route in the DigitalOcean stand-in: ${method} ${path}`);
     }
     const route = matching.find((r) => r.method === method);
     if (route === undefined) {
       this.log(`405 method not allowed: ${method} ${path}`);
+      this.unknownCallLog.push(`${method} ${path}`);
       throw new ApiError(405, "method_not_allowed", `method ${method} is not allowed on ${path}`);
     }
     const params = (route.pattern.exec(path) ?? []).slice(1).map((p) => decodeURIComponent(p));
@@ -1761,6 +1769,7 @@ class DoStandin {
       requests: () => [...this.requestLog],
       faults: () => ({ ...this.faultCounts }),
       createdDroplets: () => [...this.createdDropletNames],
+      unknownCalls: () => [...this.unknownCallLog],
       idle: () => this.idle(),
     };
   }
