@@ -202,18 +202,22 @@ export function urnName(urn: string): string {
     return urn.split("::").pop() ?? urn;
 }
 
-/** Seconds from each resource's first step event to its outputs, from an event log. */
+/**
+ * Seconds each resource's step took (from its create or update starting to its outputs), from an
+ * event log; resources the engine left as they were, and default providers, are left out.
+ */
 export function secondsByResource(events: EngineEvent[]): Record<string, number> {
     const started = new Map<string, number>();
     const seconds: Record<string, number> = {};
     for (const event of events) {
         const pre = event.resourcePreEvent?.metadata;
-        if (pre !== undefined && !started.has(pre.urn)) {
+        if (pre !== undefined && ["create", "update", "create-replacement"].includes(pre.op) && !pre.urn.includes("pulumi:providers:")) {
             started.set(pre.urn, event.timestamp);
         }
         const done = event.resOutputsEvent?.metadata;
-        if (done !== undefined && done.op !== "same" && started.has(done.urn)) {
+        if (done !== undefined && started.has(done.urn)) {
             seconds[urnName(done.urn)] = event.timestamp - started.get(done.urn)!;
+            started.delete(done.urn);
         }
     }
     return seconds;
