@@ -269,9 +269,9 @@ installed_plugin() {
 	[[ -x "$f" ]] && printf '%s' "$f"
 }
 
-# provider_recipe NAME NPM_PACKAGE TARBALL...: the common part of the provider
-# recipes; sets VERSION, KEY and the checked tarballs (TARBALLS, as FILE=SUM),
-# or INSTALLED, or MISSING.
+# provider_recipe NAME NPM_PACKAGE TARBALL...: a provider's recipe: sets
+# VERSION, KEY and BUILD (build_NAME KEY VERSION FILE=SUM...), or INSTALLED,
+# or MISSING.
 provider_recipe() {
 	local name=$1 pkg=$2 t sums=""
 	shift 2
@@ -285,11 +285,11 @@ provider_recipe() {
 		sums+="$TARBALL_SUM "
 	done
 	KEY="$VERSION-$(recipe_hash "$sums$(declare -f "build_${name//-/_}")")"
+	BUILD=("build_${name//-/_}" "$KEY" "$VERSION" "${TARBALLS[@]}")
 }
 
 recipe_pulumi_resource_digitalocean() {
 	provider_recipe digitalocean @pulumi/digitalocean pulumi-digitalocean terraform-provider-digitalocean
-	BUILD=(build_digitalocean "$KEY" "$VERSION" "${TARBALLS[@]}")
 }
 
 # The Pulumi provider's go.mod replaces the Terraform provider with ../upstream,
@@ -314,7 +314,6 @@ build_digitalocean() {
 
 recipe_pulumi_resource_command() {
 	provider_recipe command @pulumi/command pulumi-command
-	BUILD=(build_command "$KEY" "$VERSION" "${TARBALLS[@]}")
 }
 
 build_command() {
@@ -327,7 +326,6 @@ build_command() {
 
 recipe_pulumi_resource_random() {
 	provider_recipe random @pulumi/random pulumi-random
-	BUILD=(build_random "$KEY" "$VERSION" "${TARBALLS[@]}")
 }
 
 build_random() {
@@ -341,7 +339,6 @@ build_random() {
 
 recipe_pulumi_resource_tls() {
 	provider_recipe tls @pulumi/tls pulumi-tls
-	BUILD=(build_tls "$KEY" "$VERSION" "${TARBALLS[@]}")
 }
 
 # The tls provider's go.mod asks for a pseudo-version of the Terraform provider
