@@ -87,7 +87,11 @@ const setup = new RemoteSetup("setup", {
     jupyterPort: config.jupyterPort,
     configPayload: pulumi.all([jupyterPassword.hash, certificate.certPem, certificate.privateKeyPem]).apply(
         ([hashedPassword, certPem, keyPem]) => renderConfigPayload({
-            "jupyter_server_config.json": renderJupyterConfig({ hashedPassword, port: config.jupyterPort }),
+            "jupyter_server_config.json": renderJupyterConfig({
+                hashedPassword,
+                port: config.jupyterPort,
+                idleKernelMinutes: config.idleKernelMinutes,
+            }),
             "tls.crt": certPem,
             "tls.key": keyPem,
         })),

@@ -22,6 +22,8 @@ export interface DropletConfig {
     jupyterPort: number;
     dataVolumeGb: number;
     retainData: boolean;
+    /** Minutes an idle, unconnected kernel (or an inactive terminal) lives on; 0 = forever. */
+    idleKernelMinutes: number;
     jupyterlabVersion: string;
     pythonPackages: string[];
     /** The requirements file's contents (read here so a missing file is a config error). */
@@ -38,6 +40,7 @@ export const defaults = {
     jupyterPort: 9000,
     dataVolumeGb: 10,
     retainData: false,
+    idleKernelMinutes: 60,
     jupyterlabVersion: "4.6.6",
 } as const;
 
@@ -48,6 +51,8 @@ export const regions = [
 export const minimumPasswordLength = 12;
 export const minimumMemoryMb = 2048;
 const maximumVolumeGb = 16 * 1024;
+/** A week: anything longer is as good as never, which 0 says plainly. */
+const maximumIdleKernelMinutes = 7 * 24 * 60;
 
 export class ConfigError extends Error {
     constructor(key: string, value: string, allowed: string) {
@@ -85,6 +90,7 @@ export function readConfig(source: ConfigSource, projectDir: string): DropletCon
         jupyterPort: check(() => parsePort(raw("jupyterPort")), defaults.jupyterPort),
         dataVolumeGb: check(() => parseVolumeSize(raw("dataVolumeGb")), defaults.dataVolumeGb),
         retainData: check(() => parseBoolean("retainData", raw("retainData"), defaults.retainData), false),
+        idleKernelMinutes: check(() => parseIdleKernelMinutes(raw("idleKernelMinutes")), defaults.idleKernelMinutes),
         jupyterlabVersion: check(() => parseJupyterlabVersion(raw("jupyterlabVersion")), defaults.jupyterlabVersion),
         pythonPackages: check(() => parsePythonPackages(raw("pythonPackages")), []),
         requirements: check(() => readRequirementsFile(raw("requirementsFile"), projectDir), undefined),
@@ -277,6 +283,11 @@ export function parsePort(value: string | undefined): number {
 export function parseVolumeSize(value: string | undefined): number {
     return parseInteger("dataVolumeGb", value, defaults.dataVolumeGb, 0, maximumVolumeGb,
         `must be 0 (no volume) or a size from 1 to ${maximumVolumeGb} GB`);
+}
+
+export function parseIdleKernelMinutes(value: string | undefined): number {
+    return parseInteger("idleKernelMinutes", value, defaults.idleKernelMinutes, 0, maximumIdleKernelMinutes,
+        `must be 0 (never cull) or a number of minutes from 1 to ${maximumIdleKernelMinutes}`);
 }
 
 export function parseBoolean(key: string, value: string | undefined, fallback: boolean): boolean {

@@ -5,11 +5,36 @@ import { serverLayout } from "./server-layout";
 export interface JupyterConfigArgs {
     hashedPassword: string;
     port: number;
+    /** Idle minutes after which an unconnected kernel or an inactive terminal is shut down; 0 = never. */
+    idleKernelMinutes: number;
 }
 
-/** jupyter_server_config.json: TLS, the argon2 hash, all interfaces, no token, no browser. */
+/**
+ * How often the server looks for idle kernels and terminals: jupyter_server's 5 minutes, or the
+ * timeout itself when that is shorter, so a kernel goes within twice its timeout at most.
+ */
+export function cullIntervalSeconds(idleKernelMinutes: number): number {
+    return Math.min(300, idleKernelMinutes * 60);
+}
+
+/** jupyter_server_config.json: TLS, the argon2 hash, all interfaces, no token, no browser, culling. */
 export function renderJupyterConfig(args: JupyterConfigArgs): string {
     const l = serverLayout;
+    const idleSeconds = args.idleKernelMinutes * 60;
+    const culling = args.idleKernelMinutes === 0 ? {} : {
+        // A kernel idle and with no browser tab connected frees its memory; a running cell
+        // (busy) or an open notebook (connected) keeps it. The notebook files are never touched.
+        MappingKernelManager: {
+            cull_idle_timeout: idleSeconds,
+            cull_interval: cullIntervalSeconds(args.idleKernelMinutes),
+            cull_connected: false,
+            cull_busy: false,
+        },
+        TerminalManager: {
+            cull_inactive_timeout: idleSeconds,
+            cull_interval: cullIntervalSeconds(args.idleKernelMinutes),
+        },
+    };
     const config = {
         ServerApp: {
             ip: "0.0.0.0",
@@ -37,6 +62,7 @@ export function renderJupyterConfig(args: JupyterConfigArgs): string {
         ContentsManager: {
             hide_globs: ["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "*.so", "*.dylib", "*~", "lost+found"],
         },
+        ...culling,
     };
     return JSON.stringify(config, null, 2) + "\n";
 }

@@ -47,6 +47,7 @@ describe("the real Pulumi CLI on the project", { concurrency: false }, () => {
         assert.equal(value("jupyterPort"), "9000");
         assert.equal(value("dataVolumeGb"), "10");
         assert.equal(value("retainData"), "false");
+        assert.equal(value("idleKernelMinutes"), "60");
         assert.equal(value("jupyterlabVersion"), "4.6.6");
         assert.equal(config["jupyterlab-droplet:password"], undefined, "no password in the example config");
     });

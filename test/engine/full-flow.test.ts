@@ -24,7 +24,7 @@ import { serverLayout } from "../../components/server-layout";
 import { startDoStandin, Standin } from "../standin/do-api";
 import { JupyterClient } from "../support/jupyter-client";
 import { requireCommand } from "../support/jupyter-venv";
-import { runCell } from "../support/kernel";
+import { leaveCellRunning, runCell, startKernel } from "../support/kernel";
 import { buildEngine, copyProject, installPlugins, previewSteps, PulumiCli, readEvents, RunOptions, secondsByResource, urnName } from "./pulumi-cli";
 import { VmBackend } from "./vm-backend";
 
@@ -412,6 +412,26 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             seconds["reboot to server ready"] = (Date.now() - started) / 1000;
             const client = await loggedIn(out, alice.newPassword);
             assert.equal((await client.request("GET", "/api/contents/kept.ipynb")).status, 200);
+        });
+
+        test("idleKernelMinutes 1: an idle kernel is culled within two minutes, one running a cell is kept", async () => {
+            await setConfig(alice.stack, { idleKernelMinutes: "1" });
+            assert.deepEqual(await plannedChanges(alice.stack), { "setup-configure": "update" });
+            await up(alice.stack, "idleKernelMinutes up");
+            const out = outs[alice.stack];
+            const client = await loggedIn(out, alice.newPassword);
+            const idle = await startKernel(client);
+            const busy = await leaveCellRunning(client, baseUrl(out), String(out.certificatePem), "import time; time.sleep(900)");
+            const kernels = async () => (JSON.parse((await client.request("GET", "/api/kernels")).body) as { id: string; execution_state: string }[]);
+            const started = Date.now();
+            while ((await kernels()).some((k) => k.id === idle) && Date.now() - started < 240_000) {
+                await new Promise((r) => setTimeout(r, 5_000));
+            }
+            seconds["idle kernel culled after"] = (Date.now() - started) / 1000;
+            const left = await kernels();
+            assert.ok(!left.some((k) => k.id === idle), `the idle kernel is still there after ${seconds["idle kernel culled after"]} s`);
+            assert.deepEqual(left.filter((k) => k.id === busy).map((k) => k.execution_state), ["busy"], "the kernel running a cell is kept");
+            await client.api("DELETE", `/api/kernels/${busy}`);
         });
     });
 

@@ -21,7 +21,7 @@ test("an empty config gives the documented defaults", () => {
     const config = readConfig(source({}), projectDir);
     assert.deepEqual(config, {
         region: "nyc3", size: "s-1vcpu-2gb", image: "debian-13-x64", password: undefined, sshPublicKey: undefined,
-        allowedCidrs: ["0.0.0.0/0", "::/0"], jupyterPort: 9000, dataVolumeGb: 10, retainData: false,
+        allowedCidrs: ["0.0.0.0/0", "::/0"], jupyterPort: 9000, dataVolumeGb: 10, retainData: false, idleKernelMinutes: 60,
         jupyterlabVersion: defaults.jupyterlabVersion, pythonPackages: [], requirements: undefined,
     });
 });
@@ -31,8 +31,9 @@ test("every key is read when set to a good value", () => {
         region: "fra1", size: "s-2vcpu-4gb", image: "debian-12-x64", password: "a long enough password",
         sshPublicKey: ed25519, allowedCidrs: '["203.0.113.7/32","2001:db8::/48"]', jupyterPort: "8443",
         dataVolumeGb: "0", retainData: "true", jupyterlabVersion: "4.5.0", pythonPackages: '["pandas==2.2.3","numpy>=2"]',
-        requirementsFile: "requirements.txt",
+        requirementsFile: "requirements.txt", idleKernelMinutes: "15",
     }), projectDir);
+    assert.equal(config.idleKernelMinutes, 15);
     assert.equal(config.region, "fra1");
     assert.equal(config.size, "s-2vcpu-4gb");
     assert.equal(config.image, "debian-12-x64");
@@ -104,6 +105,10 @@ test("other keys: volume size, booleans, versions, packages and the requirements
     rejects({ dataVolumeGb: "-1" }, /dataVolumeGb = -1: must be 0 \(no volume\) or a size from 1 to 16384 GB/);
     rejects({ dataVolumeGb: "2.5" }, /dataVolumeGb = "2.5": must be a whole number/);
     rejects({ retainData: "yes" }, /retainData = "yes": must be true or false/);
+    rejects({ idleKernelMinutes: "-1" }, /idleKernelMinutes = -1: must be 0 \(never cull\) or a number of minutes from 1 to 10080/);
+    rejects({ idleKernelMinutes: "1.5" }, /idleKernelMinutes = "1.5": must be a whole number/);
+    rejects({ idleKernelMinutes: "an hour" }, /idleKernelMinutes = "an hour": must be a whole number/);
+    assert.equal(readConfig(source({ idleKernelMinutes: "0" }), projectDir).idleKernelMinutes, 0);
     rejects({ jupyterlabVersion: "3.6.8" }, /jupyterlabVersion = 3.6.8: must be 4.0.0 or later/);
     rejects({ jupyterlabVersion: "latest" }, /jupyterlabVersion = "latest": must be an exact release version/);
     rejects({ pythonPackages: '["pandas", "rm -rf /"]' }, /pythonPackages = "rm -rf \/": each entry must be a pip requirement specifier/);

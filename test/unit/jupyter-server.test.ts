@@ -6,6 +6,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
+import { defaults } from "../../components/config";
 import { renderJupyterConfig } from "../../components/jupyter-config";
 import { hashJupyterPassword } from "../../components/password-hash";
 import { JupyterClient } from "../support/jupyter-client";
@@ -38,7 +39,11 @@ before(async () => {
         "-keyout", keyFile, "-out", certFile, "-subj", "/CN=jupyterlab-test", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
     certPem = fs.readFileSync(certFile, "utf8");
     const port = await freePort();
-    const config = JSON.parse(renderJupyterConfig({ hashedPassword: await hashJupyterPassword(password, Buffer.from("0123456789abcdef")), port }));
+    const config = JSON.parse(renderJupyterConfig({
+        hashedPassword: await hashJupyterPassword(password, Buffer.from("0123456789abcdef")),
+        port,
+        idleKernelMinutes: defaults.idleKernelMinutes,
+    }));
     // Only the server's paths move into the test's directory; every other setting is as rendered.
     const rootDir = path.join(tmp, "notebooks");
     fs.mkdirSync(rootDir);
@@ -115,4 +120,17 @@ test("a logged-in user creates a notebook through the contents API and runs a ce
     const cell = await runCell(client, baseUrl, certPem, "1+1");
     assert.equal(cell.error, undefined);
     assert.equal(cell.result, "2");
+});
+
+test("the server takes the culling settings: kernels and terminals idle past idleKernelMinutes are culled", async () => {
+    const client = new JupyterClient(baseUrl, certPem);
+    assert.equal((await client.login(password)).status, 302);
+    await runCell(client, baseUrl, certPem, "1");
+    const terminal = await client.api("POST", "/api/terminals");
+    assert.equal(terminal.status, 200, terminal.body);
+    await client.api("DELETE", `/api/terminals/${(JSON.parse(terminal.body) as { name: string }).name}`);
+    const seconds = defaults.idleKernelMinutes * 60;
+    assert.match(serverLog, new RegExp(`Culling kernels with idle durations > ${seconds} seconds at 300 second intervals`));
+    assert.match(serverLog, new RegExp(`Culling terminals with inactivity > ${seconds} seconds at 300 second intervals`));
+    assert.doesNotMatch(serverLog, /not recognized/, "every rendered option is one the server knows");
 });

@@ -76,7 +76,7 @@ test("the systemd unit runs JupyterLab as the jupyter user, on boot, restarting 
 });
 
 test("the Jupyter config uses jupyter_server 2.x names: hash, TLS, all interfaces, no token, no password change", () => {
-    const config = JSON.parse(renderJupyterConfig({ hashedPassword: "argon2:$argon2id$x", port: 9000 }));
+    const config = JSON.parse(renderJupyterConfig({ hashedPassword: "argon2:$argon2id$x", port: 9000, idleKernelMinutes: 60 }));
     assert.deepEqual(config.ServerApp, {
         ip: "0.0.0.0", port: 9000, port_retries: 0, certfile: serverLayout.certFile, keyfile: serverLayout.keyFile,
         root_dir: serverLayout.notebookDir, open_browser: false, allow_remote_access: true, allow_root: false,
@@ -86,6 +86,18 @@ test("the Jupyter config uses jupyter_server 2.x names: hash, TLS, all interface
         { hashed_password: "argon2:$argon2id$x", password_required: true, allow_password_change: false });
     assert.deepEqual(config.KernelSpecManager, { ensure_native_kernel: false });
     assert.ok(!("NotebookApp" in config), "no 1.x names");
+});
+
+test("idle kernels and terminals are culled after idleKernelMinutes; busy or connected kernels are kept; 0 turns it off", () => {
+    const config = JSON.parse(renderJupyterConfig({ hashedPassword: "h", port: 9000, idleKernelMinutes: 60 }));
+    assert.deepEqual(config.MappingKernelManager, { cull_idle_timeout: 3600, cull_interval: 300, cull_connected: false, cull_busy: false });
+    assert.deepEqual(config.TerminalManager, { cull_inactive_timeout: 3600, cull_interval: 300 });
+    const short = JSON.parse(renderJupyterConfig({ hashedPassword: "h", port: 9000, idleKernelMinutes: 1 }));
+    assert.equal(short.MappingKernelManager.cull_idle_timeout, 60);
+    assert.equal(short.MappingKernelManager.cull_interval, 60, "checked at least once per timeout");
+    assert.equal(short.TerminalManager.cull_interval, 60);
+    const never = JSON.parse(renderJupyterConfig({ hashedPassword: "h", port: 9000, idleKernelMinutes: 0 }));
+    assert.ok(!("MappingKernelManager" in never) && !("TerminalManager" in never), "0: jupyter_server's own default, no culling");
 });
 
 test("the config payload decodes in bash exactly as the configure step reads it", () => {
