@@ -138,38 +138,20 @@ fetch_module() {
 	fi
 }
 
-# build_wrapper NAME KEY WRAPPER PACKAGE LDFLAGS [EDIT...]: copies our
-# wrapper module test/engine/go/WRAPPER into the cache, applies each EDIT
-# (require:MODULE@VERSION pins a module, replace:OLD=NEW@VERSION replaces
-# one), and builds PACKAGE into $engine/NAME-KEY/NAME.
+# build_wrapper NAME KEY WRAPPER PACKAGE LDFLAGS [MODULE@VERSION...]: copies our
+# wrapper module test/engine/go/WRAPPER into the cache, pins each module named,
+# and builds PACKAGE into $engine/NAME-KEY/NAME.
 build_wrapper() {
-	local name=$1 key=$2 wrapper=$3 pkg=$4 ldflags=$5
+	local name=$1 key=$2 wrapper=$3 pkg=$4 ldflags=$5 src="$engine/src/$1-$2" module
 	shift 5
-	local src="$engine/src/$name-$key" out="$engine/$name-$key"
-	rm -rf "$src" "$out.tmp"
-	mkdir -p "$src" "$out.tmp"
+	rm -rf "$src"
+	mkdir -p "$src"
 	cp -R "$here/go/$wrapper/." "$src/"
-	local e
-	for e in "$@"; do
-		case "$e" in
-		require:*)
-			fetch_module "${e#require:}" || return 1
-			(cd "$src" && go mod edit -require="${e#require:}") || return 1
-			;;
-		replace:*)
-			fetch_module "${e#*=}" || return 1
-			(cd "$src" && go mod edit -replace="${e#replace:}") || return 1
-			;;
-		*) die "bad edit $e" ;;
-		esac
+	for module in "$@"; do
+		fetch_module "$module" || return 1
+		(cd "$src" && go mod edit -require="$module") || return 1
 	done
-	log "$name: go build $pkg"
-	if ! (cd "$src" && go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp/$name" "$pkg") >&2; then
-		log "$name: go build failed (sources in $src)"
-		return 1
-	fi
-	rm -rf "$out"
-	mv "$out.tmp" "$out"
+	go_build "$name" "$key" "$src" "$pkg" "$ldflags"
 }
 
 # --- recipes -----------------------------------------------------------------
@@ -185,7 +167,7 @@ recipe_pulumi() {
 	KEY="$v-$(recipe_hash "" "$here/go/pulumi/go.mod" "$here/go/pulumi/go.sum")"
 	BUILD=(build_wrapper pulumi "$KEY" pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 		"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$v"
-		"require:github.com/pulumi/pulumi/pkg/v3@v$v" "require:github.com/pulumi/pulumi/sdk/v3@v$v")
+		"github.com/pulumi/pulumi/pkg/v3@v$v" "github.com/pulumi/pulumi/sdk/v3@v$v")
 }
 
 # tarball NAME: the path of the upstream tarball whose name starts with NAME-,
