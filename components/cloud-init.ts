@@ -71,6 +71,7 @@ runcmd:
   # Ubuntu 24.04 socket-activates ssh: ssh.service is inactive until a first connection and
   # sshd.service does not exist, so a plain reload fails there. try-reload-or-restart reloads a
   # running sshd and leaves an inactive one alone (the socket's next sshd reads the new config).
-  - [systemctl, try-reload-or-restart, ssh.service]
+  # A connection that starts ssh.service at the same moment can make it fail once: try again.
+  - [sh, -c, "for attempt in 1 2 3 4 5 6; do systemctl try-reload-or-restart ssh.service && exit 0; sleep 5; done; exit 1"]
 `;
 }

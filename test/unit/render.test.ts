@@ -47,7 +47,7 @@ test("the user-data prepares the machine: user, password logins off, swap, unit,
     assert.ok(userData.includes(`    content: |\n      [Unit]\n`));
     assert.match(userData, /- \[systemctl, enable, jupyterlab.service\]/);
     // Ubuntu 24.04's ssh is socket-activated: a plain `reload ssh` fails there until a first login.
-    assert.match(userData, /- \[systemctl, try-reload-or-restart, ssh.service\]/);
+    assert.match(userData, /systemctl try-reload-or-restart ssh.service && exit 0; sleep 5; done; exit 1"\]/);
     assert.doesNotMatch(userData, /systemctl reload/);
     assert.ok(!renderCloudInit().includes("mounts:"), "no volume, no mount");
 });
