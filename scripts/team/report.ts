@@ -60,11 +60,13 @@ const genericErrors = [/^update failed$/, /^destroy failed$/, /^preview failed$/
  * generic "update failed" last), else from the thrown error's text.
  */
 export function firstErrorLine(diagnostics: string[], thrown: string): string {
-    const lines = (text: string) => text.split("\n").map((line) => line.trim().replace(/^error:\s*/, "")).filter((line) => line !== "");
-    const fromDiagnostics = diagnostics.flatMap((d) => lines(d).slice(0, 1));
-    const specific = fromDiagnostics.find((line) => !genericErrors.some((pattern) => pattern.test(line)));
-    const fromThrown = lines(thrown).find((line) => /error/i.test(line) && !genericErrors.some((p) => p.test(line)));
-    return specific ?? fromThrown ?? fromDiagnostics[0] ?? lines(thrown)[0] ?? "failed (no message)";
+    const clean = (line: string) => line.trim().replace(/^(?:std(?:out|err):\s*)?error:\s*/, "");
+    const specific = (line: string) => line !== "" && !genericErrors.some((pattern) => pattern.test(line));
+    const fromDiagnostics = diagnostics.map((d) => clean(d.trim().split("\n")[0]));
+    const thrownLines = thrown.split("\n").filter((line) => line.trim() !== "");
+    const fromThrown = thrownLines.filter((line) => /\berror:/.test(line)).map(clean);
+    return fromDiagnostics.find(specific) ?? fromThrown.find(specific) ?? fromDiagnostics[0]
+        ?? (thrownLines.length > 0 ? clean(thrownLines[0]) : "failed (no message)");
 }
 
 /** A stack output as the hourly price, if it is one (older program versions have none). */
