@@ -6,9 +6,12 @@ import { DropletConfig, namespace, readConfig } from "./components/config";
 import { DataVolume } from "./components/data-volume";
 import { Firewall } from "./components/firewall";
 import { JupyterPassword } from "./components/jupyter-password";
-import { renderConfigPayload, renderJupyterConfig } from "./components/jupyter-config";
+import { renderFilePayload } from "./components/file-payload";
+import { renderJupyterConfig } from "./components/jupyter-config";
 import { kernelRequirements } from "./components/kernel-requirements";
+import { loginGuardFiles } from "./components/login-guard";
 import { resourceBaseName, stackTags } from "./components/naming";
+import { costSummary, totalPrice, volumePrice } from "./components/pricing";
 import { RemoteSetup } from "./components/remote-setup";
 import { Server } from "./components/server";
 import { knownHostsLine as knownHostsEntry, sshConfigEntry, sshKeyFingerprint } from "./components/ssh-config";
@@ -59,64 +62,95 @@ const dataVolume = config.dataVolumeGb > 0
     })
     : undefined;
 
-const server = new Server("server", {
-    dropletName: baseName,
-    region: config.region,
-    size: config.size,
-    image: config.image,
-    sshKeyFingerprints: [sshKey.fingerprint],
-    userData: renderCloudInit({ dataVolumeName: dataVolume === undefined ? undefined : volumeName }),
-    volumeIds: dataVolume === undefined ? [] : [dataVolume.volumeId],
-    tags,
-});
+/** The droplet and everything that exists only for it: what `paused: true` deletes. */
+function launchServer() {
+    const server = new Server("server", {
+        dropletName: baseName,
+        region: config.region,
+        size: config.size,
+        image: config.image,
+        sshKeyFingerprints: [sshKey.fingerprint],
+        userData: renderCloudInit({ dataVolumeName: dataVolume === undefined ? undefined : volumeName }),
+        volumeIds: dataVolume === undefined ? [] : [dataVolume.volumeId],
+        tags,
+    });
 
-new Firewall("firewall", {
-    firewallName: baseName,
-    dropletId: server.dropletId,
-    allowedCidrs: config.allowedCidrs,
-    jupyterPort: config.jupyterPort,
-});
+    new Firewall("firewall", {
+        firewallName: baseName,
+        dropletId: server.dropletId,
+        allowedCidrs: config.allowedCidrs,
+        jupyterPort: config.jupyterPort,
+    });
 
-const certificate = new TlsCertificate("tls", { ipAddress: server.ipv4Address, commonName: baseName });
+    const certificate = new TlsCertificate("tls", { ipAddress: server.ipv4Address, commonName: baseName });
 
-const setup = new RemoteSetup("setup", {
-    dropletId: server.dropletId,
-    host: server.ipv4Address,
-    privateKey: sshKey.privateKey,
-    jupyterlabVersion: config.jupyterlabVersion,
-    jupyterPort: config.jupyterPort,
-    configPayload: pulumi.all([jupyterPassword.hash, certificate.certPem, certificate.privateKeyPem]).apply(
-        ([hashedPassword, certPem, keyPem]) => renderConfigPayload({
-            "jupyter_server_config.json": renderJupyterConfig({
-                hashedPassword,
-                port: config.jupyterPort,
-                idleKernelMinutes: config.idleKernelMinutes,
-            }),
-            "tls.crt": certPem,
-            "tls.key": keyPem,
-        })),
-    kernelRequirements: kernelRequirements(config.pythonPackages, config.requirements?.text),
-});
+    const setup = new RemoteSetup("setup", {
+        dropletId: server.dropletId,
+        host: server.ipv4Address,
+        privateKey: sshKey.privateKey,
+        jupyterlabVersion: config.jupyterlabVersion,
+        jupyterPort: config.jupyterPort,
+        loginGuardPayload: renderFilePayload(loginGuardFiles(config)),
+        configPayload: pulumi.all([jupyterPassword.hash, certificate.certPem, certificate.privateKeyPem]).apply(
+            ([hashedPassword, certPem, keyPem]) => renderFilePayload({
+                "jupyter_server_config.json": renderJupyterConfig({
+                    hashedPassword,
+                    port: config.jupyterPort,
+                    idleKernelMinutes: config.idleKernelMinutes,
+                }),
+                "tls.crt": certPem,
+                "tls.key": keyPem,
+            })),
+        kernelRequirements: kernelRequirements(config.pythonPackages, config.requirements?.text),
+    });
+    return { server, certificate, setup };
+}
+
+const running = config.paused ? undefined : launchServer();
+const storagePrice = volumePrice(config.dataVolumeGb);
+const price = running === undefined
+    ? pulumi.output(totalPrice(storagePrice))
+    : pulumi.all([running.server.priceHourly, running.server.priceMonthly]).apply(
+        ([hourlyUsd, monthlyUsd]) => totalPrice({ hourlyUsd, monthlyUsd }, storagePrice));
+const cost = price.apply((p) => costSummary({ paused: config.paused, dataVolumeGb: config.dataVolumeGb, price: p }));
+// Runs once the droplet's price is known (not in a preview of a new droplet): a reminder on every `up`.
+cost.apply((line) => pulumi.log.info(`${baseName}: ${line}`));
 
 const sshUser = "jupyter";
-export const url = pulumi.interpolate`https://${server.ipv4Address}:${config.jupyterPort}/lab`;
-export const ipAddress = server.ipv4Address;
-export const password = jupyterPassword.password;
-export const sshCommand = sshKey.privateKey === undefined
-    ? pulumi.interpolate`ssh ${sshUser}@${server.ipv4Address}`
-    : pulumi.interpolate`ssh -i ~/.ssh/${baseName} ${sshUser}@${server.ipv4Address}`;
-export const sshPrivateKey = sshKey.privateKey;
-export const certificateSha256 = certificate.sha256Fingerprint;
-export const certificatePem = certificate.certPem;
-export const certificateValidUntil = certificate.validUntil;
-export const monthlyPriceUsd = server.priceMonthly;
-export const setupReport = setup.readyMessage;
-export const sshHostKey = setup.hostKey;
-export const sshHostKeyFingerprint = setup.hostKey.apply(sshKeyFingerprint);
-export const knownHostsLine = setup.hostKey.apply((hostKey) => knownHostsEntry(baseName, hostKey));
-export const sshConfig = server.ipv4Address.apply((hostName) => sshConfigEntry({
-    alias: baseName,
-    hostName,
-    user: sshUser,
-    identityFile: sshKey.privateKey === undefined ? undefined : `~/.ssh/${baseName}`,
-}));
+
+/** What a running server adds to the outputs: how to reach it and how to trust it. */
+function serverOutputs({ server, certificate, setup }: NonNullable<typeof running>) {
+    const ip = server.ipv4Address;
+    return {
+        url: pulumi.interpolate`https://${ip}:${config.jupyterPort}/lab`,
+        ipAddress: ip,
+        sshCommand: sshKey.privateKey === undefined
+            ? pulumi.interpolate`ssh ${sshUser}@${ip}`
+            : pulumi.interpolate`ssh -i ~/.ssh/${baseName} ${sshUser}@${ip}`,
+        certificateSha256: certificate.sha256Fingerprint,
+        certificatePem: certificate.certPem,
+        certificateValidUntil: certificate.validUntil,
+        setupReport: setup.readyMessage,
+        sshHostKey: setup.hostKey,
+        sshHostKeyFingerprint: setup.hostKey.apply(sshKeyFingerprint),
+        knownHostsLine: setup.hostKey.apply((hostKey) => knownHostsEntry(baseName, hostKey)),
+        sshConfig: ip.apply((hostName) => sshConfigEntry({
+            alias: baseName,
+            hostName,
+            user: sshUser,
+            identityFile: sshKey.privateKey === undefined ? undefined : `~/.ssh/${baseName}`,
+        })),
+    };
+}
+
+// Only the outputs that exist in this state: a paused stack has no url, a stack with the
+// user's own key no private key (an undefined output would only add a warning).
+export = {
+    state: config.paused ? "paused" : "running",
+    costNote: cost,
+    hourlyPriceUsd: price.apply((p) => p.hourlyUsd),
+    monthlyPriceUsd: price.apply((p) => p.monthlyUsd),
+    password: jupyterPassword.password,
+    ...(sshKey.privateKey === undefined ? {} : { sshPrivateKey: sshKey.privateKey }),
+    ...(running === undefined ? {} : serverOutputs(running)),
+};

@@ -24,6 +24,12 @@ export interface DropletConfig {
     retainData: boolean;
     /** Minutes an idle, unconnected kernel (or an inactive terminal) lives on; 0 = forever. */
     idleKernelMinutes: number;
+    /** Failed JupyterLab logins from one address within 10 minutes that ban it; 0 = no ban. */
+    maxLoginFailures: number;
+    /** How long a ban from the JupyterLab port lasts. */
+    banMinutes: number;
+    /** When true the droplet and what only it needs are deleted; the volume, key and password stay. */
+    paused: boolean;
     jupyterlabVersion: string;
     pythonPackages: string[];
     /** The requirements file's contents (read here so a missing file is a config error). */
@@ -41,6 +47,9 @@ export const defaults = {
     dataVolumeGb: 10,
     retainData: false,
     idleKernelMinutes: 60,
+    maxLoginFailures: 5,
+    banMinutes: 60,
+    paused: false,
     jupyterlabVersion: "4.6.6",
 } as const;
 
@@ -53,6 +62,10 @@ export const minimumMemoryMb = 2048;
 const maximumVolumeGb = 16 * 1024;
 /** A week: anything longer is as good as never, which 0 says plainly. */
 const maximumIdleKernelMinutes = 7 * 24 * 60;
+/** Beyond this many tries a limit stops nobody who guesses; the owner's typos stay far below it. */
+const maximumLoginFailures = 100;
+/** A year: longer bans would only outlive the addresses they were meant for. */
+const maximumBanMinutes = 365 * 24 * 60;
 
 export class ConfigError extends Error {
     constructor(key: string, value: string, allowed: string) {
@@ -91,10 +104,18 @@ export function readConfig(source: ConfigSource, projectDir: string): DropletCon
         dataVolumeGb: check(() => parseVolumeSize(raw("dataVolumeGb")), defaults.dataVolumeGb),
         retainData: check(() => parseBoolean("retainData", raw("retainData"), defaults.retainData), false),
         idleKernelMinutes: check(() => parseIdleKernelMinutes(raw("idleKernelMinutes")), defaults.idleKernelMinutes),
+        maxLoginFailures: check(() => parseMaxLoginFailures(raw("maxLoginFailures")), defaults.maxLoginFailures),
+        banMinutes: check(() => parseBanMinutes(raw("banMinutes")), defaults.banMinutes),
+        paused: check(() => parseBoolean("paused", raw("paused"), defaults.paused), defaults.paused),
         jupyterlabVersion: check(() => parseJupyterlabVersion(raw("jupyterlabVersion")), defaults.jupyterlabVersion),
         pythonPackages: check(() => parsePythonPackages(raw("pythonPackages")), []),
         requirements: check(() => readRequirementsFile(raw("requirementsFile"), projectDir), undefined),
     };
+    if (config.paused && config.dataVolumeGb === 0) {
+        // Pausing deletes the droplet and its disk: without a volume the notebooks would go with it.
+        errors.push(new ConfigError("paused", "true",
+            "needs a data volume: with dataVolumeGb 0 the notebooks live on the droplet's disk, which pausing deletes").message);
+    }
     if (errors.length > 0) {
         throw new Error(errors.join("\n"));
     }
@@ -288,6 +309,16 @@ export function parseVolumeSize(value: string | undefined): number {
 export function parseIdleKernelMinutes(value: string | undefined): number {
     return parseInteger("idleKernelMinutes", value, defaults.idleKernelMinutes, 0, maximumIdleKernelMinutes,
         `must be 0 (never cull) or a number of minutes from 1 to ${maximumIdleKernelMinutes}`);
+}
+
+export function parseMaxLoginFailures(value: string | undefined): number {
+    return parseInteger("maxLoginFailures", value, defaults.maxLoginFailures, 0, maximumLoginFailures,
+        `must be 0 (no ban) or a number of failed logins from 1 to ${maximumLoginFailures}`);
+}
+
+export function parseBanMinutes(value: string | undefined): number {
+    return parseInteger("banMinutes", value, defaults.banMinutes, 1, maximumBanMinutes,
+        `must be a number of minutes from 1 to ${maximumBanMinutes} (maxLoginFailures 0 turns bans off)`);
 }
 
 export function parseBoolean(key: string, value: string | undefined, fallback: boolean): boolean {

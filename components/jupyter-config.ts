@@ -66,20 +66,3 @@ export function renderJupyterConfig(args: JupyterConfigArgs): string {
     };
     return JSON.stringify(config, null, 2) + "\n";
 }
-
-/** The files the configure step installs, by the names it knows them by. */
-export interface ConfigPayload {
-    "jupyter_server_config.json": string;
-    "tls.crt": string;
-    "tls.key": string;
-}
-
-/**
- * One line per file, `<name> <base64 of the content>`: a format bash reads with `read` and
- * `base64 -d`, with no quoting to get wrong. It travels on stdin, never on a command line.
- */
-export function renderConfigPayload(files: ConfigPayload): string {
-    return (Object.keys(files) as (keyof ConfigPayload)[])
-        .map((name) => `${name} ${Buffer.from(files[name], "utf8").toString("base64")}\n`)
-        .join("");
-}

@@ -12,6 +12,7 @@ export type RemoteScript =
     | "install-jupyterlab"
     | "configure-jupyter"
     | "install-kernel-packages"
+    | "configure-login-guard"
     | "read-host-key";
 
 /** Quotes a word for a POSIX shell. */
@@ -33,30 +34,41 @@ export function remoteCommand(script: RemoteScript, args: (string | number)[] = 
 export interface SetupStepsArgs {
     jupyterlabVersion: string;
     jupyterPort: number;
-    /** requirements.txt text for the kernel environment (may be empty). */
-    kernelRequirements: string;
 }
 
 export interface SetupStep<Stdin> {
     /** The step's name; the Command resource is `<component>-<role>`. */
-    role: "cloud-init" | "host-key" | "jupyterlab" | "kernel" | "configure";
+    role: "cloud-init" | "host-key" | "login-guard" | "jupyterlab" | "kernel" | "configure";
     command: string;
     stdin?: Stdin;
     /** Roles that must have run first. */
     after: SetupStep<Stdin>["role"][];
 }
 
+/** What each step reads on stdin (renderFilePayload's format for the files). */
+export interface SetupStdin<Stdin> {
+    /** fail2ban's jails, filter and settings. */
+    loginGuard: Stdin;
+    /** requirements.txt text for the kernel environment. */
+    kernelRequirements: Stdin;
+    /** The Jupyter config, certificate and key: secret. */
+    jupyterConfig: Stdin;
+}
+
 /**
  * The remote setup, in order: what RemoteSetup runs through @pulumi/command, and what the
  * local droplet test runs over ssh, so both run exactly the same commands with the same stdin.
  */
-export function setupSteps<Stdin>(args: SetupStepsArgs, configPayload: Stdin, kernelStdin: Stdin): SetupStep<Stdin>[] {
+export function setupSteps<Stdin>(args: SetupStepsArgs, stdin: SetupStdin<Stdin>): SetupStep<Stdin>[] {
     return [
         { role: "cloud-init", command: remoteCommand("wait-for-cloud-init"), after: [] },
         { role: "host-key", command: remoteCommand("read-host-key"), after: ["cloud-init"] },
+        // Before JupyterLab first listens, so no password is ever tried unguarded.
+        { role: "login-guard", command: remoteCommand("configure-login-guard"), stdin: stdin.loginGuard, after: ["cloud-init"] },
         { role: "jupyterlab", command: remoteCommand("install-jupyterlab", [args.jupyterlabVersion]), after: ["cloud-init"] },
         // The kernel's packages are installed with the installer JupyterLab's environment brings.
-        { role: "kernel", command: remoteCommand("install-kernel-packages"), stdin: kernelStdin, after: ["jupyterlab"] },
-        { role: "configure", command: remoteCommand("configure-jupyter", [args.jupyterPort]), stdin: configPayload, after: ["jupyterlab", "kernel"] },
+        { role: "kernel", command: remoteCommand("install-kernel-packages"), stdin: stdin.kernelRequirements, after: ["jupyterlab"] },
+        { role: "configure", command: remoteCommand("configure-jupyter", [args.jupyterPort]), stdin: stdin.jupyterConfig,
+            after: ["login-guard", "jupyterlab", "kernel"] },
     ];
 }

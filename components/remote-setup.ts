@@ -10,15 +10,17 @@ export interface RemoteSetupArgs {
     readonly privateKey?: pulumi.Input<string>;
     readonly jupyterlabVersion: string;
     readonly jupyterPort: number;
-    /** The config, certificate and key for configure-jupyter.sh's stdin (renderConfigPayload). */
+    /** The config, certificate and key for configure-jupyter.sh's stdin (renderFilePayload). */
     readonly configPayload: pulumi.Input<string>;
+    /** fail2ban's files for configure-login-guard.sh's stdin (renderFilePayload). */
+    readonly loginGuardPayload: string;
     /** The kernel environment's requirements (requirements.txt text), possibly empty. */
     readonly kernelRequirements: string;
 }
 
 /**
- * Prepares the booted droplet over SSH: waits for cloud-init, installs JupyterLab and the
- * kernel's packages, pushes the config and restarts the server, then waits until it answers.
+ * Prepares the booted droplet over SSH: waits for cloud-init, sets up fail2ban, installs
+ * JupyterLab and the kernel's packages, pushes the config and restarts the server, then waits until it answers.
  * Each step runs again only when its own inputs change, or on a new droplet.
  */
 export class RemoteSetup extends pulumi.ComponentResource {
@@ -37,7 +39,11 @@ export class RemoteSetup extends pulumi.ComponentResource {
             dialErrorLimit: 100,
             perDialTimeout: 15,
         };
-        const steps = setupSteps<pulumi.Input<string>>(args, pulumi.secret(args.configPayload), args.kernelRequirements);
+        const steps = setupSteps<pulumi.Input<string>>(args, {
+            loginGuard: args.loginGuardPayload,
+            kernelRequirements: args.kernelRequirements,
+            jupyterConfig: pulumi.secret(args.configPayload),
+        });
         const created = new Map<string, command.remote.Command>();
         for (const step of steps) {
             created.set(step.role, new command.remote.Command(`${name}-${step.role}`, {

@@ -18,6 +18,7 @@ export class Server extends pulumi.ComponentResource {
     public readonly dropletId: pulumi.Output<string>;
     public readonly ipv4Address: pulumi.Output<string>;
     public readonly priceMonthly: pulumi.Output<number>;
+    public readonly priceHourly: pulumi.Output<number>;
 
     constructor(name: string, args: ServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jupyterlab-droplet:index:Server", name, {}, opts);
@@ -40,6 +41,7 @@ export class Server extends pulumi.ComponentResource {
         this.dropletId = droplet.id;
         this.ipv4Address = droplet.ipv4Address;
         this.priceMonthly = droplet.priceMonthly;
+        this.priceHourly = droplet.priceHourly;
         this.registerOutputs({ dropletId: this.dropletId, ipv4Address: this.ipv4Address });
     }
 }

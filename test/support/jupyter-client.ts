@@ -52,14 +52,15 @@ export class JupyterClient {
         return this.cookies.get("_xsrf") ?? "";
     }
 
-    /** The browser's login: GET /login for the _xsrf cookie, then POST the form. */
-    async login(password: string): Promise<Response> {
-        const page = await this.request("GET", "/login");
+    /** The browser's login: GET /login for the _xsrf cookie, then POST the form (to /login?next=... when given). */
+    async login(password: string, next?: string): Promise<Response> {
+        const loginPath = next === undefined ? "/login" : `/login?${new URLSearchParams({ next }).toString()}`;
+        const page = await this.request("GET", loginPath);
         if (page.status !== 200) {
-            throw new Error(`GET /login answered ${page.status}`);
+            throw new Error(`GET ${loginPath} answered ${page.status}`);
         }
         const form = new URLSearchParams({ _xsrf: this.xsrf(), password }).toString();
-        return this.request("POST", "/login", form, { "Content-Type": "application/x-www-form-urlencoded" });
+        return this.request("POST", loginPath, form, { "Content-Type": "application/x-www-form-urlencoded" });
     }
 
     /** A JSON API call, with the XSRF header Jupyter requires for changes. */

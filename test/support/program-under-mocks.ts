@@ -112,7 +112,7 @@ function outputsFor(args: pulumi.runtime.MockResourceArgs): Record<string, unkno
         case "digitalocean:index/volume:Volume":
             return { ...inputs, urn: "do:volume:v" };
         case "digitalocean:index/droplet:Droplet":
-            return { ...inputs, ipv4Address: mockValues.ipv4, priceMonthly: 12, status: "active" };
+            return { ...inputs, ipv4Address: mockValues.ipv4, priceMonthly: 12, priceHourly: 0.01786, status: "active" };
         case "digitalocean:index/firewall:Firewall":
             return { ...inputs, status: "succeeded" };
         case "command:remote:Command":

@@ -22,6 +22,7 @@ test("an empty config gives the documented defaults", () => {
     assert.deepEqual(config, {
         region: "nyc3", size: "s-1vcpu-2gb", image: "debian-13-x64", password: undefined, sshPublicKey: undefined,
         allowedCidrs: ["0.0.0.0/0", "::/0"], jupyterPort: 9000, dataVolumeGb: 10, retainData: false, idleKernelMinutes: 60,
+        maxLoginFailures: 5, banMinutes: 60, paused: false,
         jupyterlabVersion: defaults.jupyterlabVersion, pythonPackages: [], requirements: undefined,
     });
 });
@@ -31,9 +32,11 @@ test("every key is read when set to a good value", () => {
         region: "fra1", size: "s-2vcpu-4gb", image: "debian-12-x64", password: "a long enough password",
         sshPublicKey: ed25519, allowedCidrs: '["203.0.113.7/32","2001:db8::/48"]', jupyterPort: "8443",
         dataVolumeGb: "0", retainData: "true", jupyterlabVersion: "4.5.0", pythonPackages: '["pandas==2.2.3","numpy>=2"]',
-        requirementsFile: "requirements.txt", idleKernelMinutes: "15",
+        requirementsFile: "requirements.txt", idleKernelMinutes: "15", maxLoginFailures: "3", banMinutes: "1440",
     }), projectDir);
     assert.equal(config.idleKernelMinutes, 15);
+    assert.equal(config.maxLoginFailures, 3);
+    assert.equal(config.banMinutes, 1440);
     assert.equal(config.region, "fra1");
     assert.equal(config.size, "s-2vcpu-4gb");
     assert.equal(config.image, "debian-12-x64");
@@ -109,6 +112,16 @@ test("other keys: volume size, booleans, versions, packages and the requirements
     rejects({ idleKernelMinutes: "1.5" }, /idleKernelMinutes = "1.5": must be a whole number/);
     rejects({ idleKernelMinutes: "an hour" }, /idleKernelMinutes = "an hour": must be a whole number/);
     assert.equal(readConfig(source({ idleKernelMinutes: "0" }), projectDir).idleKernelMinutes, 0);
+    rejects({ maxLoginFailures: "-1" }, /maxLoginFailures = -1: must be 0 \(no ban\) or a number of failed logins from 1 to 100/);
+    rejects({ maxLoginFailures: "2.5" }, /maxLoginFailures = "2.5": must be a whole number/);
+    rejects({ maxLoginFailures: "five" }, /maxLoginFailures = "five": must be a whole number/);
+    assert.equal(readConfig(source({ maxLoginFailures: "0" }), projectDir).maxLoginFailures, 0);
+    rejects({ banMinutes: "0" }, /banMinutes = 0: must be a number of minutes from 1 to 525600/);
+    rejects({ banMinutes: "-5" }, /banMinutes = -5: must be a number of minutes from 1/);
+    assert.equal(readConfig(source({ paused: "true" }), projectDir).paused, true);
+    rejects({ paused: "true", dataVolumeGb: "0" }, /paused = true: needs a data volume: with dataVolumeGb 0 the notebooks live on the droplet's disk/);
+    rejects({ paused: "yes" }, /paused = "yes": must be true or false/);
+    rejects({ paused: "1" }, /paused = "1": must be true or false/);
     rejects({ jupyterlabVersion: "3.6.8" }, /jupyterlabVersion = 3.6.8: must be 4.0.0 or later/);
     rejects({ jupyterlabVersion: "latest" }, /jupyterlabVersion = "latest": must be an exact release version/);
     rejects({ pythonPackages: '["pandas", "rm -rf /"]' }, /pythonPackages = "rm -rf \/": each entry must be a pip requirement specifier/);

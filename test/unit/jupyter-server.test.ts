@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { defaults } from "../../components/config";
 import { renderJupyterConfig } from "../../components/jupyter-config";
+import { renderLoginFilter } from "../../components/login-guard";
 import { hashJupyterPassword } from "../../components/password-hash";
 import { JupyterClient } from "../support/jupyter-client";
 import { runCell } from "../support/kernel";
@@ -133,4 +134,26 @@ test("the server takes the culling settings: kernels and terminals idle past idl
     assert.match(serverLog, new RegExp(`Culling kernels with idle durations > ${seconds} seconds at 300 second intervals`));
     assert.match(serverLog, new RegExp(`Culling terminals with inactivity > ${seconds} seconds at 300 second intervals`));
     assert.doesNotMatch(serverLog, /not recognized/, "every rendered option is one the server knows");
+});
+
+test("the login guard's filter, run by the real fail2ban-regex, finds each refused password in the server's own log and nothing else", async () => {
+    requireCommand("fail2ban-regex", "install Debian's fail2ban package (apt-get install fail2ban)");
+    const failures = 3;
+    for (let i = 0; i < failures; i++) {
+        assert.equal((await new JupyterClient(baseUrl, certPem).login(`wrong password ${i}`)).status, 401);
+    }
+    // A refused password after ?next=, as a browser sends it; and the owner's own login, which must not count.
+    const browser = new JupyterClient(baseUrl, certPem);
+    assert.equal((await browser.login("not it at all", "/lab")).status, 401);
+    assert.equal((await new JupyterClient(baseUrl, certPem).login(password)).status, 302);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const logFile = path.join(tmp, "server.log");
+    fs.writeFileSync(logFile, serverLog);
+    const filterFile = path.join(tmp, "jupyterlab-droplet.conf");
+    fs.writeFileSync(filterFile, renderLoginFilter());
+    const out = execFileSync("fail2ban-regex", ["--raw", "--out", "ip", logFile, filterFile], { encoding: "utf8" });
+    const refused = (serverLog.match(/ 401 POST \/login/g) ?? []).length;
+    assert.ok(refused >= failures + 1, `the server logged ${refused} refused logins`);
+    assert.deepEqual(out.trim().split("\n"), Array(refused).fill("127.0.0.1"), "one match per refused login, each naming the client");
+    assert.match(serverLog, / 302 POST \/login/, "the good login is in the log, and did not match");
 });

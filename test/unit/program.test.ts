@@ -24,6 +24,7 @@ describe("the default stack", async () => {
             "command:remote:Command setup-host-key",
             "command:remote:Command setup-jupyterlab",
             "command:remote:Command setup-kernel",
+            "command:remote:Command setup-login-guard",
             "digitalocean:index/droplet:Droplet server-droplet",
             "digitalocean:index/firewall:Firewall firewall-firewall",
             "digitalocean:index/sshKey:SshKey ssh-do",
@@ -77,7 +78,7 @@ describe("the default stack", async () => {
     });
 
     test("the remote setup runs on the droplet, re-runs for a new droplet, in order", () => {
-        for (const suffix of ["-cloud-init", "-host-key", "-jupyterlab", "-kernel", "-configure"]) {
+        for (const suffix of ["-cloud-init", "-host-key", "-login-guard", "-jupyterlab", "-kernel", "-configure"]) {
             const step = one(run, "command:remote:Command", suffix);
             const connection = step.inputs.connection as Record<string, unknown>;
             assert.equal(connection.host, mockValues.ipv4);
@@ -122,7 +123,11 @@ describe("the default stack", async () => {
         assert.equal(run.outputs.sshCommand, `ssh -i ~/.ssh/jupyterlab-alice jupyter@${mockValues.ipv4}`);
         assert.equal(run.outputs.password, password);
         assert.equal(run.outputs.sshPrivateKey, mockValues.sshPrivateKey);
-        assert.equal(run.outputs.monthlyPriceUsd, 12);
+        // The droplet's price from the API plus the 10 GB volume's $1.00/month ($1/672 an hour).
+        assert.equal(run.outputs.monthlyPriceUsd, 13);
+        assert.equal(run.outputs.hourlyPriceUsd, 0.01935);
+        assert.equal(run.outputs.state, "running");
+        assert.match(String(run.outputs.costNote), /^running: \$0\.02\/hour, up to \$13\.00\/month \(droplet and 10 GB volume\)/);
         assert.match(String(run.outputs.certificateSha256), /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
         assert.equal(run.outputs.sshHostKey, mockValues.hostKey.trim());
         assert.equal(run.outputs.setupReport, "done");
@@ -131,6 +136,47 @@ describe("the default stack", async () => {
         assert.match(String(run.outputs.sshConfig), /^Host jupyterlab-alice\n {2}HostName 203\.0\.113\.10\n {2}User jupyter\n/);
         assert.deepEqual(run.secretOutputs.sort(), ["password", "sshPrivateKey"]);
     });
+});
+
+test("the login guard: fail2ban's files from the config on stdin; new limits change that step only", async () => {
+    const run = await runProgram({ password, maxLoginFailures: "3", banMinutes: "15", jupyterPort: "8443" });
+    const guard = one(run, "command:remote:Command", "-login-guard");
+    assert.match(String(guard.inputs.create), / configure-login-guard$/);
+    const files = Object.fromEntries(String(guard.inputs.stdin).trim().split("\n").map((line) => line.split(" "))
+        .map(([name, b64]) => [name, Buffer.from(b64, "base64").toString()]));
+    assert.deepEqual(Object.keys(files).sort(), ["fail2ban.local", "filter.conf", "jail.local"]);
+    assert.match(files["jail.local"], /\nport = 8443\n[\s\S]*\nmaxretry = 3\n[\s\S]*\nbantime = 15m\n/);
+    const base = await runProgram({ password });
+    const limitsOnly = await runProgram({ password, maxLoginFailures: "3", banMinutes: "15" });
+    const limitChanges = limitsOnly.resources.filter((r) => {
+        const before = base.resources.find((b) => b.name === r.name);
+        return JSON.stringify(before?.inputs) !== JSON.stringify(r.inputs);
+    }).map((r) => r.name);
+    assert.deepEqual(limitChanges, ["setup-login-guard"], "new limits re-push the guard's files and change nothing else");
+});
+
+test("paused: no droplet, firewall, certificate or setup; the volume, key, password and its salt stay", async () => {
+    const running = await runProgram({ password });
+    const paused = await runProgram({ password, paused: "true" });
+    const custom = (run: ProgramRun) => run.resources.filter((r) => !r.type.startsWith("jupyterlab-droplet:") && r.type !== "pulumi:pulumi:Stack");
+    assert.deepEqual(custom(paused).map((r) => `${r.type} ${r.name}`).sort(), [
+        "digitalocean:index/sshKey:SshKey ssh-do",
+        "digitalocean:index/volume:Volume data-volume",
+        "random:index/randomBytes:RandomBytes password-salt",
+        "tls:index/privateKey:PrivateKey ssh-private",
+    ]);
+    for (const kept of custom(paused)) {
+        const before = custom(running).find((r) => r.name === kept.name);
+        assert.deepEqual(kept.inputs, before?.inputs, `${kept.name} is the same resource with the same inputs while paused`);
+    }
+    assert.equal(paused.outputs.state, "paused");
+    assert.equal(paused.outputs.monthlyPriceUsd, 1, "the 10 GB volume alone");
+    assert.equal(paused.outputs.hourlyPriceUsd, 0.00149);
+    assert.match(String(paused.outputs.costNote), /^paused: no droplet; the 10 GB data volume costs \$0\.00149\/hour, up to \$1\.00\/month/);
+    assert.equal(paused.outputs.password, password);
+    for (const gone of ["url", "ipAddress", "sshConfig", "knownHostsLine", "certificatePem"]) {
+        assert.ok(!(gone in paused.outputs), `no ${gone} output while paused`);
+    }
 });
 
 test("two runs with the same config register identical inputs", async () => {
@@ -167,7 +213,7 @@ test("with the user's own public key, no private key is generated and the agent 
     const run = await runProgram({ password, sshPublicKey: publicKey });
     assert.deepEqual(run.resources.filter((r) => r.type === "tls:index/privateKey:PrivateKey").map((r) => r.name), ["tls-key"]);
     assert.equal(one(run, "digitalocean:index/sshKey:SshKey").inputs.publicKey, publicKey);
-    assert.equal(run.outputs.sshPrivateKey, undefined);
+    assert.ok(!("sshPrivateKey" in run.outputs), "no sshPrivateKey output at all, not even an undefined one");
     assert.equal((one(run, "command:remote:Command", "-configure").inputs.connection as Record<string, unknown>).privateKey, undefined);
     assert.equal(run.outputs.sshCommand, `ssh jupyter@${mockValues.ipv4}`);
 });
@@ -201,6 +247,10 @@ describe("bad config stops the program before any resource is registered", () =>
         [{ sshPublicKey: "ssh-ed25519 AAAA" }, /sshPublicKey = "ssh-ed25519 AAAA"/],
         [{ dataVolumeGb: "ten" }, /dataVolumeGb = "ten": must be a whole number/],
         [{ region: "mars1" }, /region = "mars1": must be one of/],
+        [{ maxLoginFailures: "-1" }, /maxLoginFailures = -1: must be 0 \(no ban\)/],
+        [{ banMinutes: "0" }, /banMinutes = 0: must be a number of minutes from 1/],
+        [{ paused: "yes" }, /paused = "yes": must be true or false/],
+        [{ paused: "true", dataVolumeGb: "0" }, /paused = true: needs a data volume/],
         [{ requirementsFile: "no-such-requirements.txt" }, /requirementsFile = "no-such-requirements.txt": .* does not exist/],
     ];
     for (const [config, pattern, secretKeys] of cases) {

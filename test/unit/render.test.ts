@@ -5,8 +5,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
 import { renderCloudInit, sshdHardening } from "../../components/cloud-init";
-import { renderConfigPayload, renderJupyterConfig } from "../../components/jupyter-config";
+import { renderFilePayload } from "../../components/file-payload";
+import { renderJupyterConfig } from "../../components/jupyter-config";
 import { kernelRequirements } from "../../components/kernel-requirements";
+import { loginGuardFiles, renderLoginJails } from "../../components/login-guard";
 import { remoteCommand, remoteScriptDir, shellQuote } from "../../components/remote-scripts";
 import { serverLayout } from "../../components/server-layout";
 import { sshConfigEntry, sshKeyFingerprint } from "../../components/ssh-config";
@@ -103,7 +105,7 @@ test("idle kernels and terminals are culled after idleKernelMinutes; busy or con
 test("the config payload decodes in bash exactly as the configure step reads it", () => {
     const files = { "jupyter_server_config.json": "{\n  \"a\": 1\n}\n", "tls.crt": "CERT\nline 2\n", "tls.key": "KEY 'quoted' $x\n" };
     const out = execFileSync("bash", ["-c", "set -e; cd \"$1\"; while read -r name content; do printf '%s' \"$content\" | base64 -d > \"$name\"; done", "-", tmp],
-        { input: renderConfigPayload(files) });
+        { input: renderFilePayload(files) });
     assert.equal(out.length, 0);
     for (const [name, content] of Object.entries(files)) {
         assert.equal(fs.readFileSync(path.join(tmp, name), "utf8"), content);
@@ -150,4 +152,41 @@ test("the host key fingerprint matches ssh-keygen's", () => {
     const publicKey = fs.readFileSync(`${keyFile}.pub`, "utf8");
     const expected = execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", `${keyFile}.pub`]).toString().split(" ")[1];
     assert.equal(sshKeyFingerprint(publicKey), expected);
+});
+
+test("the login guard's jails: the limits from the config, the Jupyter port only, sshd on; maxLoginFailures 0 turns the jail off", () => {
+    const jails = renderLoginJails({ jupyterPort: 9000, maxLoginFailures: 5, banMinutes: 60 });
+    const section = (text: string, name: string) => new RegExp(`\\n\\[${name}\\]\\n([^[]*)`).exec(text)?.[1] ?? "";
+    assert.match(section(jails, "jupyterlab"), /\nenabled = true\n/);
+    assert.match(section(jails, "jupyterlab"), /\nport = 9000\nprotocol = tcp\n[^]*\nmaxretry = 5\nfindtime = 10m\nbantime = 60m\n/);
+    assert.match(section(jails, "jupyterlab"), /\njournalmatch = _SYSTEMD_UNIT=jupyterlab\.service\n/);
+    assert.match(section(jails, "sshd"), /^enabled = true\nbackend = systemd\n/);
+    const off = renderLoginJails({ jupyterPort: 9000, maxLoginFailures: 0, banMinutes: 60 });
+    assert.match(section(off, "jupyterlab"), /\nenabled = false\n/);
+    assert.match(section(off, "sshd"), /^enabled = true\n/, "the sshd jail stays on");
+});
+
+test("the real fail2ban-client accepts the rendered settings, with the jail on and off", () => {
+    requireCommand("fail2ban-client", "install Debian's fail2ban package (apt-get install fail2ban)");
+    for (const maxLoginFailures of [5, 0]) {
+        // The distribution's own settings, with ours added where the configure step puts them.
+        const confDir = path.join(tmp, `fail2ban-${maxLoginFailures}`);
+        fs.cpSync("/etc/fail2ban", confDir, { recursive: true });
+        const files = loginGuardFiles({ jupyterPort: 9000, maxLoginFailures, banMinutes: 60 });
+        fs.writeFileSync(path.join(confDir, "jail.d", "jupyterlab-droplet.local"), files["jail.local"]);
+        fs.writeFileSync(path.join(confDir, "filter.d", "jupyterlab-droplet.conf"), files["filter.conf"]);
+        fs.writeFileSync(path.join(confDir, "fail2ban.d", "jupyterlab-droplet.local"), files["fail2ban.local"]);
+        const result = spawnSync("fail2ban-client", ["-c", confDir, "--test"], { encoding: "utf8" });
+        assert.equal(result.status, 0, `fail2ban-client --test: ${result.stdout}${result.stderr}`);
+        const dump = execFileSync("fail2ban-client", ["-c", confDir, "-d"], { encoding: "utf8" });
+        assert.equal(dump.includes("['add', 'jupyterlab', 'systemd']"), maxLoginFailures > 0, dump.slice(0, 2000));
+        assert.match(dump, /\['add', 'sshd', 'systemd'\]/);
+        if (maxLoginFailures > 0) {
+            assert.match(dump, /\['set', 'jupyterlab', 'maxretry', 5\]/);
+            assert.match(dump, /\['set', 'jupyterlab', 'bantime', '60m'\]/);
+            assert.match(dump, /\['set', 'jupyterlab', 'usedns', 'no'\]/);
+            assert.match(dump, /\['set', 'jupyterlab', 'addjournalmatch', '_SYSTEMD_UNIT=jupyterlab\.service'\]/);
+            assert.match(dump, /\['multi-set', 'jupyterlab', 'action', 'nftables-multiport', .*\['port', '9000'\]/);
+        }
+    }
 });

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs fail2ban (once) and its settings read from stdin, then restarts it so they apply.
+# fail2ban keeps its bans in its own database: a restart lifts none of them.
+# stdin: one line per file, "<name> <base64 content>" (jail.local, filter.conf, fail2ban.local)
+set -euo pipefail
+
+jail_file=/etc/fail2ban/jail.d/jupyterlab-droplet.local
+filter_file=/etc/fail2ban/filter.d/jupyterlab-droplet.conf
+settings_file=/etc/fail2ban/fail2ban.d/jupyterlab-droplet.local
+packages=(fail2ban python3-systemd nftables)
+
+staging=$(mktemp -d)
+trap 'rm -rf "$staging"' EXIT
+while read -r name content; do
+  case "$name" in
+    jail.local | filter.conf | fail2ban.local) ;;
+    *)
+      echo "unexpected file name in the login guard payload: ${name}" >&2
+      exit 1
+      ;;
+  esac
+  printf '%s' "$content" | base64 -d >"${staging}/${name}"
+done
+for name in jail.local filter.conf fail2ban.local; do
+  if [ ! -s "${staging}/${name}" ]; then
+    echo "the login guard payload is missing ${name}" >&2
+    exit 1
+  fi
+done
+
+installed=$(dpkg-query --show --showformat='${db:Status-Status}\n' "${packages[@]}" 2>/dev/null | grep -c '^installed$' || true)
+if [ "$installed" -ne "${#packages[@]}" ]; then
+  started=$(date +%s)
+  export DEBIAN_FRONTEND=noninteractive
+  # unattended-upgrades may hold dpkg's lock on a new droplet: wait for it rather than fail.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  echo "installed ${packages[*]} in $(( $(date +%s) - started ))s"
+fi
+
+install -o root -g root -m 0644 "${staging}/jail.local" "$jail_file"
+install -o root -g root -m 0644 "${staging}/filter.conf" "$filter_file"
+install -o root -g root -m 0644 "${staging}/fail2ban.local" "$settings_file"
+
+# A setting fail2ban cannot read must fail this step, not leave the server unguarded.
+fail2ban-client --test >/dev/null
+
+systemctl enable fail2ban >/dev/null 2>&1
+systemctl restart fail2ban
+deadline=$(( $(date +%s) + 60 ))
+until fail2ban-client ping >/dev/null 2>&1; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "fail2ban did not start; its last log lines:" >&2
+    journalctl --unit fail2ban --no-pager --lines 40 >&2 || true
+    exit 1
+  fi
+  sleep 1
+done
+fail2ban-client status | sed -n 's/.*Jail list:[[:space:]]*/fail2ban jails: /p'
