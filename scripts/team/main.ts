@@ -95,7 +95,8 @@ async function status(options: CommandLine, roster: Roster, team: TeamWorkspace)
             return { stack, state: "not deployed", outputs: {} };
         }
         const outputs = await team.outputs(stack);
-        const state: PersonState = outputs.paused?.value === true ? "paused" : outputs.url === undefined ? "not deployed" : "deployed";
+        // The program's `state` output says "paused" for a stack kept with its volume but no droplet.
+        const state: PersonState = outputs.state?.value === "paused" ? "paused" : outputs.url === undefined ? "not deployed" : "deployed";
         return { stack, state, outputs };
     });
     return settledResults(results, people.map((p) => p.stack));

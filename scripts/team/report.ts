@@ -1,6 +1,7 @@
 // What the team command tells the admin: one progress line per person while the engine runs, and
 // a table at the end. Pure functions of engine events, summaries and outputs.
 import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
+import { formatUsd } from "../../components/pricing";
 
 /** What happened to a person's stack in this run, or (for `status`) how it stands. */
 export type PersonState = "created" | "updated" | "unchanged" | "destroyed" | "deployed" | "paused" | "not deployed" | "failed";
@@ -75,24 +76,27 @@ export function hourlyPrice(output: unknown): number | undefined {
 }
 
 function formatPrice(usd: number | undefined): string {
-    return usd === undefined ? "-" : `$${usd.toFixed(3)}`;
+    return usd === undefined ? "-" : formatUsd(usd);
 }
+
+/** States in which a stack holds something DigitalOcean bills for. */
+const billedStates: PersonState[] = ["created", "updated", "unchanged", "deployed", "paused"];
 
 function formatState(row: TableRow): string {
     return row.state === "failed" ? `failed: ${row.error ?? ""}` : row.state;
 }
 
-/** The final table: person, url, state, hourly price; a total when every price is known. */
+/** The final table: person, url, state, hourly price; a total when every billed stack's price is known. */
 export function renderTable(rows: TableRow[]): string {
     const header = ["PERSON", "URL", "STATE", "PER HOUR"];
     const cells = rows.map((row) => [row.stack, row.url ?? "-", formatState(row), formatPrice(row.hourlyPriceUsd)]);
     const widths = header.map((title, column) => Math.max(title.length, ...cells.map((c) => c[column].length)));
     const line = (c: string[]) => c.map((cell, column) => (column === c.length - 1 ? cell : cell.padEnd(widths[column]))).join("  ").trimEnd();
     const lines = [line(header), ...cells.map(line)];
-    const running = rows.filter((row) => row.url !== undefined && row.state !== "failed" && row.state !== "destroyed");
-    if (running.length > 0 && running.every((row) => row.hourlyPriceUsd !== undefined)) {
-        const total = running.reduce((sum, row) => sum + (row.hourlyPriceUsd ?? 0), 0);
-        lines.push(`${running.length} server${running.length === 1 ? "" : "s"}: ${formatPrice(total)} per hour in all`);
+    const billed = rows.filter((row) => billedStates.includes(row.state));
+    if (billed.length > 0 && billed.every((row) => row.hourlyPriceUsd !== undefined)) {
+        const total = billed.reduce((sum, row) => sum + (row.hourlyPriceUsd ?? 0), 0);
+        lines.push(`${billed.length} stack${billed.length === 1 ? "" : "s"}: ${formatPrice(total)} per hour in all`);
     }
     return lines.join("\n");
 }

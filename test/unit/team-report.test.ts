@@ -67,11 +67,22 @@ describe("the table", () => {
         ]);
         assert.equal(table, [
             "PERSON  URL                         STATE                                          PER HOUR",
-            "alice   https://127.0.1.1:9000/lab  created                                        $0.018",
-            "bob     https://127.0.1.2:9000/lab  unchanged                                      $0.036",
+            "alice   https://127.0.1.1:9000/lab  created                                        $0.02",
+            "bob     https://127.0.1.2:9000/lab  unchanged                                      $0.04",
             "carol   -                           failed: Size is not available in this region.  -",
-            "2 servers: $0.054 per hour in all",
+            "2 stacks: $0.05 per hour in all",
         ].join("\n"));
+    });
+
+    test("a paused stack's volume counts in the total; below a cent the price keeps its digits", () => {
+        const table = renderTable([
+            { stack: "alice", url: "https://127.0.1.1:9000/lab", state: "deployed", hourlyPriceUsd: 0.01786 },
+            { stack: "bob", state: "paused", hourlyPriceUsd: 0.00149 },
+            { stack: "carol", state: "not deployed" },
+        ]);
+        assert.match(table, /^bob +- +paused +\$0\.00149$/m);
+        assert.match(table, /^carol +- +not deployed +-$/m);
+        assert.match(table, /^2 stacks: \$0\.02 per hour in all$/m);
     });
 
     test("no total while a running server's price is unknown (a program without the hourlyPriceUsd output)", () => {
