@@ -128,7 +128,7 @@ async function main(argv: string[]): Promise<number> {
     const started = Date.now();
     const results = await { up, status, down }[options.command](options, roster, team);
     console.log(`\n${renderTable(results.map(row))}`);
-    const others = unlisted(roster, await team.stackNames());
+    const others = unlisted(roster, await team.stackNames()).sort();
     if (others.length > 0) {
         console.log(`\nStacks of this project not in the roster, left as they are (\`down --prune\` destroys them): ${others.join(", ")}`);
     } else if (options.prune) {
