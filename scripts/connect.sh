@@ -31,6 +31,10 @@ field() {
   node -e 'const o = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); const v = o[process.argv[2]]; if (v !== undefined && v !== null) process.stdout.write(String(v));' "$outputs" "$1"
 }
 
+if [ "$(field state)" = "paused" ]; then
+  echo "the stack is paused: it has no droplet to connect to. Run 'pulumi config set paused false' and 'pulumi up', then this again" >&2
+  exit 1
+fi
 entry=$(field sshConfig)
 known_hosts_line=$(field knownHostsLine)
 if [ -z "$entry" ] || [ -z "$known_hosts_line" ]; then

@@ -48,6 +48,9 @@ describe("the real Pulumi CLI on the project", { concurrency: false }, () => {
         assert.equal(value("dataVolumeGb"), "10");
         assert.equal(value("retainData"), "false");
         assert.equal(value("idleKernelMinutes"), "60");
+        assert.equal(value("maxLoginFailures"), "5");
+        assert.equal(value("banMinutes"), "60");
+        assert.equal(value("paused"), "false");
         assert.equal(value("jupyterlabVersion"), "4.6.6");
         assert.equal(config["jupyterlab-droplet:password"], undefined, "no password in the example config");
     });
@@ -57,12 +60,16 @@ describe("the real Pulumi CLI on the project", { concurrency: false }, () => {
         await cli.ok(["config", "set", "--stack=bad", "jupyterPort", "22"]);
         await cli.ok(["config", "set", "--stack=bad", "--path", "allowedCidrs[0]", "1.2.3.4/40"]);
         await cli.ok(["config", "set", "--stack=bad", "--secret", "password"], { stdin: "tooShort1" });
+        await cli.ok(["config", "set", "--stack=bad", "maxLoginFailures", "-2"]);
+        await cli.ok(["config", "set", "--stack=bad", "banMinutes", "0"]);
         const up = await cli.run(["up", "--yes", "--skip-preview", "--stack=bad"]);
         assert.notEqual(up.code, 0);
         const output = up.stdout + up.stderr;
         assert.match(output, /Invalid config jupyterlab-droplet:jupyterPort = 22: 22 is the SSH port; choose a port from 1024 to 65535/);
         assert.match(output, /Invalid config jupyterlab-droplet:allowedCidrs = "1\.2\.3\.4\/40": each entry must be an IPv4 or IPv6 CIDR block/);
         assert.match(output, /Invalid config jupyterlab-droplet:password = \(a value of 9 characters\): must be at least 12 characters long/);
+        assert.match(output, /Invalid config jupyterlab-droplet:maxLoginFailures = -2: must be 0 \(no ban\) or a number of failed logins from 1 to 100/);
+        assert.match(output, /Invalid config jupyterlab-droplet:banMinutes = 0: must be a number of minutes from 1 to 525600/);
         assert.ok(!output.includes("tooShort1"), "the password never appears");
         assert.ok(!/at readConfig|index\.ts:\d+/.test(output), "a config error is a message, not a stack trace");
         const exported = (await cli.ok(["stack", "export", "--stack=bad"])).stdout;
@@ -85,6 +92,11 @@ describe("the real Pulumi CLI on the project", { concurrency: false }, () => {
         const preview = await cli.run(["preview", "--stack=typed"]);
         assert.notEqual(preview.code, 0);
         assert.match(preview.stdout + preview.stderr, /configuration key 'jupyterPort' must be of type 'integer'/);
+        await cli.ok(["config", "set", "--stack=typed", "jupyterPort", "9000"]);
+        await cli.ok(["config", "set", "--stack=typed", "paused", "yes"]);
+        const paused = await cli.run(["preview", "--stack=typed"]);
+        assert.notEqual(paused.code, 0);
+        assert.match(paused.stdout + paused.stderr, /configuration key 'paused' must be of type 'boolean'/);
     });
 });
 

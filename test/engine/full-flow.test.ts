@@ -39,8 +39,8 @@ let cli: PulumiCli;
 let projectDir: string;
 let agent: { socket: string; pid: number };
 
-const alice = { stack: "alice", password: "alice's first password", newPassword: "alice's second password!" };
-const bob = { stack: "bob", password: "bob's password, long enough", keyFile: path.join(work, "bob_ed25519") };
+const alice = { stack: "alice", password: "alice's first password", newPassword: "alice's second password!", loginLimit: 3 };
+const bob = { stack: "bob", password: "bob's password, long enough", keyFile: path.join(work, "bob_ed25519"), runningAddress: "" };
 // Every 13th API request answered 429 (Retry-After 1 s), every 17th 503: the provider must retry.
 const faults = { tooManyRequestsEvery: 13, unavailableEvery: 17, retryAfterSeconds: 1 };
 
@@ -67,6 +67,15 @@ async function loggedIn(out: Outputs, password: string): Promise<JupyterClient> 
     const { client, status } = await login(out, password);
     assert.equal(status, 302, `login to ${String(out.url)} answered ${status}`);
     return client;
+}
+
+/** Whether a new connection from this machine gets an answer from JupyterLab within 3 s. */
+async function jupyterAnswers(out: Outputs): Promise<boolean> {
+    try {
+        return (await new JupyterClient(baseUrl(out), String(out.certificatePem), 3_000).request("GET", "/api")).status === 200;
+    } catch {
+        return false;
+    }
 }
 
 /** The stack's key for root: the generated one from the outputs, or bob's own. */
@@ -402,6 +411,42 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             assert.equal((await client.request("GET", "/api/contents/kept.ipynb")).status, 200);
         });
 
+        test("login throttling: new limits change only the guard step; at the limit the address is shut out of JupyterLab, not SSH", async () => {
+            await setConfig(alice.stack, { maxLoginFailures: String(alice.loginLimit), banMinutes: "5" });
+            assert.deepEqual(await plannedChanges(alice.stack), { "setup-login-guard": "update" });
+            await up(alice.stack, "login limits up");
+            const out = outs[alice.stack];
+            assert.match(rootShell(alice.stack, "fail2ban-client status"), /Jail list:\s+jupyterlab, sshd\s*$/m);
+            const restartedAt = rootShell(alice.stack, "systemctl show fail2ban --property=ActiveEnterTimestamp --value").trim();
+            let limitReachedAt = 0;
+            for (let attempt = 1; attempt <= alice.loginLimit; attempt++) {
+                const refused = await login(out, `not alice's password ${attempt}`);
+                assert.equal(refused.status, 401, `attempt ${attempt} of ${alice.loginLimit} is answered, and refused`);
+                limitReachedAt = Date.now();
+            }
+            while (await jupyterAnswers(out) && Date.now() - limitReachedAt < 60_000) {
+                await new Promise((r) => setTimeout(r, 250));
+            }
+            seconds["limit reached to ban in effect"] = (Date.now() - limitReachedAt) / 1000;
+            assert.equal(await jupyterAnswers(out), false, `JupyterLab still answers ${seconds["limit reached to ban in effect"]} s after the limit`);
+            await assert.rejects(new JupyterClient(baseUrl(out), String(out.certificatePem), 10_000).login(alice.newPassword),
+                "even the right password cannot get in");
+            // The ban is fail2ban's, on the Jupyter port only: SSH works, and the server itself answers on the droplet.
+            assert.equal(rootShell(alice.stack, "id -un").trim(), "root");
+            assert.equal(rootShell(alice.stack, `curl -s -o /dev/null -w '%{http_code}' --cacert ${serverLayout.certFile} https://127.0.0.1:9000/api`), "200");
+            const journal = rootShell(alice.stack, `journalctl --unit fail2ban --no-pager --output cat --since '${restartedAt}'`);
+            const found = [...journal.matchAll(/\[jupyterlab\] Found (\S+)/g)].map((m) => m[1]);
+            const banned = /\[jupyterlab\] Ban (\S+)/.exec(journal)?.[1];
+            assert.ok(banned !== undefined, `the journal names the banned address:\n${journal}`);
+            assert.ok(found.filter((address) => address === banned).length >= alice.loginLimit, `fail2ban found the refused logins:\n${journal}`);
+            assert.ok(journal.indexOf(`Ban ${banned}`) > journal.lastIndexOf(`Found ${banned}`), "the ban follows the failures");
+            assert.match(rootShell(alice.stack, "fail2ban-client status jupyterlab"), new RegExp(`Banned IP list:\\s+${banned.replaceAll(".", "\\.")}`));
+            report.loginBan = { limit: alice.loginLimit, bannedAddress: banned, journal: journal.split("\n").filter((l) => l.includes("jupyterlab")) };
+            rootShell(alice.stack, `fail2ban-client set jupyterlab unbanip ${banned}`);
+            const client = await loggedIn(out, alice.newPassword);
+            assert.equal((await client.request("GET", "/api/contents/kept.ipynb")).status, 200, "after the unban the right password logs in");
+        });
+
         test("after a reboot the server comes back by itself, with the notebook", async () => {
             const out = outs[alice.stack];
             const droplet = backend.dropletAt(String(out.ipAddress));
@@ -412,6 +457,9 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             seconds["reboot to server ready"] = (Date.now() - started) / 1000;
             const client = await loggedIn(out, alice.newPassword);
             assert.equal((await client.request("GET", "/api/contents/kept.ipynb")).status, 200);
+            assert.equal(rootShell(alice.stack, "systemctl is-active fail2ban").trim(), "active");
+            assert.match(rootShell(alice.stack, "fail2ban-client status jupyterlab"), /Currently banned:/, "the JupyterLab jail is active again");
+            assert.match(rootShell(alice.stack, "fail2ban-client get jupyterlab maxretry"), new RegExp(`^${alice.loginLimit}$`, "m"));
         });
 
         test("idleKernelMinutes 1: an idle kernel is culled within two minutes, one running a cell is kept", async () => {
@@ -465,17 +513,48 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         });
     });
 
-    test("an image change replaces both droplets side by side; the notebooks survive on the volumes", async () => {
-        const volumes = Object.fromEntries(standin.state.volumes().map((v) => [v.name, v.id]));
-        const before = { alice: outs[alice.stack], bob: outs[bob.stack] };
-        await setConfig(alice.stack, { image: "ubuntu-24-04-x64" });
-        await setConfig(bob.stack, { image: "debian-13-x64" });
-        for (const stack of [alice.stack, bob.stack]) {
-            const changes = await plannedChanges(stack);
-            assert.equal(changes["server-droplet"], "replace", `${stack}: ${JSON.stringify(changes)}`);
-            assert.equal(changes["data-volume"], undefined, `${stack}: the volume stays`);
+    test("bob pauses: the droplet, firewall, certificate and setup go; the volume, key and password stay; the outputs say what it costs now", async () => {
+        bob.runningAddress = String(outs[bob.stack].ipAddress);
+        await setConfig(bob.stack, { paused: "true" });
+        const changes = await plannedChanges(bob.stack);
+        for (const gone of ["server-droplet", "firewall-firewall", "tls-cert", "tls-key", "setup-cloud-init", "setup-login-guard", "setup-configure"]) {
+            assert.equal(changes[gone], "delete", `${gone} is deleted: ${JSON.stringify(changes)}`);
         }
-        const results = await Promise.allSettled([up(alice.stack, "replacement up (alice)"), up(bob.stack, "replacement up (bob)")]);
+        for (const kept of ["data-volume", "ssh-do", "password-salt"]) {
+            assert.equal(changes[kept], undefined, `${kept} stays: ${JSON.stringify(changes)}`);
+        }
+        const paused = await up(bob.stack, "pause (bob)");
+        assert.match(paused.stdout, /jupyterlab-bob: paused: no droplet; the 1 GB data volume costs \$0\.00015\/hour, up to \$0\.10\/month/);
+        assert.deepEqual(standin.state.droplets().map((d) => d.name), ["jupyterlab-alice"]);
+        assert.deepEqual(backend.runningDroplets().map((d) => d.ipv4), [String(outs[alice.stack].ipAddress)], "bob's VM is gone");
+        assert.ok(standin.state.volumes().some((v) => v.name === "jupyterlab-bob-notebooks" && v.dropletIds.length === 0), "his volume stays, detached");
+        assert.equal(standin.state.sshKeys().length, 2, "his key stays registered");
+        assert.equal(standin.state.firewalls().length, 1, "only alice's firewall is left");
+        const out = await outputs(bob.stack);
+        assert.equal(out.state, "paused");
+        assert.equal(out.monthlyPriceUsd, 0.1, "the 1 GB volume alone");
+        assert.equal(out.hourlyPriceUsd, 0.00015);
+        assert.equal(out.password, bob.password);
+        assert.equal(out.url, undefined, "no url while paused");
+        const connect = spawnSync("bash", [path.join(projectDir, "scripts", "connect.sh"), bob.stack], { cwd: projectDir, env: cli.environment, encoding: "utf8" });
+        assert.notEqual(connect.status, 0);
+        assert.match(connect.stderr, /the stack is paused: .*'pulumi config set paused false'/);
+        await cli.ok(["preview", "--expect-no-changes", `--stack=${bob.stack}`], stackOptions(bob.stack));
+    });
+
+    test("alice's image change replaces her droplet while bob resumes, side by side; the notebooks and passwords are the same", async () => {
+        const volumes = Object.fromEntries(standin.state.volumes().map((v) => [v.name, v.id]));
+        const before = { alice: outs[alice.stack] };
+        await setConfig(alice.stack, { image: "ubuntu-24-04-x64" });
+        await setConfig(bob.stack, { paused: "false" });
+        const aliceChanges = await plannedChanges(alice.stack);
+        assert.equal(aliceChanges["server-droplet"], "replace", JSON.stringify(aliceChanges));
+        const bobChanges = await plannedChanges(bob.stack);
+        assert.equal(bobChanges["server-droplet"], "create", JSON.stringify(bobChanges));
+        for (const changes of [aliceChanges, bobChanges]) {
+            assert.equal(changes["data-volume"], undefined, `the volume stays: ${JSON.stringify(changes)}`);
+        }
+        const results = await Promise.allSettled([up(alice.stack, "replacement up (alice)"), up(bob.stack, "resume (bob)")]);
         for (const r of results) {
             if (r.status === "rejected") {
                 throw r.reason;
@@ -485,7 +564,9 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         const aliceOut = await outputs(alice.stack);
         const bobOut = await outputs(bob.stack);
         assert.equal(aliceOut.ipAddress, before.alice.ipAddress, "alice's replacement got her old address");
-        assert.notEqual(bobOut.ipAddress, before.bob.ipAddress, "bob's replacement got a new address");
+        assert.notEqual(bobOut.ipAddress, bob.runningAddress, "bob's new droplet got a new address");
+        assert.equal(bobOut.state, "running");
+        assert.equal(bobOut.password, bob.password, "the same password");
         const aliceClient = await loggedIn(aliceOut, alice.newPassword);
         assert.equal((await aliceClient.request("GET", "/api/contents/kept.ipynb")).status, 200);
         const bobClient = await loggedIn(bobOut, bob.password);

@@ -11,7 +11,8 @@ export interface Response {
 export class JupyterClient {
     private readonly cookies = new Map<string, string>();
 
-    constructor(private readonly baseUrl: string, private readonly caPem: string) {}
+    /** timeoutMs: how long a request may go without any byte from the server. */
+    constructor(private readonly baseUrl: string, private readonly caPem: string, private readonly timeoutMs = 30_000) {}
 
     request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Response> {
         const url = new URL(path, this.baseUrl);
@@ -21,7 +22,7 @@ export class JupyterClient {
                 method,
                 ca: this.caPem,
                 headers: { ...(cookie ? { Cookie: cookie } : {}), ...(body !== undefined ? { "Content-Length": Buffer.byteLength(body).toString() } : {}), ...headers },
-                timeout: 30_000,
+                timeout: this.timeoutMs,
             }, (res) => {
                 const chunks: Buffer[] = [];
                 res.on("data", (c: Buffer) => chunks.push(c));
