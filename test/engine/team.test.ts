@@ -227,8 +227,14 @@ describe("a team's servers: the template and the roster", { concurrency: false }
     });
 
     test("`team up` for two people: both servers created side by side; each sheet (0600) logs its person in", async () => {
+        const requestsBefore = standin.state.requests().length;
         const run = await team(["up", writeRoster("team"), "--out", sheetsDir], "team up, two people, new");
-        report.twoPersonTeamUp = { seconds: run.seconds, engineSecondsPerPerson: engineSeconds(run.output) };
+        report.twoPersonTeamUp = {
+            seconds: run.seconds,
+            engineSecondsPerPerson: engineSeconds(run.output),
+            // What each new server costs of DigitalOcean's API rate limit (droplet polling included).
+            apiRequestsPerPerson: (standin.state.requests().length - requestsBefore) / 2,
+        };
         assert.equal(run.code, 0, run.output);
         assert.match(tableLine(run.output, "alice"), /^alice +https:\/\/127\.0\.2\.\d:9000\/lab +created +\$\d/);
         assert.match(tableLine(run.output, "bob"), /^bob +https:\/\/127\.0\.2\.\d:9000\/lab +created +\$\d/);
