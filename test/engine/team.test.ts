@@ -30,39 +30,25 @@ let projectDir: string;
 
 const sheetsDir = path.join(work, "team-secrets");
 const bobPassword = "bob's password from the environment";
+const teamRoster = `
+defaults:
+  region: fra1
+  dataVolumeGb: 1
+people:
+  - stack: alice
+  - stack: bob
+    passwordFromEnv: BOB_PASSWORD
+`;
 const rosters = {
-    team: `
-defaults:
-  region: fra1
-  dataVolumeGb: 1
-people:
-  - stack: alice
-  - stack: bob
-    passwordFromEnv: BOB_PASSWORD
-`,
+    team: teamRoster,
     // The stand-in answers s-4vcpu-8gb in syd1 as DigitalOcean does a size a region lacks: 422.
-    withRefusedPerson: `
-defaults:
-  region: fra1
-  dataVolumeGb: 1
-people:
-  - stack: alice
-  - stack: bob
-    passwordFromEnv: BOB_PASSWORD
-  - stack: dan
+    withRefusedPerson: `${teamRoster}  - stack: dan
     config:
       region: syd1
       size: s-4vcpu-8gb
 `,
-    withBadEntry: `
-defaults:
-  region: fra1
-  dataVolumeGb: 1
-people:
-  - stack: alice
-  - stack: bob
-    passwordFromEnv: BOB_PASSWORD
-    config:
+    // Bob's entry gets a size with too little memory.
+    withBadEntry: `${teamRoster}    config:
       size: s-1vcpu-1gb
 `,
 };
