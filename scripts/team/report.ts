@@ -63,7 +63,7 @@ const genericErrors = [/^update failed$/, /^destroy failed$/, /^preview failed$/
 export function firstErrorLine(diagnostics: string[], thrown: string): string {
     // Without the wrapping a provider adds (its Go source line, its SDK's name, its version).
     const clean = (line: string) => line.trim().replace(/^(?:std(?:out|err):\s*)?error:\s*/, "")
-        .replace(/^[\w./-]+\.go:\d+:\s*/, "").replace(/^sdk\.helper_schema:\s*/, "").replace(/:\s*provider=\S+$/, "");
+        .replace(/^[\w./-]+\.go:\d+:\s*/, "").replace(/^sdk\.helper_schema:\s*/, "").replace(/:\s*provider=\S+$/, "").replace(/ \(request "[^"]*"\)/, "");
     const specific = (line: string) => line !== "" && !genericErrors.some((pattern) => pattern.test(line));
     const fromDiagnostics = diagnostics.map((d) => clean(d.trim().split("\n")[0]));
     const thrownLines = thrown.split("\n").filter((line) => line.trim() !== "");

@@ -26,11 +26,11 @@ describe("the state of a person's stack after `up`", () => {
             "error: POST http://127.0.0.1:4000/v2/droplets: 422 (request \"abc\") Size is not available in this region.\n  more detail\n",
             "error: update failed\n",
         ];
-        assert.equal(firstErrorLine(diagnostics, "code: 255"), "POST http://127.0.0.1:4000/v2/droplets: 422 (request \"abc\") Size is not available in this region.");
+        assert.equal(firstErrorLine(diagnostics, "code: 255"), "POST http://127.0.0.1:4000/v2/droplets: 422 Size is not available in this region.");
         assert.equal(firstErrorLine(["update failed"], "code: 255\n stderr: error: something specific broke\n"), "something specific broke");
         assert.equal(firstErrorLine(["error: sdk-v2/provider2.go:571: sdk.helper_schema: Error creating droplet: POST http://x/v2/droplets: 422 " +
             "(request \"r\") Size is not available in this region.: provider=digitalocean@4.80.1\n"], ""),
-        "Error creating droplet: POST http://x/v2/droplets: 422 (request \"r\") Size is not available in this region.", "without the provider's wrapping");
+        "Error creating droplet: POST http://x/v2/droplets: 422 Size is not available in this region.", "without the provider's wrapping");
         assert.equal(firstErrorLine([], "spawn pulumi ENOENT"), "spawn pulumi ENOENT");
         assert.equal(firstErrorLine([], ""), "failed (no message)");
     });
