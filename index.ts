@@ -11,7 +11,8 @@ import { renderJupyterConfig } from "./components/jupyter-config";
 import { kernelRequirements } from "./components/kernel-requirements";
 import { loginGuardFiles } from "./components/login-guard";
 import { resourceBaseName, stackTags } from "./components/naming";
-import { costSummary, totalPrice, volumePrice } from "./components/pricing";
+import { costSummary, reservedIpPrice, totalPrice, volumePrice } from "./components/pricing";
+import { ReservedAddress } from "./components/reserved-address";
 import { RemoteSetup } from "./components/remote-setup";
 import { Server } from "./components/server";
 import { knownHostsLine as knownHostsEntry, sshConfigEntry, sshKeyFingerprint } from "./components/ssh-config";
@@ -62,6 +63,13 @@ const dataVolume = config.dataVolumeGb > 0
     })
     : undefined;
 
+const reservedAddress = config.reservedIp ? new ReservedAddress("address", { region: config.region }) : undefined;
+// With a reserved IP the certificate names an address that outlives droplets, so it stays
+// through pause, resume and replacement; otherwise it lives and dies with the droplet's address.
+const lastingCertificate = reservedAddress === undefined
+    ? undefined
+    : new TlsCertificate("tls", { ipAddress: reservedAddress.ipAddress, commonName: baseName });
+
 /** The droplet and everything that exists only for it: what `paused: true` deletes. */
 function launchServer() {
     const server = new Server("server", {
@@ -82,11 +90,13 @@ function launchServer() {
         jupyterPort: config.jupyterPort,
     });
 
-    const certificate = new TlsCertificate("tls", { ipAddress: server.ipv4Address, commonName: baseName });
+    // The address users and the setup reach it at: the reserved IP once it points here, or its own.
+    const address = reservedAddress?.assignTo(server.dropletId) ?? server.ipv4Address;
+    const certificate = lastingCertificate ?? new TlsCertificate("tls", { ipAddress: server.ipv4Address, commonName: baseName });
 
     const setup = new RemoteSetup("setup", {
         dropletId: server.dropletId,
-        host: server.ipv4Address,
+        host: address,
         privateKey: sshKey.privateKey,
         jupyterlabVersion: config.jupyterlabVersion,
         jupyterPort: config.jupyterPort,
@@ -103,24 +113,23 @@ function launchServer() {
             })),
         kernelRequirements: kernelRequirements(config.pythonPackages, config.requirements?.text),
     });
-    return { server, certificate, setup };
+    return { server, address, certificate, setup };
 }
 
 const running = config.paused ? undefined : launchServer();
-const storagePrice = volumePrice(config.dataVolumeGb);
+const keptPrices = [volumePrice(config.dataVolumeGb), ...(config.reservedIp ? [reservedIpPrice(running !== undefined)] : [])];
 const price = running === undefined
-    ? pulumi.output(totalPrice(storagePrice))
+    ? pulumi.output(totalPrice(...keptPrices))
     : pulumi.all([running.server.priceHourly, running.server.priceMonthly]).apply(
-        ([hourlyUsd, monthlyUsd]) => totalPrice({ hourlyUsd, monthlyUsd }, storagePrice));
-const cost = price.apply((p) => costSummary({ paused: config.paused, dataVolumeGb: config.dataVolumeGb, price: p }));
+        ([hourlyUsd, monthlyUsd]) => totalPrice({ hourlyUsd, monthlyUsd }, ...keptPrices));
+const cost = price.apply((p) => costSummary({ paused: config.paused, dataVolumeGb: config.dataVolumeGb, reservedIp: config.reservedIp, price: p }));
 // Runs once the droplet's price is known (not in a preview of a new droplet): a reminder on every `up`.
 cost.apply((line) => pulumi.log.info(`${baseName}: ${line}`));
 
 const sshUser = "jupyter";
 
 /** What a running server adds to the outputs: how to reach it and how to trust it. */
-function serverOutputs({ server, certificate, setup }: NonNullable<typeof running>) {
-    const ip = server.ipv4Address;
+function serverOutputs({ address: ip, certificate, setup }: NonNullable<typeof running>) {
     return {
         url: pulumi.interpolate`https://${ip}:${config.jupyterPort}/lab`,
         ipAddress: ip,

@@ -30,6 +30,8 @@ export interface DropletConfig {
     banMinutes: number;
     /** When true the droplet and what only it needs are deleted; the volume, key and password stay. */
     paused: boolean;
+    /** A reserved IP that keeps the address (url, certificate, SSH entry) through pause and replacement. */
+    reservedIp: boolean;
     jupyterlabVersion: string;
     pythonPackages: string[];
     /** The requirements file's contents (read here so a missing file is a config error). */
@@ -50,6 +52,7 @@ export const defaults = {
     maxLoginFailures: 5,
     banMinutes: 60,
     paused: false,
+    reservedIp: false,
     jupyterlabVersion: "4.6.6",
 } as const;
 
@@ -107,6 +110,7 @@ export function readConfig(source: ConfigSource, projectDir: string): DropletCon
         maxLoginFailures: check(() => parseMaxLoginFailures(raw("maxLoginFailures")), defaults.maxLoginFailures),
         banMinutes: check(() => parseBanMinutes(raw("banMinutes")), defaults.banMinutes),
         paused: check(() => parseBoolean("paused", raw("paused"), defaults.paused), defaults.paused),
+        reservedIp: check(() => parseBoolean("reservedIp", raw("reservedIp"), defaults.reservedIp), defaults.reservedIp),
         jupyterlabVersion: check(() => parseJupyterlabVersion(raw("jupyterlabVersion")), defaults.jupyterlabVersion),
         pythonPackages: check(() => parsePythonPackages(raw("pythonPackages")), []),
         requirements: check(() => readRequirementsFile(raw("requirementsFile"), projectDir), undefined),

@@ -7,6 +7,12 @@ export const volumeUsdPerGbMonth = 0.1;
 /** DigitalOcean bills by the hour up to 672 hours (28 days) a month: its hourly rate is monthly / 672. */
 export const billedHoursPerMonth = 672;
 
+/**
+ * A reserved IPv4 address: free while assigned to a droplet, charged while not (DigitalOcean's
+ * list price, as of 2026: $5 a month).
+ */
+export const unassignedReservedIpUsdPerMonth = 5;
+
 export interface Price {
     hourlyUsd: number;
     monthlyUsd: number;
@@ -14,6 +20,12 @@ export interface Price {
 
 export function volumePrice(sizeGb: number): Price {
     const monthlyUsd = sizeGb * volumeUsdPerGbMonth;
+    return { monthlyUsd, hourlyUsd: monthlyUsd / billedHoursPerMonth };
+}
+
+/** What a reserved IP costs: nothing while a droplet has it, the unassigned rate while paused. */
+export function reservedIpPrice(assigned: boolean): Price {
+    const monthlyUsd = assigned ? 0 : unassignedReservedIpUsdPerMonth;
     return { monthlyUsd, hourlyUsd: monthlyUsd / billedHoursPerMonth };
 }
 
@@ -28,19 +40,20 @@ function round(value: number, decimals: number): number {
     return Math.round(value * factor) / factor;
 }
 
-export function formatUsd(value: number): string {
-    return value >= 0.01 || value === 0 ? `$${value.toFixed(2)}` : `$${value.toFixed(5)}`;
+/** "$0.01801/hour, up to $12.10/month": hourly rates are fractions of a cent, monthly ones whole cents. */
+export function formatRate(price: Price): string {
+    return `$${price.hourlyUsd.toFixed(5)}/hour, up to $${price.monthlyUsd.toFixed(2)}/month`;
 }
 
 /** One line that says what the stack costs while it is in this state, for the log and the outputs. */
-export function costSummary(state: { paused: boolean; dataVolumeGb: number; price: Price }): string {
-    const rate = `${formatUsd(state.price.hourlyUsd)}/hour, up to ${formatUsd(state.price.monthlyUsd)}/month`;
+export function costSummary(state: { paused: boolean; dataVolumeGb: number; reservedIp: boolean; price: Price }): string {
+    const rate = formatRate(state.price);
+    const volume = `${state.dataVolumeGb} GB volume`;
     if (!state.paused) {
-        return `running: ${rate} (droplet${state.dataVolumeGb > 0 ? ` and ${state.dataVolumeGb} GB volume` : ""}) until ` +
+        return `running: ${rate} (droplet${state.dataVolumeGb > 0 ? ` and ${volume}` : ""}) until ` +
             "`pulumi config set paused true` and `pulumi up`, or `pulumi destroy`";
     }
-    return state.dataVolumeGb > 0
-        ? `paused: no droplet; the ${state.dataVolumeGb} GB data volume costs ${rate}. ` +
-            "`pulumi config set paused false` and `pulumi up` bring the server back with the same notebooks and password"
-        : "paused: no droplet and no volume, nothing to pay. `pulumi config set paused false` and `pulumi up` bring the server back";
+    const kept = [...(state.dataVolumeGb > 0 ? [`the ${volume}`] : []), ...(state.reservedIp ? ["the unassigned reserved IP"] : [])];
+    return `paused: no droplet; ${kept.length > 0 ? `${kept.join(" and ")} cost${kept.length === 1 ? "s" : ""} ${rate}` : "nothing to pay"}. ` +
+        "`pulumi config set paused false` and `pulumi up` bring the server back with the same notebooks and password";
 }

@@ -20,8 +20,23 @@ export function shellQuote(word: string): string {
     return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'"'"'`)}'`;
 }
 
+/** The shell functions (scripts/remote/lib/) each step calls, sent ahead of it. */
+const stepLibraries: Partial<Record<RemoteScript, string[]>> = {
+    "configure-jupyter": ["file-payload"],
+    "configure-login-guard": ["file-payload"],
+};
+
+export function readRemoteLibrary(name: string): string {
+    return fs.readFileSync(path.join(remoteScriptDir, "lib", `${name}.sh`), "utf8");
+}
+
+/** A step's script with the functions it calls (nothing is copied to the server first). */
 export function readRemoteScript(script: RemoteScript): string {
-    return fs.readFileSync(path.join(remoteScriptDir, `${script}.sh`), "utf8");
+    const text = fs.readFileSync(path.join(remoteScriptDir, `${script}.sh`), "utf8");
+    const libraries = (stepLibraries[script] ?? []).map((name) => readRemoteLibrary(name).replace(/^#!.*\n/, ""));
+    // The step's own shebang stays first; its code runs after the functions are defined.
+    const [shebang, ...body] = text.split("\n");
+    return [shebang, ...libraries, ...body].join("\n");
 }
 
 /** `env JLD_...=... bash -c '<script>' <script> args...`: runs the same under any login shell. */

@@ -19,23 +19,8 @@ umask 077
 staging=$(mktemp -d)
 trap 'rm -rf "$staging"' EXIT
 
-while read -r name content; do
-  case "$name" in
-    jupyter_server_config.json | tls.crt | tls.key) ;;
-    *)
-      echo "unexpected file name in the setup payload: ${name}" >&2
-      exit 1
-      ;;
-  esac
-  printf '%s' "$content" | base64 -d >"${staging}/${name}"
-done
-
-for name in jupyter_server_config.json tls.crt tls.key; do
-  if [ ! -s "${staging}/${name}" ]; then
-    echo "the setup payload is missing ${name}" >&2
-    exit 1
-  fi
-done
+# read_file_payload comes from lib/file-payload.sh, sent ahead of this script.
+read_file_payload "$staging" jupyter_server_config.json tls.crt tls.key
 
 # install(1) sets owner and mode before the content is visible under the final name.
 install -d -o "$user" -g "$user" -m 0700 "$(dirname "$config_file")" "$(dirname "$cert_file")" "$(dirname "$key_file")"

@@ -11,22 +11,8 @@ packages=(fail2ban python3-systemd nftables)
 
 staging=$(mktemp -d)
 trap 'rm -rf "$staging"' EXIT
-while read -r name content; do
-  case "$name" in
-    jail.local | filter.conf | fail2ban.local) ;;
-    *)
-      echo "unexpected file name in the login guard payload: ${name}" >&2
-      exit 1
-      ;;
-  esac
-  printf '%s' "$content" | base64 -d >"${staging}/${name}"
-done
-for name in jail.local filter.conf fail2ban.local; do
-  if [ ! -s "${staging}/${name}" ]; then
-    echo "the login guard payload is missing ${name}" >&2
-    exit 1
-  fi
-done
+# read_file_payload comes from lib/file-payload.sh, sent ahead of this script.
+read_file_payload "$staging" jail.local filter.conf fail2ban.local
 
 installed=$(dpkg-query --show --showformat='${db:Status-Status}\n' "${packages[@]}" 2>/dev/null | grep -c '^installed$' || true)
 if [ "$installed" -ne "${#packages[@]}" ]; then

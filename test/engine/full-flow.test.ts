@@ -6,11 +6,12 @@
 //
 // Droplet boots are the expensive part (about 10 minutes each under emulation), so each one
 // serves many checks, and two stacks' droplets boot side by side (one vCPU each, two cores):
-//   alice: the default image (debian-13-x64), a generated key; every check of the server a user
-//          meets, then an image change that replaces her droplet at the SAME address.
+//   alice: the default image (debian-13-x64), a generated key, a reserved IP; every check of the
+//          server a user meets, login throttling, then an image change that replaces her droplet
+//          behind the same address and certificate.
 //   bob:   ubuntu-24-04-x64 (socket-activated ssh), his own key in a real ssh-agent, retained
 //          data; a size not offered in his region first, a Ctrl-C during the JupyterLab install,
-//          then an image change that replaces his droplet at a NEW address.
+//          then a pause and a resume (at a new address) beside alice's replacement.
 // The stand-in answers a deterministic share of all requests with 429 and 503 throughout.
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -170,9 +171,8 @@ before(async () => {
         workDir: path.join(work, "cloud"),
         forwardPorts: [9000],
         addresses: ["127.0.1.1", "127.0.1.2", "127.0.1.3", "127.0.1.4", "127.0.1.5", "127.0.1.6"],
-        // On DigitalOcean a replacement droplet may get the old address or a new one: alice's
-        // replacement gets her old address back, bob's a new one.
-        keepAddressOf: ["jupyterlab-alice"],
+        // alice keeps her address through a replacement with a reserved IP; bob's new droplet gets a new one.
+        reservedAddresses: ["127.0.2.1", "127.0.2.2"],
     });
     const imageStarted = Date.now();
     await backend.prepare();
@@ -200,6 +200,7 @@ after(async () => {
         process.kill(agent.pid);
     }
     await standin?.close();
+    await backend?.closeReservedRoutes();
     fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -215,11 +216,11 @@ function dropletCreates(): Record<string, number> {
 describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concurrency: false }, () => {
     test("preview plans every resource and creates nothing", async () => {
         await cli.ok(["stack", "init", alice.stack]);
-        await setConfig(alice.stack, { region: "fra1", dataVolumeGb: "1" }, { password: alice.password });
+        await setConfig(alice.stack, { region: "fra1", dataVolumeGb: "1", reservedIp: "true" }, { password: alice.password });
         const preview = await cli.ok(["preview", "--json", `--stack=${alice.stack}`]);
         seconds.preview = preview.seconds;
         const creates = previewSteps(preview.stdout).filter((s) => s.op === "create").map((s) => urnName(s.urn));
-        for (const name of ["server-droplet", "data-volume", "firewall-firewall", "ssh-do", "tls-cert", "setup-configure"]) {
+        for (const name of ["server-droplet", "data-volume", "firewall-firewall", "ssh-do", "tls-cert", "setup-configure", "address-ip", "address-assignment"]) {
             assert.ok(creates.includes(name), `preview plans to create ${name}: ${creates.join(", ")}`);
         }
         assert.equal(standin.state.droplets().length, 0, "a preview creates nothing");
@@ -240,7 +241,9 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
     });
 
     test("alice's `up` and bob's (Ctrl-C during the JupyterLab install, then `up` again) run side by side", async () => {
-        const aliceUp = up(alice.stack, "first up (alice), to login working");
+        const aliceUp = up(alice.stack, "first up (alice), to login working").then((result) => {
+            report.firstUpTail = result.stdout.split("\n").slice(-25).join("\n");
+        });
         const bobUp = (async () => {
             const eventLog = path.join(work, "events-interrupted.jsonl");
             const interrupted = await cli.run(["up", "--yes", "--skip-preview", `--stack=${bob.stack}`], stackOptions(bob.stack, {
@@ -264,8 +267,17 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         assert.equal(standin.state.sshKeys().length, 2);
         const apiFaults = standin.state.faults();
         assert.ok(apiFaults.tooManyRequests > 0 && apiFaults.unavailable > 0, `the provider met 429s and 503s: ${JSON.stringify(apiFaults)}`);
-        await outputs(alice.stack);
+        const aliceOut = await outputs(alice.stack);
         await outputs(bob.stack);
+        // alice's address is her reserved IP, assigned to her droplet, which has an address of its own.
+        const aliceDroplet = standin.state.droplets().find((d) => d.name === "jupyterlab-alice");
+        assert.deepEqual(standin.state.reservedIps(), [{ ip: String(aliceOut.ipAddress), region: "fra1", dropletId: aliceDroplet?.id }]);
+        assert.notEqual(aliceDroplet?.ipv4, aliceOut.ipAddress);
+        // The droplet's hourly price from the API plus the 1 GB volume's; the assigned reserved IP is free.
+        assert.equal(aliceOut.hourlyPriceUsd, 0.01801);
+        assert.equal(aliceOut.monthlyPriceUsd, 12.1);
+        assert.equal(aliceOut.state, "running");
+        assert.match(String(report.firstUpTail), /jupyterlab-alice: running: \$0\.01801\/hour, up to \$12\.10\/month/);
     });
 
     describe("alice's server, as she meets it", { concurrency: false }, () => {
@@ -563,7 +575,10 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         assert.deepEqual(Object.fromEntries(standin.state.volumes().map((v) => [v.name, v.id])), volumes, "the same volumes");
         const aliceOut = await outputs(alice.stack);
         const bobOut = await outputs(bob.stack);
-        assert.equal(aliceOut.ipAddress, before.alice.ipAddress, "alice's replacement got her old address");
+        assert.equal(aliceOut.ipAddress, before.alice.ipAddress, "alice's reserved IP points at her new droplet");
+        assert.equal(aliceOut.certificateSha256, before.alice.certificateSha256, "and her certificate, which names it, is the same");
+        const aliceDroplet = standin.state.droplets().find((d) => d.name === "jupyterlab-alice");
+        assert.equal(standin.state.reservedIps()[0]?.dropletId, aliceDroplet?.id);
         assert.notEqual(bobOut.ipAddress, bob.runningAddress, "bob's new droplet got a new address");
         assert.equal(bobOut.state, "running");
         assert.equal(bobOut.password, bob.password, "the same password");
@@ -627,6 +642,7 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         assert.deepEqual(standin.state.droplets(), []);
         assert.deepEqual(standin.state.firewalls(), []);
         assert.deepEqual(standin.state.sshKeys(), []);
+        assert.deepEqual(standin.state.reservedIps(), [], "alice's reserved IP is released");
         assert.deepEqual(standin.state.volumes().map((v) => v.name), ["jupyterlab-bob-notebooks"]);
         assert.deepEqual(backend.runningDroplets(), []);
         const qemu = spawnSync("pgrep", ["-f", `qemu-system-x86_64.*${path.join(work, "cloud")}`]);

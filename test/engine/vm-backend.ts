@@ -1,8 +1,10 @@
 // The stand-in's backend for the engine tests: every droplet is a real local droplet (a qemu VM
 // booted with the user-data the provider sent), every volume a disk file formatted the way
 // DigitalOcean formats a new volume. A droplet's public IPv4 is the loopback address its SSH
-// and Jupyter ports are forwarded on.
+// and Jupyter ports are forwarded on. A reserved IP is another loopback address whose same
+// ports this process forwards to the droplet it is assigned to, as DigitalOcean's network does.
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import type { DropletSpec, LocalCloudBackend, VolumeSpec } from "../standin/do-api";
 import { bootLocalDroplet, createVolumeDisk, ensureImage, LocalDroplet } from "../vm/local-droplet";
@@ -23,24 +25,29 @@ export interface VmBackendOptions {
     forwardPorts: number[];
     /** Loopback addresses handed out in turn, e.g. ["127.0.1.1", "127.0.1.2", ...]. */
     addresses: string[];
-    /**
-     * Droplet names whose next droplet gets the address their last one had (DigitalOcean may
-     * hand a replacement the old address, or a new one: tests need both).
-     */
-    keepAddressOf?: string[];
+    /** Loopback addresses handed out as reserved IPs, e.g. ["127.0.2.1", ...]. */
+    reservedAddresses?: string[];
     log?: (line: string) => void;
+}
+
+/** A reserved IP's forwarders to the droplet it is assigned to. */
+interface ReservedRoute {
+    dropletId: number;
+    servers: net.Server[];
+    connections: Set<net.Socket>;
 }
 
 export class VmBackend implements LocalCloudBackend {
     private readonly droplets = new Map<number, LocalDroplet>();
     private readonly volumeFiles = new Map<string, { name: string; file: string }>();
     private readonly freeAddresses: string[];
-    /** Addresses held for the next droplet of a name in keepAddressOf. */
-    private readonly heldAddresses = new Map<string, string>();
+    private readonly freeReservedAddresses: string[];
+    private readonly reservedRoutes = new Map<string, ReservedRoute>();
     private imageDir?: string;
 
     constructor(private readonly options: VmBackendOptions) {
         this.freeAddresses = [...options.addresses];
+        this.freeReservedAddresses = [...(options.reservedAddresses ?? [])];
         fs.mkdirSync(options.workDir, { recursive: true });
     }
 
@@ -82,8 +89,7 @@ export class VmBackend implements LocalCloudBackend {
         if (sshActivation === undefined) {
             throw new Error(`the local cloud boots only the images ${Object.keys(IMAGES).join(", ")}, not ${d.image}`);
         }
-        const ipv4 = this.heldAddresses.get(d.name) ?? this.freeAddresses.shift();
-        this.heldAddresses.delete(d.name);
+        const ipv4 = this.freeAddresses.shift();
         if (ipv4 === undefined) {
             throw new Error(`no loopback address left for droplet ${d.name}: give the backend more addresses`);
         }
@@ -115,20 +121,85 @@ export class VmBackend implements LocalCloudBackend {
         await droplet.stop();
         this.droplets.delete(id);
         // Like DigitalOcean, an address may be handed to a later droplet.
-        if (this.options.keepAddressOf?.includes(droplet.name) === true) {
-            this.heldAddresses.set(droplet.name, droplet.ipv4);
-        } else {
-            this.freeAddresses.push(droplet.ipv4);
-        }
+        this.freeAddresses.push(droplet.ipv4);
         this.log(`droplet ${droplet.name} (${id}) stopped`);
     }
 
-    /** The running droplet at a public address, for what only its console can do (a reboot). */
+    reserveIp(): string {
+        const ip = this.freeReservedAddresses.shift();
+        if (ip === undefined) {
+            throw new Error("no loopback address left for a reserved IP: give the backend more reservedAddresses");
+        }
+        return ip;
+    }
+
+    async routeReservedIp(ip: string, dropletId: number | undefined): Promise<void> {
+        await this.closeRoute(ip);
+        if (dropletId === undefined) {
+            this.log(`reserved IP ${ip} unassigned`);
+            return;
+        }
+        const droplet = this.droplets.get(dropletId);
+        if (droplet === undefined) {
+            throw new Error(`reserved IP ${ip}: no running droplet ${dropletId}`);
+        }
+        const connections = new Set<net.Socket>();
+        const servers = await Promise.all([22, ...this.options.forwardPorts].map((port) =>
+            forward({ host: ip, port }, { host: droplet.ipv4, port }, connections)));
+        this.reservedRoutes.set(ip, { dropletId, servers, connections });
+        this.log(`reserved IP ${ip} now forwards to droplet ${droplet.name} (${dropletId}) at ${droplet.ipv4}`);
+    }
+
+    private async closeRoute(ip: string): Promise<void> {
+        const route = this.reservedRoutes.get(ip);
+        if (route === undefined) {
+            return;
+        }
+        this.reservedRoutes.delete(ip);
+        for (const connection of route.connections) {
+            connection.destroy();
+        }
+        await Promise.all(route.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    }
+
+    /** Stops forwarding every reserved IP (the end of a test run). */
+    async closeReservedRoutes(): Promise<void> {
+        await Promise.all([...this.reservedRoutes.keys()].map((ip) => this.closeRoute(ip)));
+    }
+
+    /** The running droplet at a public address (its own or a reserved IP), for what only its console can do (a reboot). */
     dropletAt(ipv4: string): LocalDroplet | undefined {
-        return [...this.droplets.values()].find((d) => d.ipv4 === ipv4 && d.isRunning());
+        const routed = this.reservedRoutes.get(ipv4);
+        const droplet = routed === undefined
+            ? [...this.droplets.values()].find((d) => d.ipv4 === ipv4)
+            : this.droplets.get(routed.dropletId);
+        return droplet?.isRunning() === true ? droplet : undefined;
     }
 
     runningDroplets(): LocalDroplet[] {
         return [...this.droplets.values()].filter((d) => d.isRunning());
     }
+}
+
+/** Listens on `from` and pipes each connection to `to`, until the server is closed. */
+function forward(from: { host: string; port: number }, to: { host: string; port: number }, connections: Set<net.Socket>): Promise<net.Server> {
+    const server = net.createServer((client) => {
+        const upstream = net.connect(to.port, to.host);
+        for (const socket of [client, upstream]) {
+            connections.add(socket);
+            socket.on("close", () => connections.delete(socket));
+            socket.on("error", () => {
+                client.destroy();
+                upstream.destroy();
+            });
+        }
+        client.pipe(upstream).pipe(client);
+    });
+    return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(from.port, from.host, () => {
+            server.off("error", reject);
+            resolve(server);
+        });
+    });
 }

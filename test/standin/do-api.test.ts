@@ -692,6 +692,59 @@ describe("volume actions", () => {
     }));
 });
 
+// --- reserved IPs --------------------------------------------------------------------------------
+
+describe("reserved IPs", () => {
+  it("create in a region, assign to an active droplet, unassign, delete: the backend routes its traffic", () =>
+    withStandin(async (env) => {
+      const created = await env.api("POST", "/v2/reserved_ips", { region: "fra1" });
+      assert.equal(created.status, 202, JSON.stringify(created.json));
+      const ip = str(obj(created.json.reserved_ip).ip);
+      assert.equal(obj(obj(created.json.reserved_ip).region).slug, "fra1");
+      assert.equal(obj(created.json.reserved_ip).droplet, null);
+      const d = await createDroplet(env);
+      const path = `/v2/reserved_ips/${ip}/actions`;
+      assertError(await env.api("POST", path, { type: "assign", droplet_id: num(d.id) }), 422, "not active yet");
+      await env.standin.state.idle();
+      const assigned = await env.api("POST", path, { type: "assign", droplet_id: num(d.id) });
+      assert.equal(assigned.status, 201, JSON.stringify(assigned.json));
+      const action = obj(assigned.json.action);
+      assert.equal(action.resource_type, "reserved_ip");
+      await env.standin.state.idle();
+      assert.equal(obj((await env.api("GET", `${path}/${num(action.id)}`)).json.action).status, "completed");
+      assert.equal(num(obj(obj((await env.api("GET", `/v2/reserved_ips/${ip}`)).json.reserved_ip).droplet).id), num(d.id));
+      assert.equal(env.backend.reservedRoutes.get(ip), num(d.id));
+      assert.deepEqual(env.standin.state.reservedIps(), [{ ip, region: "fra1", dropletId: num(d.id) }]);
+
+      assert.equal((await env.api("POST", path, { type: "unassign" })).status, 201);
+      assert.equal(obj((await env.api("GET", `/v2/reserved_ips/${ip}`)).json.reserved_ip).droplet, null);
+      assert.equal(env.backend.reservedRoutes.has(ip), false);
+      assertError(await env.api("POST", path, { type: "unassign" }), 422, "not assigned");
+      assertError(await env.api("POST", path, { type: "float" }), 422, "type");
+
+      assert.equal((await env.api("DELETE", `/v2/reserved_ips/${ip}`)).status, 204);
+      assertError(await env.api("GET", `/v2/reserved_ips/${ip}`), 404, "");
+    }));
+
+  it("a deleted droplet loses its reserved IP, which stays on the account; one per droplet, same region only", () =>
+    withStandin(async (env) => {
+      const ip = str(obj((await env.api("POST", "/v2/reserved_ips", { region: "fra1" })).json.reserved_ip).ip);
+      const second = str(obj((await env.api("POST", "/v2/reserved_ips", { region: "fra1" })).json.reserved_ip).ip);
+      const elsewhere = str(obj((await env.api("POST", "/v2/reserved_ips", { region: "ams3" })).json.reserved_ip).ip);
+      assertError(await env.api("POST", "/v2/reserved_ips", { region: "fra1" }), 422, "reserved IP limit of 3");
+      const d = await createDroplet(env);
+      await env.standin.state.idle();
+      assert.equal((await env.api("POST", `/v2/reserved_ips/${ip}/actions`, { type: "assign", droplet_id: num(d.id) })).status, 201);
+      assertError(await env.api("POST", `/v2/reserved_ips/${second}/actions`, { type: "assign", droplet_id: num(d.id) }), 422, "at most one");
+      assertError(await env.api("POST", `/v2/reserved_ips/${elsewhere}/actions`, { type: "assign", droplet_id: num(d.id) }), 422, "ams3");
+      assert.equal((await env.api("DELETE", `/v2/droplets/${num(d.id)}`)).status, 204);
+      await env.standin.state.idle();
+      assert.deepEqual(env.standin.state.reservedIps().find((x) => x.ip === ip), { ip, region: "fra1" });
+      assert.equal(env.backend.reservedRoutes.has(ip), false);
+      assertError(await env.api("POST", "/v2/reserved_ips", { region: "fra1", droplet_id: 1 }), 422, "droplet_id");
+    }));
+});
+
 // --- firewalls -----------------------------------------------------------------------------------
 
 describe("firewalls", () => {

@@ -76,6 +76,13 @@ export interface LocalCloudBackend {
   resizeDroplet?(d: { id: number; size: string; resizeDisk: boolean }): Promise<void>;
   /** Optional. Without it, a volume resize changes the API's record only (and says so in the log). */
   resizeVolume?(v: { id: string; sizeGb: number }): Promise<void>;
+  /**
+   * Optional, with routeReservedIp. A new reserved IPv4 address for the region. Without it,
+   * creating a reserved IP answers 422.
+   */
+  reserveIp?(region: string): string;
+  /** Sends a reserved IP's traffic to a droplet (its id), or nowhere (undefined). */
+  routeReservedIp?(ip: string, dropletId: number | undefined): Promise<void>;
 }
 
 export interface StandinOptions {
@@ -188,11 +195,18 @@ export interface FirewallView {
   readonly tags: readonly string[];
 }
 
+export interface ReservedIpView {
+  readonly ip: string;
+  readonly region: string;
+  /** The droplet it is assigned to, if any. */
+  readonly dropletId?: number;
+}
+
 export interface ActionView {
   readonly id: number;
   readonly type: string;
   readonly status: ActionStatus;
-  readonly resourceType: "droplet" | "volume";
+  readonly resourceType: ActionResourceType;
   readonly resourceId: number | string;
 }
 
@@ -210,6 +224,7 @@ export interface StandinState {
   droplets(): DropletView[];
   volumes(): VolumeView[];
   firewalls(): FirewallView[];
+  reservedIps(): ReservedIpView[];
   tags(): string[];
   actions(): ActionView[];
   /** Every request answered so far, in order, faulted ones included. */
@@ -317,10 +332,19 @@ interface ActionRecord {
   status: ActionStatus;
   startedAt: string;
   completedAt: string | null;
-  resourceType: "droplet" | "volume";
-  /** Droplet id, or volume uuid (answered as 0: godo reads resource_id as an integer). */
+  resourceType: ActionResourceType;
+  /** Droplet id, or volume uuid or reserved IP (answered as 0: godo reads resource_id as an integer). */
   resourceId: number | string;
   region: string;
+}
+
+type ActionResourceType = "droplet" | "volume" | "reserved_ip";
+
+interface ReservedIpRecord {
+  ip: string;
+  region: string;
+  dropletId?: number;
+  createdAt: string;
 }
 
 interface TagRecord {
@@ -349,6 +373,10 @@ const KEY_TYPES = new Set([
 ]);
 const MAX_VOLUME_GB = 16 * 1024;
 const NOT_LOCAL = "is not supported by the local stand-in";
+/** The account's default project, which new reserved IPs join. */
+const DEFAULT_PROJECT_ID = "b6fc48a1-0000-4000-8000-00000000d0f7";
+/** DigitalOcean's default: three reserved IPs per account. */
+const RESERVED_IP_LIMIT = 3;
 
 function nowIso(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -430,6 +458,7 @@ class DoStandin {
   private readonly droplets = new Map<number, DropletRecord>();
   private readonly volumes = new Map<string, VolumeRecord>();
   private readonly firewalls = new Map<string, FirewallRecord>();
+  private readonly reservedIps = new Map<string, ReservedIpRecord>();
   /** Keyed by lower-cased name: DigitalOcean's tags are case-insensitive. */
   private readonly tags = new Map<string, TagRecord>();
   private readonly actions = new Map<number, ActionRecord>();
@@ -591,6 +620,14 @@ class DoStandin {
       r("DELETE", "/v2/firewalls/:str/tags", (c) => this.firewallTags(c, false)),
       r("POST", "/v2/firewalls/:str/rules", (c) => this.firewallRules(c, true)),
       r("DELETE", "/v2/firewalls/:str/rules", (c) => this.firewallRules(c, false)),
+
+      r("GET", "/v2/reserved_ips", (c) => this.list(c, "reserved_ips", [...this.reservedIps.values()].map((x) => this.reservedIpJson(x)))),
+      r("POST", "/v2/reserved_ips", (c) => this.createReservedIp(c)),
+      r("GET", "/v2/reserved_ips/:str", (c) => ({ status: 200, body: { reserved_ip: this.reservedIpJson(this.reservedIp(c.params[0])) } })),
+      r("DELETE", "/v2/reserved_ips/:str", (c) => this.deleteReservedIp(c)),
+      r("GET", "/v2/reserved_ips/:str/actions", (c) => this.listActions(c, "reserved_ip", this.reservedIp(c.params[0]).ip)),
+      r("POST", "/v2/reserved_ips/:str/actions", (c) => this.reservedIpAction(c)),
+      r("GET", "/v2/reserved_ips/:str/actions/:num", (c) => this.getScopedAction(c, "reserved_ip", this.reservedIp(c.params[0]).ip)),
 
       r("GET", "/v2/tags", (c) => this.list(c, "tags", [...this.tags.values()].map((t) => this.tagJson(t)))),
       r("POST", "/v2/tags", (c) => this.createTag(c)),
@@ -1067,6 +1104,13 @@ class DoStandin {
     if (d.deleting) return { status: 204 };
     if (d.locked) throw ApiError.unprocessable("Droplet already has a pending event.");
     d.deleting = true;
+    // As on DigitalOcean, deleting a droplet unassigns its reserved IP (which stays on the account).
+    for (const reserved of this.reservedIps.values()) {
+      if (reserved.dropletId === d.id) {
+        reserved.dropletId = undefined;
+        void this.track(() => this.backend.routeReservedIp?.(reserved.ip, undefined) ?? Promise.resolve());
+      }
+    }
     const stopped = this.stopVm(d);
     d.vmStopped = stopped;
     void this.track(async () => {
@@ -1237,7 +1281,7 @@ class DoStandin {
 
   // --- actions --------------------------------------------------------------------------------
 
-  private newAction(type: string, resourceType: "droplet" | "volume", resourceId: number | string, region: string): ActionRecord {
+  private newAction(type: string, resourceType: ActionResourceType, resourceId: number | string, region: string): ActionRecord {
     const action: ActionRecord = {
       id: this.nextActionId++,
       type,
@@ -1258,7 +1302,7 @@ class DoStandin {
   }
 
   /** An action whose state change is already applied; it completes after the action delay. */
-  private timedAction(type: string, resourceType: "droplet" | "volume", resourceId: number | string, region: string): ActionRecord {
+  private timedAction(type: string, resourceType: ActionResourceType, resourceId: number | string, region: string): ActionRecord {
     const action = this.newAction(type, resourceType, resourceId, region);
     void this.track(async () => {
       await sleep(this.actionDelayMs);
@@ -1267,12 +1311,12 @@ class DoStandin {
     return action;
   }
 
-  private listActions(c: Ctx, resourceType: "droplet" | "volume", resourceId: number | string): Reply {
+  private listActions(c: Ctx, resourceType: ActionResourceType, resourceId: number | string): Reply {
     const items = [...this.actions.values()].filter((a) => a.resourceType === resourceType && a.resourceId === resourceId);
     return this.list(c, "actions", items.map(actionJson));
   }
 
-  private getScopedAction(c: Ctx, resourceType: "droplet" | "volume", resourceId: number | string): Reply {
+  private getScopedAction(c: Ctx, resourceType: ActionResourceType, resourceId: number | string): Reply {
     const action = this.action(c.params[1]);
     if (action.resourceType !== resourceType || action.resourceId !== resourceId) throw ApiError.notFound();
     return { status: 200, body: { action: actionJson(action) } };
@@ -1445,6 +1489,84 @@ class DoStandin {
       default:
         throw ApiError.unprocessable(`type: volume action ${JSON.stringify(type)} ${NOT_LOCAL}`);
     }
+  }
+
+  // --- reserved IPs --------------------------------------------------------------------------
+
+  private reservedIp(ip: string): ReservedIpRecord {
+    const reserved = this.reservedIps.get(ip);
+    if (reserved === undefined) throw ApiError.notFound();
+    return reserved;
+  }
+
+  private createReservedIp(c: Ctx): Reply {
+    const f: Fields = Fields.root(c.body);
+    if (f.has("droplet_id")) {
+      throw ApiError.unprocessable(`droplet_id: creating a reserved IP already assigned ${NOT_LOCAL}; create it in a region, then assign it`);
+    }
+    const region = f.str("region");
+    if (findRegion(region) === undefined) throw ApiError.unprocessable(`region: no region ${JSON.stringify(region)}`);
+    if (this.backend.reserveIp === undefined || this.backend.routeReservedIp === undefined) {
+      throw ApiError.unprocessable(`reserved IPs ${NOT_LOCAL} without a backend that routes them`);
+    }
+    if (this.reservedIps.size >= RESERVED_IP_LIMIT) {
+      throw ApiError.unprocessable(`creating this reserved IP would exceed your reserved IP limit of ${RESERVED_IP_LIMIT}`);
+    }
+    const ip = this.backend.reserveIp(region);
+    if (!isIPv4(ip) || this.reservedIps.has(ip)) throw new Error(`backend reserved ${JSON.stringify(ip)}, not a new IPv4 address`);
+    const reserved: ReservedIpRecord = { ip, region, createdAt: nowIso() };
+    this.reservedIps.set(ip, reserved);
+    return { status: 202, body: { reserved_ip: this.reservedIpJson(reserved), links: {} } };
+  }
+
+  private async deleteReservedIp(c: Ctx): Promise<Reply> {
+    const reserved = this.reservedIp(c.params[0]);
+    if (reserved.dropletId !== undefined) await this.backend.routeReservedIp?.(reserved.ip, undefined);
+    this.reservedIps.delete(reserved.ip);
+    return { status: 204 };
+  }
+
+  private async reservedIpAction(c: Ctx): Promise<Reply> {
+    const reserved = this.reservedIp(c.params[0]);
+    const f: Fields = Fields.root(c.body);
+    const type = f.str("type");
+    switch (type) {
+      case "assign": {
+        const dropletId = f.int("droplet_id");
+        const d = this.droplets.get(dropletId);
+        if (d === undefined || d.deleting) throw ApiError.unprocessable(`droplet_id: no droplet ${dropletId}`);
+        if (d.region !== reserved.region) {
+          throw ApiError.unprocessable(`droplet_id: droplet ${dropletId} is in ${d.region} and the reserved IP ${reserved.ip} in ${reserved.region}`);
+        }
+        if (d.status !== "active") throw ApiError.unprocessable(`droplet_id: droplet ${dropletId} is not active yet`);
+        const other = [...this.reservedIps.values()].find((x) => x.dropletId === dropletId && x.ip !== reserved.ip);
+        if (other !== undefined) {
+          throw ApiError.unprocessable(`droplet_id: droplet ${dropletId} already has the reserved IP ${other.ip}; a droplet has at most one`);
+        }
+        await this.backend.routeReservedIp?.(reserved.ip, dropletId);
+        reserved.dropletId = dropletId;
+        return { status: 201, body: { action: actionJson(this.timedAction("assign_ip", "reserved_ip", reserved.ip, reserved.region)) } };
+      }
+      case "unassign": {
+        if (reserved.dropletId === undefined) throw ApiError.unprocessable(`the reserved IP ${reserved.ip} is not assigned to a droplet`);
+        await this.backend.routeReservedIp?.(reserved.ip, undefined);
+        reserved.dropletId = undefined;
+        return { status: 201, body: { action: actionJson(this.timedAction("unassign_ip", "reserved_ip", reserved.ip, reserved.region)) } };
+      }
+      default:
+        throw ApiError.unprocessable(`type: reserved IP action ${JSON.stringify(type)} ${NOT_LOCAL}`);
+    }
+  }
+
+  private reservedIpJson(x: ReservedIpRecord): JsonObject {
+    const d = x.dropletId === undefined ? undefined : this.droplets.get(x.dropletId);
+    return {
+      ip: x.ip,
+      region: this.regionJson(x.region),
+      droplet: d === undefined ? null : this.dropletJson(d),
+      locked: false,
+      project_id: DEFAULT_PROJECT_ID,
+    };
   }
 
   // --- firewalls ------------------------------------------------------------------------------
@@ -1748,6 +1870,8 @@ class DoStandin {
           dropletIds: [...v.dropletIds],
           tags: [...v.tags],
         })),
+      reservedIps: () =>
+        [...this.reservedIps.values()].map((x) => ({ ip: x.ip, region: x.region, ...(x.dropletId !== undefined ? { dropletId: x.dropletId } : {}) })),
       firewalls: () =>
         [...this.firewalls.values()].map((fw) => ({
           id: fw.id,

@@ -17,7 +17,8 @@ export type MemoryBackendCall =
   | { op: "powerOffDroplet"; id: number }
   | { op: "powerOnDroplet"; id: number }
   | { op: "resizeDroplet"; id: number; size: string; resizeDisk: boolean }
-  | { op: "resizeVolume"; id: string; sizeGb: number };
+  | { op: "resizeVolume"; id: string; sizeGb: number }
+  | { op: "routeReservedIp"; ip: string; dropletId: number | undefined };
 
 export interface MemoryBackendOptions {
   /** How long a "boot" takes. Defaults to 50 ms. */
@@ -35,6 +36,9 @@ export class MemoryBackend implements LocalCloudBackend {
   /** Volume id -> droplet whose pretend VM has the disk open. */
   private readonly diskUsers = new Map<string, number>();
   private nextHost = 10;
+  private nextReservedHost = 1;
+  /** Reserved IP -> the droplet its traffic goes to. */
+  readonly reservedRoutes = new Map<string, number>();
   private readonly bootFailures: string[] = [];
   private readonly addresses = new Map<number, string>();
   private readonly bootDelayMs: number;
@@ -122,6 +126,17 @@ export class MemoryBackend implements LocalCloudBackend {
     await sleep(this.bootDelayMs);
     this.running.add(id);
     return { ipv4: this.address(id) };
+  }
+
+  reserveIp(): string {
+    return `127.0.9.${this.nextReservedHost++}`;
+  }
+
+  async routeReservedIp(ip: string, dropletId: number | undefined): Promise<void> {
+    this.calls.push({ op: "routeReservedIp", ip, dropletId });
+    if (dropletId === undefined) this.reservedRoutes.delete(ip);
+    else this.reservedRoutes.set(ip, dropletId);
+    return Promise.resolve();
   }
 
   async resizeDroplet(d: { id: number; size: string; resizeDisk: boolean }): Promise<void> {

@@ -88,6 +88,7 @@ export const mockValues = {
     sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n",
     hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBlI1TUmTU6lRoDgg8mOhyYZk2oZHMWOx4kb3pP0GnS7\n",
     generatedPassword: "generated-password-abcdefgh",
+    reservedIp: "203.0.113.99",
     saltBase64: Buffer.from("0123456789abcdef").toString("base64"),
 };
 
@@ -113,6 +114,10 @@ function outputsFor(args: pulumi.runtime.MockResourceArgs): Record<string, unkno
             return { ...inputs, urn: "do:volume:v" };
         case "digitalocean:index/droplet:Droplet":
             return { ...inputs, ipv4Address: mockValues.ipv4, priceMonthly: 12, priceHourly: 0.01786, status: "active" };
+        case "digitalocean:index/reservedIp:ReservedIp":
+            return { ...inputs, ipAddress: mockValues.reservedIp, urn: `do:reservedip:${mockValues.reservedIp}` };
+        case "digitalocean:index/reservedIpAssignment:ReservedIpAssignment":
+            return { ...inputs };
         case "digitalocean:index/firewall:Firewall":
             return { ...inputs, status: "succeeded" };
         case "command:remote:Command":

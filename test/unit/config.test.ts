@@ -22,7 +22,7 @@ test("an empty config gives the documented defaults", () => {
     assert.deepEqual(config, {
         region: "nyc3", size: "s-1vcpu-2gb", image: "debian-13-x64", password: undefined, sshPublicKey: undefined,
         allowedCidrs: ["0.0.0.0/0", "::/0"], jupyterPort: 9000, dataVolumeGb: 10, retainData: false, idleKernelMinutes: 60,
-        maxLoginFailures: 5, banMinutes: 60, paused: false,
+        maxLoginFailures: 5, banMinutes: 60, paused: false, reservedIp: false,
         jupyterlabVersion: defaults.jupyterlabVersion, pythonPackages: [], requirements: undefined,
     });
 });
@@ -122,6 +122,8 @@ test("other keys: volume size, booleans, versions, packages and the requirements
     rejects({ paused: "true", dataVolumeGb: "0" }, /paused = true: needs a data volume: with dataVolumeGb 0 the notebooks live on the droplet's disk/);
     rejects({ paused: "yes" }, /paused = "yes": must be true or false/);
     rejects({ paused: "1" }, /paused = "1": must be true or false/);
+    rejects({ reservedIp: "yes" }, /reservedIp = "yes": must be true or false/);
+    assert.equal(readConfig(source({ reservedIp: "true" }), projectDir).reservedIp, true);
     rejects({ jupyterlabVersion: "3.6.8" }, /jupyterlabVersion = 3.6.8: must be 4.0.0 or later/);
     rejects({ jupyterlabVersion: "latest" }, /jupyterlabVersion = "latest": must be an exact release version/);
     rejects({ pythonPackages: '["pandas", "rm -rf /"]' }, /pythonPackages = "rm -rf \/": each entry must be a pip requirement specifier/);

@@ -127,7 +127,7 @@ describe("the default stack", async () => {
         assert.equal(run.outputs.monthlyPriceUsd, 13);
         assert.equal(run.outputs.hourlyPriceUsd, 0.01935);
         assert.equal(run.outputs.state, "running");
-        assert.match(String(run.outputs.costNote), /^running: \$0\.02\/hour, up to \$13\.00\/month \(droplet and 10 GB volume\)/);
+        assert.match(String(run.outputs.costNote), /^running: \$0\.01935\/hour, up to \$13\.00\/month \(droplet and 10 GB volume\)/);
         assert.match(String(run.outputs.certificateSha256), /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
         assert.equal(run.outputs.sshHostKey, mockValues.hostKey.trim());
         assert.equal(run.outputs.setupReport, "done");
@@ -172,11 +172,43 @@ test("paused: no droplet, firewall, certificate or setup; the volume, key, passw
     assert.equal(paused.outputs.state, "paused");
     assert.equal(paused.outputs.monthlyPriceUsd, 1, "the 10 GB volume alone");
     assert.equal(paused.outputs.hourlyPriceUsd, 0.00149);
-    assert.match(String(paused.outputs.costNote), /^paused: no droplet; the 10 GB data volume costs \$0\.00149\/hour, up to \$1\.00\/month/);
+    assert.match(String(paused.outputs.costNote), /^paused: no droplet; the 10 GB volume costs \$0\.00149\/hour, up to \$1\.00\/month/);
     assert.equal(paused.outputs.password, password);
     for (const gone of ["url", "ipAddress", "sshConfig", "knownHostsLine", "certificatePem"]) {
         assert.ok(!(gone in paused.outputs), `no ${gone} output while paused`);
     }
+});
+
+test("reservedIp: the url, certificate, SSH entry and setup use the reserved address, assigned to the droplet", async () => {
+    const run = await runProgram({ password, reservedIp: "true" });
+    const reserved = one(run, "digitalocean:index/reservedIp:ReservedIp");
+    assert.equal(reserved.inputs.region, "nyc3");
+    const assignment = one(run, "digitalocean:index/reservedIpAssignment:ReservedIpAssignment");
+    assert.equal(assignment.inputs.ipAddress, mockValues.reservedIp);
+    assert.equal(assignment.inputs.dropletId, Number(mockValues.dropletId));
+    assert.deepEqual(one(run, "tls:index/selfSignedCert:SelfSignedCert").inputs.ipAddresses, [mockValues.reservedIp, "127.0.0.1"]);
+    for (const step of run.resources.filter((r) => r.type === "command:remote:Command")) {
+        assert.equal((step.inputs.connection as Record<string, unknown>).host, mockValues.reservedIp, `${step.name} connects to the reserved address`);
+    }
+    assert.equal(run.outputs.url, `https://${mockValues.reservedIp}:9000/lab`);
+    assert.equal(run.outputs.ipAddress, mockValues.reservedIp);
+    assert.match(String(run.outputs.sshConfig), new RegExp(`HostName ${mockValues.reservedIp.replaceAll(".", "\\.")}\n`));
+    assert.equal(run.outputs.monthlyPriceUsd, 13, "an assigned reserved IP costs nothing");
+});
+
+test("reservedIp while paused: the address and its certificate stay, unassigned, and the outputs count its price", async () => {
+    const running = await runProgram({ password, reservedIp: "true" });
+    const paused = await runProgram({ password, reservedIp: "true", paused: "true" });
+    const names = (run: ProgramRun) => run.resources.filter((r) => !r.type.startsWith("jupyterlab-droplet:") && r.type !== "pulumi:pulumi:Stack")
+        .map((r) => r.name).sort();
+    assert.deepEqual(names(paused), ["address-ip", "data-volume", "password-salt", "ssh-do", "ssh-private", "tls-cert", "tls-key"]);
+    for (const kept of ["address-ip", "tls-cert", "tls-key"]) {
+        assert.deepEqual(paused.resources.find((r) => r.name === kept)?.inputs, running.resources.find((r) => r.name === kept)?.inputs,
+            `${kept} has the same inputs paused and running: nothing is replaced`);
+    }
+    assert.equal(paused.outputs.monthlyPriceUsd, 6, "$1 for the volume, $5 for the unassigned reserved IP");
+    assert.equal(paused.outputs.hourlyPriceUsd, 0.00893);
+    assert.match(String(paused.outputs.costNote), /^paused: no droplet; the 10 GB volume and the unassigned reserved IP cost \$0\.00893\/hour, up to \$6\.00\/month/);
 });
 
 test("two runs with the same config register identical inputs", async () => {
@@ -250,6 +282,7 @@ describe("bad config stops the program before any resource is registered", () =>
         [{ maxLoginFailures: "-1" }, /maxLoginFailures = -1: must be 0 \(no ban\)/],
         [{ banMinutes: "0" }, /banMinutes = 0: must be a number of minutes from 1/],
         [{ paused: "yes" }, /paused = "yes": must be true or false/],
+        [{ reservedIp: "maybe" }, /reservedIp = "maybe": must be true or false/],
         [{ paused: "true", dataVolumeGb: "0" }, /paused = true: needs a data volume/],
         [{ requirementsFile: "no-such-requirements.txt" }, /requirementsFile = "no-such-requirements.txt": .* does not exist/],
     ];

@@ -9,7 +9,7 @@ import { renderFilePayload } from "../../components/file-payload";
 import { renderJupyterConfig } from "../../components/jupyter-config";
 import { kernelRequirements } from "../../components/kernel-requirements";
 import { loginGuardFiles, renderLoginJails } from "../../components/login-guard";
-import { remoteCommand, remoteScriptDir, shellQuote } from "../../components/remote-scripts";
+import { readRemoteLibrary, readRemoteScript, remoteCommand, remoteScriptDir, shellQuote } from "../../components/remote-scripts";
 import { serverLayout } from "../../components/server-layout";
 import { sshConfigEntry, sshKeyFingerprint } from "../../components/ssh-config";
 import { renderSystemdUnit } from "../../components/systemd-unit";
@@ -102,19 +102,34 @@ test("idle kernels and terminals are culled after idleKernelMinutes; busy or con
     assert.ok(!("MappingKernelManager" in never) && !("TerminalManager" in never), "0: jupyter_server's own default, no culling");
 });
 
-test("the config payload decodes in bash exactly as the configure step reads it", () => {
+test("the file payload decodes in bash exactly as the configure steps read it; unknown or missing files fail", () => {
     const files = { "jupyter_server_config.json": "{\n  \"a\": 1\n}\n", "tls.crt": "CERT\nline 2\n", "tls.key": "KEY 'quoted' $x\n" };
-    const out = execFileSync("bash", ["-c", "set -e; cd \"$1\"; while read -r name content; do printf '%s' \"$content\" | base64 -d > \"$name\"; done", "-", tmp],
-        { input: renderFilePayload(files) });
-    assert.equal(out.length, 0);
+    const read = (payload: string, names: string[]) => spawnSync("bash", ["-c", `set -eu; ${readRemoteLibrary("file-payload")}\nread_file_payload "$@"`, "-", tmp, ...names],
+        { input: payload, encoding: "utf8" });
+    const good = read(renderFilePayload(files), Object.keys(files));
+    assert.equal(good.status, 0, good.stderr);
     for (const [name, content] of Object.entries(files)) {
         assert.equal(fs.readFileSync(path.join(tmp, name), "utf8"), content);
     }
+    const unknown = read(renderFilePayload({ ...files, "evil.sh": "x" }), Object.keys(files));
+    assert.notEqual(unknown.status, 0);
+    assert.match(unknown.stderr, /unexpected file name in the setup payload: evil\.sh/);
+    const missing = read(renderFilePayload({ "tls.crt": "CERT\n" }), ["tls.crt", "absent.key"]);
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /the setup payload is missing absent\.key/);
+});
+
+test("a step that reads a payload is sent with the function, after its own shebang", () => {
+    const script = readRemoteScript("configure-login-guard");
+    assert.match(script, /^#!\/usr\/bin\/env bash\n/);
+    assert.ok(script.indexOf("read_file_payload() {") < script.indexOf('read_file_payload "$staging"'));
+    assert.ok(!readRemoteScript("install-jupyterlab").includes("read_file_payload"));
 });
 
 test("every shell step passes shellcheck", () => {
     requireCommand("shellcheck", "install Debian's shellcheck package (apt-get install shellcheck)");
-    const scripts = fs.readdirSync(remoteScriptDir).filter((f) => f.endsWith(".sh")).map((f) => path.join(remoteScriptDir, f));
+    const scripts = [remoteScriptDir, path.join(remoteScriptDir, "lib")]
+        .flatMap((dir) => fs.readdirSync(dir).filter((f) => f.endsWith(".sh")).map((f) => path.join(dir, f)));
     const others = ["scripts/connect.sh", ".ci/run"].filter((f) => fs.existsSync(f));
     assert.ok(scripts.length >= 5, `expected the remote steps in ${remoteScriptDir}`);
     const result = spawnSync("shellcheck", ["--shell=bash", ...scripts, ...others], { encoding: "utf8" });
