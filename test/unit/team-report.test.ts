@@ -70,14 +70,14 @@ describe("the table", () => {
         ]);
         assert.equal(table, [
             "PERSON  URL                         STATE                                          PER HOUR",
-            "alice   https://127.0.1.1:9000/lab  created                                        $0.02",
-            "bob     https://127.0.1.2:9000/lab  unchanged                                      $0.04",
+            "alice   https://127.0.1.1:9000/lab  created                                        $0.01786",
+            "bob     https://127.0.1.2:9000/lab  unchanged                                      $0.03571",
             "carol   -                           failed: Size is not available in this region.  -",
-            "2 stacks: $0.05 per hour in all",
+            "2 stacks: $0.05357 per hour in all",
         ].join("\n"));
     });
 
-    test("a paused stack's volume counts in the total; below a cent the price keeps its digits", () => {
+    test("a paused stack's volume counts in the total", () => {
         const table = renderTable([
             { stack: "alice", url: "https://127.0.1.1:9000/lab", state: "deployed", hourlyPriceUsd: 0.01786 },
             { stack: "bob", state: "paused", hourlyPriceUsd: 0.00149 },
@@ -85,7 +85,7 @@ describe("the table", () => {
         ]);
         assert.match(table, /^bob +- +paused +\$0\.00149$/m);
         assert.match(table, /^carol +- +not deployed +-$/m);
-        assert.match(table, /^2 stacks: \$0\.02 per hour in all$/m);
+        assert.match(table, /^2 stacks: \$0\.01935 per hour in all$/m);
     });
 
     test("no total while a running server's price is unknown (a program without the hourlyPriceUsd output)", () => {
