@@ -9,7 +9,7 @@ import { describe, test } from "node:test";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { defaultConcurrency, parseCommandLine, UsageError } from "../../scripts/team/command-line";
 import { prepareSheetDirectory, renderPersonSheet, writePersonSheet } from "../../scripts/team/person-file";
-import { runBounded } from "../../scripts/team/progress";
+import { ProgressBoard, runBounded } from "../../scripts/team/progress";
 import { firstErrorLine, hourlyPrice, progressText, renderTable, stateFromChanges } from "../../scripts/team/report";
 
 describe("the state of a person's stack after `up`", () => {
@@ -146,6 +146,30 @@ describe("bounded concurrency", () => {
         });
         assert.equal(most, 3);
         assert.deepEqual(results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as Error).message)), [10, 20, 30, "four failed", 50, 60, 70]);
+    });
+});
+
+describe("the progress lines", () => {
+    function stream(isTTY: boolean): { out: NodeJS.WriteStream; written: string[] } {
+        const written: string[] = [];
+        return { out: { isTTY, columns: 40, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream, written };
+    }
+
+    test("in a log: each change once, as \"person  text\"; a repeat prints nothing", () => {
+        const { out, written } = stream(false);
+        const board = new ProgressBoard(["alice", "bob"], out);
+        board.update("bob", "create server-droplet ...");
+        board.update("bob", "create server-droplet ...");
+        board.update("alice", "unchanged");
+        assert.deepEqual(written, ["bob    create server-droplet ...\n", "alice  unchanged\n"]);
+    });
+
+    test("on a terminal: one line per person, redrawn in place and cut to the width", () => {
+        const { out, written } = stream(true);
+        const board = new ProgressBoard(["alice", "bob"], out);
+        board.update("alice", `create ${"x".repeat(60)}`);
+        assert.equal(written[0], "\x1b[2Kalice  waiting\n\x1b[2Kbob    waiting\n");
+        assert.equal(written[1], `\x1b[2F\x1b[2Kalice  create ${"x".repeat(25)}\n\x1b[2Kbob    waiting\n`);
     });
 });
 
