@@ -91,9 +91,7 @@ export class TeamWorkspace {
     private async setConfig(stackName: string, config: Record<string, RosterValue>, password: string | undefined): Promise<void> {
         const fullKey = (key: string) => `${namespace}:${key}`;
         const wanted = new Set([...Object.keys(config).map(fullKey), ...(password === undefined ? [] : [fullKey("password")])]);
-        // The stack's own file, not `pulumi config`, which also lists Pulumi.yaml's defaults.
-        const current = (await this.workspace.stackSettings(stackName)).config ?? {};
-        const stale = Object.keys(current).filter((key) => key.startsWith(`${namespace}:`) && !wanted.has(key));
+        const stale = (await this.keysInStackFile(stackName)).filter((key) => key.startsWith(`${namespace}:`) && !wanted.has(key));
         if (stale.length > 0) {
             await this.workspace.removeAllConfig(stackName, stale);
         }
@@ -103,6 +101,21 @@ export class TeamWorkspace {
         }
         if (password !== undefined) {
             await this.cliWithStdin(["config", "set", "--secret", fullKey("password"), "--stack", stackName], password);
+        }
+    }
+
+    /**
+     * The config keys in the stack's own file, not `pulumi config`'s, which adds Pulumi.yaml's
+     * defaults. A new stack on a backend with no secrets passphrase may have no file yet.
+     */
+    private async keysInStackFile(stackName: string): Promise<string[]> {
+        try {
+            return Object.keys((await this.workspace.stackSettings(stackName)).config ?? {});
+        } catch (e) {
+            if ((e as Error).message.startsWith("failed to find stack settings file")) {
+                return [];
+            }
+            throw e;
         }
     }
 
