@@ -1,0 +1,75 @@
+// `npm run team -- up|status|down team.yaml [flags]`: the flags, parsed and checked (pure).
+import { parseArgs } from "util";
+
+export const usage = `Usage: npm run team -- <command> <roster.yaml> [flags]
+  up      --out DIR [--concurrency N] [--only STACK]
+          bring each person's stack to the roster (N at a time, default 4); each person's url,
+          password and SSH key go to DIR/<stack>.txt (DIR is made mode 0700, files 0600)
+  status  [--only STACK]
+          the table from the stacks' outputs; changes nothing
+  down    [--concurrency N] [--only STACK] [--prune]
+          destroy the roster's stacks; --prune also destroys this project's stacks that the
+          roster no longer lists (without it they are only listed)`;
+
+export type Command = "up" | "status" | "down";
+
+export interface CommandLine {
+    command: Command;
+    rosterFile: string;
+    concurrency: number;
+    outDir?: string;
+    only?: string;
+    prune: boolean;
+}
+
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(`${message}\n\n${usage}`);
+        this.name = "UsageError";
+    }
+}
+
+export const defaultConcurrency = 4;
+
+export function parseCommandLine(argv: string[]): CommandLine {
+    let parsed;
+    try {
+        parsed = parseArgs({
+            args: argv,
+            allowPositionals: true,
+            options: {
+                concurrency: { type: "string" },
+                out: { type: "string" },
+                only: { type: "string" },
+                prune: { type: "boolean", default: false },
+            },
+        });
+    } catch (e) {
+        throw new UsageError((e as Error).message);
+    }
+    const { positionals, values } = parsed;
+    const [command, rosterFile, ...extra] = positionals;
+    if (command !== "up" && command !== "status" && command !== "down") {
+        throw new UsageError(`unknown command ${JSON.stringify(command ?? "")}: up, status or down`);
+    }
+    if (rosterFile === undefined || extra.length > 0) {
+        throw new UsageError(`${command} takes one roster file${extra.length > 0 ? `, not also ${extra.join(" ")}` : ""}`);
+    }
+    const concurrency = Number(values.concurrency ?? defaultConcurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+        throw new UsageError(`--concurrency ${values.concurrency}: must be a whole number, 1 or more`);
+    }
+    if (command === "up" && values.out === undefined) {
+        throw new UsageError("up needs --out DIR: where each person's url, password and SSH key are written");
+    }
+    if (values.out !== undefined && command !== "up") {
+        throw new UsageError("--out goes with up only");
+    }
+    if (values.prune && command !== "down") {
+        throw new UsageError("--prune goes with down only");
+    }
+    if (values.prune && values.only !== undefined) {
+        throw new UsageError("--prune and --only: give one or the other");
+    }
+    return { command, rosterFile, concurrency, outDir: values.out, only: values.only, prune: values.prune };
+}

@@ -1,0 +1,137 @@
+// One person's stack through the Automation API: its config brought to the roster's, then `up`,
+// `destroy` or its outputs. Every operation runs the Pulumi CLI on this project's directory.
+import { spawn } from "child_process";
+import { EngineEvent, LocalWorkspace, OutputMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { namespace } from "../../components/config";
+import { firstErrorLine, PersonState, progressText, stateFromChanges } from "./report";
+import { RosterValue } from "./roster";
+
+export interface StackResult {
+    stack: string;
+    state: PersonState;
+    error?: string;
+    outputs: OutputMap;
+}
+
+/** What each run reports as it goes: a progress line, and the engine's own text for the log. */
+export interface RunListener {
+    progress: (text: string) => void;
+    output: (text: string) => void;
+}
+
+export class TeamWorkspace {
+    private constructor(private readonly workspace: LocalWorkspace, private readonly pulumi: PulumiCommand, private readonly projectDir: string) {}
+
+    /** The project's workspace, on the Pulumi CLI found on PATH. */
+    static async open(projectDir: string): Promise<TeamWorkspace> {
+        const pulumi = await PulumiCommand.get();
+        return new TeamWorkspace(await LocalWorkspace.create({ workDir: projectDir, pulumiCommand: pulumi }), pulumi, projectDir);
+    }
+
+    /** The names of this project's stacks in the current backend. */
+    async stackNames(): Promise<string[]> {
+        // Some backends name stacks organization/project/stack.
+        return (await this.workspace.listStacks()).map((s) => s.name.split("/").pop() ?? s.name);
+    }
+
+    /** Creates or selects the stack, sets its config to exactly `config` (and the password, if given), runs `up`. */
+    async up(stackName: string, config: Record<string, RosterValue>, password: string | undefined, listener: RunListener): Promise<StackResult> {
+        return this.attempt(stackName, listener, async (onEvent) => {
+            const stack = await Stack.createOrSelect(stackName, this.workspace);
+            await this.setConfig(stackName, config, password);
+            const result = await stack.up({ onEvent, onOutput: listener.output });
+            return { stack: stackName, state: stateFromChanges(result.summary.resourceChanges), outputs: result.outputs };
+        });
+    }
+
+    /** Destroys everything the stack holds, then removes the stack (and its config file). */
+    async down(stackName: string, listener: RunListener): Promise<StackResult> {
+        return this.attempt(stackName, listener, async (onEvent) => {
+            const stack = await Stack.select(stackName, this.workspace);
+            await stack.destroy({ onEvent, onOutput: listener.output });
+            await this.workspace.removeStack(stackName);
+            return { stack: stackName, state: "destroyed", outputs: {} };
+        });
+    }
+
+    /** The stack's outputs (secrets included, for the caller to keep out of sight); runs no program. */
+    outputs(stackName: string): Promise<OutputMap> {
+        return this.workspace.stackOutputs(stackName);
+    }
+
+    /** Runs one operation, turning the engine's events into progress and a failure into its first error line. */
+    private async attempt(stackName: string, listener: RunListener,
+        operation: (onEvent: (event: EngineEvent) => void) => Promise<StackResult>): Promise<StackResult> {
+        const errors: string[] = [];
+        const onEvent = (event: EngineEvent) => {
+            const text = progressText(event);
+            if (text !== undefined) {
+                listener.progress(text);
+            }
+            if (event.diagnosticEvent?.severity === "error") {
+                errors.push(event.diagnosticEvent.message);
+            }
+        };
+        try {
+            const result = await operation(onEvent);
+            listener.progress(result.state);
+            return result;
+        } catch (e) {
+            const error = firstErrorLine(errors, (e as Error).message);
+            listener.progress(`failed: ${error}`);
+            return { stack: stackName, state: "failed", error, outputs: {} };
+        }
+    }
+
+    /**
+     * Makes the stack's config exactly the roster's: keys it no longer names are removed, so the
+     * program's defaults apply again. Plain values go on the CLI's command line; the password
+     * never does (the Automation API's setConfig would put it there): it goes through stdin.
+     */
+    private async setConfig(stackName: string, config: Record<string, RosterValue>, password: string | undefined): Promise<void> {
+        const fullKey = (key: string) => `${namespace}:${key}`;
+        const wanted = new Set([...Object.keys(config).map(fullKey), ...(password === undefined ? [] : [fullKey("password")])]);
+        const stale = (await this.keysInStackFile(stackName)).filter((key) => key.startsWith(`${namespace}:`) && !wanted.has(key));
+        if (stale.length > 0) {
+            await this.workspace.removeAllConfig(stackName, stale);
+        }
+        if (Object.keys(config).length > 0) {
+            await this.workspace.setAllConfigJson(stackName, JSON.stringify(Object.fromEntries(Object.entries(config).map(([key, value]) =>
+                [fullKey(key), Array.isArray(value) ? { value: JSON.stringify(value), objectValue: value } : { value: String(value) }]))));
+        }
+        if (password !== undefined) {
+            await this.cliWithStdin(["config", "set", "--secret", fullKey("password"), "--stack", stackName], password);
+        }
+    }
+
+    /**
+     * The config keys in the stack's own file, not `pulumi config`'s, which adds Pulumi.yaml's
+     * defaults. A new stack on a backend with no secrets passphrase may have no file yet.
+     */
+    private async keysInStackFile(stackName: string): Promise<string[]> {
+        try {
+            return Object.keys((await this.workspace.stackSettings(stackName)).config ?? {});
+        } catch (e) {
+            if ((e as Error).message.startsWith("failed to find stack settings file")) {
+                return [];
+            }
+            throw e;
+        }
+    }
+
+    /** The workspace's CLI with the environment the workspace gives it, and `input` on stdin. */
+    private cliWithStdin(args: string[], input: string): Promise<void> {
+        return new Promise((resolve, reject) => {
+            const child = spawn(this.pulumi.command, [...args, "--non-interactive"], {
+                cwd: this.projectDir,
+                env: { ...process.env, ...this.workspace.envVars, PULUMI_AUTOMATION_API: "true" },
+                stdio: ["pipe", "ignore", "pipe"],
+            });
+            let stderr = "";
+            child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+            child.on("error", reject);
+            child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`pulumi ${args.slice(0, 2).join(" ")} failed (exit ${code}): ${stderr.trim()}`))));
+            child.stdin.end(input);
+        });
+    }
+}

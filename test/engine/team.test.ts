@@ -1,0 +1,325 @@
+// A team's servers: the real `pulumi new` on the project as a template, then `npm run team` (the
+// Automation API driving the real Pulumi CLI, built from source) against the DigitalOcean API
+// stand-in, every droplet a real local VM.
+//
+// Two droplets boot, side by side, in the first `team up` and serve every later scenario: the
+// second `up` (both unchanged), a third person whose droplet the stand-in refuses (the two stay
+// unchanged, the exit code says one failed), `status`, and `down`. A roster with a bad entry is
+// refused before anything exists. Last, for the issue's comparison, the same two servers made
+// by hand: two single `pulumi up`s one after the other (two more boots, one at a time).
+import * as assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { startDoStandin, Standin } from "../standin/do-api";
+import { JupyterClient } from "../support/jupyter-client";
+import { requireCommand } from "../support/jupyter-venv";
+import { buildEngine, copyProject, installPlugins, previewSteps, PulumiCli, urnName } from "./pulumi-cli";
+import { VmBackend } from "./vm-backend";
+
+const repoDir = path.resolve(__dirname, "..", "..");
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "jld-team-"));
+const resultsDir = path.resolve(repoDir, "test-results");
+const seconds: Record<string, number> = {};
+const report: Record<string, unknown> = { seconds };
+let standin: Standin;
+let backend: VmBackend;
+let cli: PulumiCli;
+let projectDir: string;
+
+const sheetsDir = path.join(work, "team-secrets");
+const bobPassword = "bob's password from the environment";
+const teamRoster = `
+defaults:
+  region: fra1
+  dataVolumeGb: 1
+people:
+  - stack: alice
+  - stack: bob
+    passwordFromEnv: BOB_PASSWORD
+`;
+const rosters = {
+    team: teamRoster,
+    // The stand-in answers s-4vcpu-8gb in syd1 as DigitalOcean does a size a region lacks: 422.
+    withRefusedPerson: `${teamRoster}  - stack: dan
+    config:
+      region: syd1
+      size: s-4vcpu-8gb
+`,
+    // Bob's entry gets a size with too little memory.
+    withBadEntry: `${teamRoster}    config:
+      size: s-1vcpu-1gb
+`,
+};
+
+function writeRoster(name: keyof typeof rosters): string {
+    const file = path.join(work, `${name}.yaml`);
+    fs.writeFileSync(file, rosters[name]);
+    return file;
+}
+
+interface TeamRun {
+    code: number;
+    output: string;
+    seconds: number;
+    /** Every process's command line, sampled each second while the command ran. */
+    processLists: string[];
+}
+
+/** `npm run team -- <args>` in the project, as an admin runs it. */
+function team(args: string[], label: string): Promise<TeamRun> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+        const child = spawn("npm", ["run", "--silent", "team", "--", ...args], {
+            cwd: projectDir,
+            env: { ...cli.environment, BOB_PASSWORD: bobPassword },
+        });
+        let output = "";
+        const collect = (d: Buffer) => {
+            output += d.toString();
+            process.stderr.write(d);
+        };
+        child.stdout.on("data", collect);
+        child.stderr.on("data", collect);
+        const processLists: string[] = [];
+        const sampler = setInterval(() => {
+            processLists.push(spawnSync("ps", ["-eo", "args", "ww"], { encoding: "utf8" }).stdout);
+        }, 1000);
+        child.on("error", reject);
+        child.on("close", (code) => {
+            clearInterval(sampler);
+            seconds[label] = (Date.now() - started) / 1000;
+            console.log(`[team] npm run team -- ${args.join(" ")}: ${seconds[label].toFixed(1)} s (exit ${code})`);
+            resolve({ code: code ?? -1, output, seconds: seconds[label], processLists });
+        });
+    });
+}
+
+/** The table's line for a stack. */
+function tableLine(output: string, stack: string): string {
+    const table = output.slice(output.lastIndexOf("PERSON "));
+    const line = table.split("\n").find((l) => l.startsWith(`${stack} `));
+    assert.ok(line !== undefined, `the table has a line for ${stack}:\n${table}`);
+    return line;
+}
+
+/** The engine's own time for each person, from the progress lines ("alice  finished in 512 s"). */
+function engineSeconds(output: string): Record<string, number> {
+    return Object.fromEntries([...output.matchAll(/^(\S+)\s+finished in (\d+) s$/gm)].map((m) => [m[1], Number(m[2])]));
+}
+
+function readSheet(stack: string): { file: string; url: string; password: string; text: string } {
+    const file = path.join(sheetsDir, `${stack}.txt`);
+    const text = fs.readFileSync(file, "utf8");
+    const field = (name: string) => new RegExp(`^${name}: (.+)$`, "m").exec(text)?.[1] ?? "";
+    return { file, url: field("url"), password: field("password"), text };
+}
+
+async function certificatePem(stack: string): Promise<string> {
+    return (await cli.ok(["stack", "output", "certificatePem", `--stack=${stack}`])).stdout.trim();
+}
+
+async function stackNames(): Promise<string[]> {
+    const listed = JSON.parse((await cli.ok(["stack", "ls", "--json"])).stdout) as { name: string }[];
+    return listed.map((s) => s.name).sort();
+}
+
+/** Calls that change something at DigitalOcean, answered so far. */
+function changingCalls(): number {
+    return standin.state.requests().filter((r) => r.method !== "GET").length;
+}
+
+before(async () => {
+    for (const [command, pkg] of [["go", "golang (or Go from go.dev)"], ["ssh", "openssh-client"], ["qemu-system-x86_64", "qemu-system-x86"], ["npm", "npm"]]) {
+        requireCommand(command, `install ${pkg} (Debian: apt-get install ${pkg.split(" ")[0]})`);
+    }
+    const engine = buildEngine();
+    report.engineBuild = { seconds: engine.seconds };
+    backend = new VmBackend({ workDir: path.join(work, "cloud"), forwardPorts: [9000], addresses: ["127.0.2.1", "127.0.2.2", "127.0.2.3"] });
+    await backend.prepare();
+    standin = await startDoStandin({ backend });
+    projectDir = copyProject(work);
+    const home = path.join(work, "home");
+    fs.mkdirSync(home, { recursive: true });
+    const userNpmrc = path.join(os.homedir(), ".npmrc");
+    const environment = {
+        ...PulumiCli.environment(engine.binDir, home, standin.url),
+        // npm as the user has it set up (registry, CA file, cache), though HOME is the test's.
+        ...(fs.existsSync(userNpmrc) ? { NPM_CONFIG_USERCONFIG: userNpmrc } : {}),
+        NPM_CONFIG_CACHE: path.join(os.homedir(), ".npm"),
+    };
+    const cliDir = await installPlugins(engine.binDir, work, environment);
+    cli = new PulumiCli(projectDir, { ...environment, PATH: `${cliDir}:${process.env.PATH ?? ""}` });
+    fs.mkdirSync(path.join(work, "state"));
+    await cli.ok(["login", `file://${path.join(work, "state")}`]);
+});
+
+after(async () => {
+    report.dropletBoots = standin?.state.createdDroplets();
+    report.pulumiCommands = cli?.timings;
+    fs.mkdirSync(resultsDir, { recursive: true });
+    fs.writeFileSync(path.join(resultsDir, "team-report.json"), JSON.stringify(report, null, 2) + "\n");
+    console.log(`[team] report (test-results/team-report.json):\n${JSON.stringify(report, null, 2)}`);
+    await standin?.close();
+    fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe("a team's servers: the template and the roster", { concurrency: false }, () => {
+    test("`pulumi new` on a copy of the project, non-interactively: the answers land in the stack's config; `pulumi preview` plans the server", async () => {
+        // The template as a user's checkout has it: no node_modules (`pulumi new` installs them).
+        const template = path.join(work, "template");
+        for (const entry of ["index.ts", "components", "scripts", "Pulumi.yaml", "package.json", "package-lock.json", "tsconfig.json"]) {
+            fs.cpSync(path.join(repoDir, entry), path.join(template, entry), { recursive: true });
+        }
+        const newDir = path.join(work, "new-project");
+        fs.mkdirSync(newDir);
+        const inNew = new PulumiCli(newDir, cli.environment);
+        const created = await inNew.ok(["new", template, "--stack", "carol", "--yes",
+            "-c", "jupyterlab-droplet:region=ams3", "-c", "jupyterlab-droplet:dataVolumeGb=2",
+            "-c", 'jupyterlab-droplet:allowedCidrs=["203.0.113.7/32"]']);
+        seconds["pulumi new (with npm install)"] = created.seconds;
+        const config = JSON.parse((await inNew.ok(["config", "--json", "--stack=carol"])).stdout) as Record<string, { value?: string }>;
+        const value = (key: string) => config[`jupyterlab-droplet:${key}`]?.value;
+        assert.equal(value("region"), "ams3", "an answer given with -c");
+        assert.equal(value("size"), "s-1vcpu-2gb", "the prompt's default");
+        assert.equal(value("dataVolumeGb"), "2");
+        assert.equal(value("allowedCidrs"), '["203.0.113.7/32"]');
+        assert.equal(config["jupyterlab-droplet:password"], undefined, "an empty password answer leaves it to be generated");
+        const preview = await inNew.ok(["preview", "--json", "--stack=carol"]);
+        seconds["pulumi preview (the new project)"] = preview.seconds;
+        const creates = previewSteps(preview.stdout).filter((s) => s.op === "create").map((s) => urnName(s.urn));
+        for (const name of ["server-droplet", "data-volume", "firewall-firewall", "setup-configure"]) {
+            assert.ok(creates.includes(name), `preview plans ${name}: ${creates.join(", ")}`);
+        }
+        assert.deepEqual(standin.state.droplets(), [], "a preview creates nothing");
+    });
+
+    test("a roster with a bad entry: named (stack, key, value) before anything runs, for every command", async () => {
+        const roster = writeRoster("withBadEntry");
+        const stacksBefore = await stackNames();
+        const callsBefore = changingCalls();
+        for (const args of [["up", roster, "--out", sheetsDir], ["status", roster], ["down", roster]]) {
+            const run = await team(args, `bad roster: ${args[0]}`);
+            assert.equal(run.code, 2, run.output);
+            assert.match(run.output, /stack bob: Invalid config jupyterlab-droplet:size = "s-1vcpu-1gb": has 1024 MB of RAM/);
+            assert.match(run.output, /nothing was run/);
+        }
+        assert.deepEqual(await stackNames(), stacksBefore, "no stack was created");
+        assert.equal(changingCalls(), callsBefore, "DigitalOcean was asked for nothing");
+        assert.deepEqual(standin.state.droplets(), []);
+        assert.deepEqual(standin.state.volumes(), []);
+        assert.ok(!fs.existsSync(sheetsDir), "no secrets directory was made");
+    });
+
+    test("`team up` for two people: both servers created side by side; each sheet (0600) logs its person in", async () => {
+        const requestsBefore = standin.state.requests().length;
+        const run = await team(["up", writeRoster("team"), "--out", sheetsDir], "team up, two people, new");
+        report.twoPersonTeamUp = {
+            seconds: run.seconds,
+            engineSecondsPerPerson: engineSeconds(run.output),
+            // What each new server costs of DigitalOcean's API rate limit (droplet polling included).
+            apiRequestsPerPerson: (standin.state.requests().length - requestsBefore) / 2,
+        };
+        assert.equal(run.code, 0, run.output);
+        assert.match(tableLine(run.output, "alice"), /^alice +https:\/\/127\.0\.2\.\d:9000\/lab +created +\$\d/);
+        assert.match(tableLine(run.output, "bob"), /^bob +https:\/\/127\.0\.2\.\d:9000\/lab +created +\$\d/);
+        assert.deepEqual(standin.state.createdDroplets().sort(), ["jupyterlab-alice", "jupyterlab-bob"]);
+        assert.equal(fs.statSync(sheetsDir).mode & 0o777, 0o700);
+        const alice = readSheet("alice");
+        const bob = readSheet("bob");
+        for (const sheet of [alice, bob]) {
+            assert.equal(fs.statSync(sheet.file).mode & 0o777, 0o600, sheet.file);
+            assert.match(sheet.text, /-----BEGIN OPENSSH PRIVATE KEY-----/, "the generated SSH key is in the sheet");
+        }
+        assert.equal(bob.password, bobPassword, "bob's password is the one from the roster's source");
+        assert.match(alice.password, /^[A-Za-z0-9]{24}$/, "alice's was generated");
+        for (const [stack, sheet] of [["alice", alice], ["bob", bob]] as const) {
+            const client = new JupyterClient(new URL(sheet.url).origin, await certificatePem(stack));
+            assert.equal((await client.login(sheet.password)).status, 302, `${stack} logs in with the password from the sheet`);
+            assert.equal((await client.request("GET", "/api/contents")).status, 200);
+        }
+        // Secrets: not in the terminal, not on any command line, not in plain text in the stack's config file.
+        for (const secret of [alice.password, bob.password, alice.text.split("\n").find((l) => /^[A-Za-z0-9+/]{40,}$/.test(l)) ?? "no key line"]) {
+            assert.ok(!run.output.includes(secret), "a secret was printed");
+            assert.ok(!run.processLists.some((list) => list.includes(secret)), "a secret was on a command line");
+        }
+        assert.ok(run.processLists.length > 60, "the process list was sampled throughout");
+        const bobConfig = fs.readFileSync(path.join(projectDir, "Pulumi.bob.yaml"), "utf8");
+        assert.match(bobConfig, /jupyterlab-droplet:password:\n\s+secure: /);
+        assert.ok(!bobConfig.includes(bobPassword));
+    });
+
+    test("a second `team up` with nothing changed: both unchanged", async () => {
+        const run = await team(["up", writeRoster("team"), "--out", sheetsDir], "team up, unchanged");
+        assert.equal(run.code, 0, run.output);
+        assert.match(tableLine(run.output, "alice"), / unchanged /);
+        assert.match(tableLine(run.output, "bob"), / unchanged /);
+        assert.equal(standin.state.createdDroplets().length, 2, "no droplet was created");
+    });
+
+    test("one person's droplet refused by DigitalOcean: named with its error; the others unchanged; exit code 1", async () => {
+        const run = await team(["up", writeRoster("withRefusedPerson"), "--out", sheetsDir, "--concurrency", "3"], "team up, third person refused");
+        assert.equal(run.code, 1, run.output);
+        assert.match(tableLine(run.output, "dan"), /^dan +- +failed: .*Size is not available in this region\./);
+        assert.match(tableLine(run.output, "alice"), / unchanged /);
+        assert.match(tableLine(run.output, "bob"), / unchanged /);
+        assert.deepEqual(standin.state.droplets().map((d) => d.name).sort(), ["jupyterlab-alice", "jupyterlab-bob"]);
+        assert.ok(!fs.existsSync(path.join(sheetsDir, "dan.txt")), "no sheet for a person without a server");
+        assert.match(fs.readFileSync(path.join(sheetsDir, "dan.log"), "utf8"), /Size is not available in this region/, "the engine's log says why");
+    });
+
+    test("`status`: the table from the outputs, nothing changed; stacks not in the roster are listed", async () => {
+        const callsBefore = standin.state.requests().length;
+        const run = await team(["status", writeRoster("team")], "status");
+        assert.equal(run.code, 0, run.output);
+        assert.match(tableLine(run.output, "alice"), /^alice +https:\/\/127\.0\.2\.\d:9000\/lab +deployed +\$\d/);
+        assert.match(tableLine(run.output, "bob"), /^bob +https:\/\/127\.0\.2\.\d:9000\/lab +deployed +\$\d/);
+        assert.match(run.output, /not in the roster, left as they are \(`down --prune` destroys them\): carol, dan/);
+        assert.equal(standin.state.requests().length, callsBefore, "status asked DigitalOcean nothing");
+    });
+
+    test("`down --only alice` destroys hers alone; `down --prune` the rest, and the stacks no roster lists", async () => {
+        const roster = writeRoster("team");
+        const only = await team(["down", roster, "--only", "alice"], "down --only alice");
+        assert.equal(only.code, 0, only.output);
+        assert.match(tableLine(only.output, "alice"), / destroyed /);
+        assert.deepEqual(standin.state.droplets().map((d) => d.name), ["jupyterlab-bob"]);
+        assert.deepEqual(await stackNames(), ["bob", "carol", "dan"]);
+
+        const prune = await team(["down", roster, "--prune"], "down --prune");
+        assert.equal(prune.code, 0, prune.output);
+        for (const stack of ["bob", "carol", "dan"]) {
+            assert.match(tableLine(prune.output, stack), / destroyed /);
+        }
+        await standin.state.idle();
+        assert.deepEqual(await stackNames(), []);
+        assert.deepEqual(standin.state.droplets(), []);
+        assert.deepEqual(standin.state.volumes(), [], "dan's volume, made before his droplet was refused, is gone too");
+        assert.deepEqual(standin.state.sshKeys(), []);
+        assert.deepEqual(standin.state.firewalls(), []);
+        assert.deepEqual(backend.runningDroplets(), []);
+        assert.deepEqual(standin.state.unknownCalls(), []);
+    });
+
+    test("for comparison: the same two servers by hand, two single `pulumi up`s one after the other", async () => {
+        const stacks = ["erin", "frank"];
+        let total = 0;
+        for (const stack of stacks) {
+            await cli.ok(["stack", "init", stack]);
+            await cli.ok(["config", "set", `--stack=${stack}`, "region", "fra1"]);
+            await cli.ok(["config", "set", `--stack=${stack}`, "dataVolumeGb", "1"]);
+            const up = await cli.ok(["up", "--yes", "--skip-preview", `--stack=${stack}`]);
+            seconds[`single pulumi up (${stack})`] = up.seconds;
+            total += up.seconds;
+            assert.match((await cli.ok(["stack", "output", "url", `--stack=${stack}`])).stdout, /^https:\/\/127\.0\.2\.\d:9000\/lab/);
+        }
+        report.twoSingleUps = { seconds: total, teamUpSeconds: seconds["team up, two people, new"] };
+        await Promise.all(stacks.map((stack) => cli.ok(["destroy", "--yes", "--skip-preview", `--stack=${stack}`])));
+        await standin.state.idle();
+        assert.deepEqual(standin.state.droplets(), []);
+        assert.deepEqual(standin.state.volumes(), []);
+        assert.deepEqual(backend.runningDroplets(), []);
+    });
+});
