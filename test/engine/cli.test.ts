@@ -60,7 +60,7 @@ describe("the real Pulumi CLI on the project", { concurrency: false }, () => {
         await cli.ok(["config", "set", "--stack=bad", "jupyterPort", "22"]);
         await cli.ok(["config", "set", "--stack=bad", "--path", "allowedCidrs[0]", "1.2.3.4/40"]);
         await cli.ok(["config", "set", "--stack=bad", "--secret", "password"], { stdin: "tooShort1" });
-        await cli.ok(["config", "set", "--stack=bad", "maxLoginFailures", "-2"]);
+        await cli.ok(["config", "set", "--stack=bad", "maxLoginFailures", "--", "-2"]);
         await cli.ok(["config", "set", "--stack=bad", "banMinutes", "0"]);
         const up = await cli.run(["up", "--yes", "--skip-preview", "--stack=bad"]);
         assert.notEqual(up.code, 0);

@@ -2,9 +2,9 @@
 // booted with the user-data the provider sent), every volume a disk file formatted the way
 // DigitalOcean formats a new volume. A droplet's public IPv4 is the loopback address its SSH
 // and Jupyter ports are forwarded on. A reserved IP is another loopback address whose same
-// ports this process forwards to the droplet it is assigned to, as DigitalOcean's network does.
+// ports a forwarder process sends to the droplet it is assigned to, as DigitalOcean's network does.
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
 import type { DropletSpec, LocalCloudBackend, VolumeSpec } from "../standin/do-api";
 import { bootLocalDroplet, createVolumeDisk, ensureImage, LocalDroplet } from "../vm/local-droplet";
@@ -30,11 +30,10 @@ export interface VmBackendOptions {
     log?: (line: string) => void;
 }
 
-/** A reserved IP's forwarders to the droplet it is assigned to. */
+/** A reserved IP's forwarder to the droplet it is assigned to. */
 interface ReservedRoute {
     dropletId: number;
-    servers: net.Server[];
-    connections: Set<net.Socket>;
+    forwarder: ChildProcess;
 }
 
 export class VmBackend implements LocalCloudBackend {
@@ -143,10 +142,8 @@ export class VmBackend implements LocalCloudBackend {
         if (droplet === undefined) {
             throw new Error(`reserved IP ${ip}: no running droplet ${dropletId}`);
         }
-        const connections = new Set<net.Socket>();
-        const servers = await Promise.all([22, ...this.options.forwardPorts].map((port) =>
-            forward({ host: ip, port }, { host: droplet.ipv4, port }, connections)));
-        this.reservedRoutes.set(ip, { dropletId, servers, connections });
+        const forwarder = await startForwarder(ip, droplet.ipv4, [22, ...this.options.forwardPorts]);
+        this.reservedRoutes.set(ip, { dropletId, forwarder });
         this.log(`reserved IP ${ip} now forwards to droplet ${droplet.name} (${dropletId}) at ${droplet.ipv4}`);
     }
 
@@ -156,10 +153,11 @@ export class VmBackend implements LocalCloudBackend {
             return;
         }
         this.reservedRoutes.delete(ip);
-        for (const connection of route.connections) {
-            connection.destroy();
+        if (route.forwarder.exitCode === null) {
+            const exited = new Promise<void>((resolve) => route.forwarder.once("exit", () => resolve()));
+            route.forwarder.kill();
+            await exited;
         }
-        await Promise.all(route.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     }
 
     /** Stops forwarding every reserved IP (the end of a test run). */
@@ -181,25 +179,14 @@ export class VmBackend implements LocalCloudBackend {
     }
 }
 
-/** Listens on `from` and pipes each connection to `to`, until the server is closed. */
-function forward(from: { host: string; port: number }, to: { host: string; port: number }, connections: Set<net.Socket>): Promise<net.Server> {
-    const server = net.createServer((client) => {
-        const upstream = net.connect(to.port, to.host);
-        for (const socket of [client, upstream]) {
-            connections.add(socket);
-            socket.on("close", () => connections.delete(socket));
-            socket.on("error", () => {
-                client.destroy();
-                upstream.destroy();
-            });
-        }
-        client.pipe(upstream).pipe(client);
-    });
+/** Starts port-forwarder.ts for these ports and resolves once it listens. */
+function startForwarder(fromHost: string, toHost: string, ports: number[]): Promise<ChildProcess> {
+    const forwarder = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "port-forwarder.ts"), fromHost, toHost, ...ports.map(String)],
+        { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    forwarder.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     return new Promise((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(from.port, from.host, () => {
-            server.off("error", reject);
-            resolve(server);
-        });
+        forwarder.stdout?.once("data", () => resolve(forwarder));
+        forwarder.once("exit", (code) => reject(new Error(`the forwarder for ${fromHost} exited (${code}): ${stderr}`)));
     });
 }
