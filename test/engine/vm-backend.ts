@@ -7,7 +7,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { DropletSpec, LocalCloudBackend, VolumeSpec } from "../standin/do-api";
-import { bootLocalDroplet, createVolumeDisk, ensureImage, LocalDroplet } from "../vm/local-droplet";
+import { bootLocalDroplet, createVolumeDisk, ensureImage, LocalDroplet, waitForKernel } from "../vm/local-droplet";
 
 /**
  * The image slugs the local cloud boots, and how each one's ssh starts: debian-13-x64 is the
@@ -102,11 +102,18 @@ export class VmBackend implements LocalCloudBackend {
         });
         const workDir = path.join(this.options.workDir, `droplet-${d.id}`);
         fs.mkdirSync(workDir, { recursive: true });
-        const droplet = await bootLocalDroplet({
+        const boot = () => bootLocalDroplet({
             name: d.name, userData: d.userData, authorizedKeys: d.authorizedKeys, ipv4,
             forwardPorts: [22, ...this.options.forwardPorts], volumes, workDir, imageDir: this.imageDir,
             memoryMb: Math.min(d.memoryMb, 2048), cpus: Math.min(d.vcpus, 2), sshActivation,
         });
+        let droplet = await boot();
+        // An emulated guest kernel may panic at boot; a cloud's droplet would not: boot it again.
+        for (let attempt = 1; attempt <= 2 && await waitForKernel(droplet) === "panic"; attempt++) {
+            this.log(`droplet ${d.name} (${d.id}): the guest kernel panicked at boot (console ${droplet.consoleLogPath}); booting it again`);
+            await droplet.stop();
+            droplet = await boot();
+        }
         this.droplets.set(d.id, droplet);
         this.log(`droplet ${d.name} (${d.id}) booting at ${ipv4}, console ${droplet.consoleLogPath}`);
         return { ipv4 };

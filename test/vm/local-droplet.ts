@@ -321,6 +321,27 @@ function accelArgs(): string[] {
 }
 
 /** Boots a local droplet. Call stop() (or stopAllLocalDroplets()) when done. */
+/** How far a guest's kernel got, from its console: running init, panicked, or neither yet. */
+export function kernelStage(consoleText: string): "init" | "panic" | "booting" {
+  if (/Kernel panic/.test(consoleText)) return "panic";
+  if (/Run \/(s?bin\/)?init as init process|systemd\[1\]:/.test(consoleText)) return "init";
+  return "booting";
+}
+
+/**
+ * Waits until the guest's kernel has started init, or panicked. Under TCG emulation the guest
+ * kernel very rarely panics in its first second ("Attempted to kill the idle task"), which no
+ * cloud droplet does: the caller boots such a guest again. Gives up waiting after timeoutMs.
+ */
+export async function waitForKernel(droplet: LocalDroplet, timeoutMs = 180_000): Promise<"init" | "panic" | "booting"> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stage = kernelStage(readFileSync(droplet.consoleLogPath, "utf8"));
+    if (stage !== "booting" || Date.now() >= deadline || !droplet.isRunning()) return stage;
+    await sleep(1000);
+  }
+}
+
 export async function bootLocalDroplet(opts: BootOptions): Promise<LocalDroplet> {
   requireTools(LOCAL_DROPLET_TOOLS.filter(([c]) => c !== "debootstrap"));
   if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(opts.ipv4)) {
