@@ -54,6 +54,9 @@ backend = systemd
 #   fail2ban-client set ${jupyterJail} unbanip <address>
 enabled = ${jupyterJailEnabled}
 filter = ${filterName}
+# JupyterLab runs as an ordinary user, so journald files its log in that user's journal file;
+# fail2ban reads only the system's unless told otherwise (journalflags 1: all local journals).
+backend = systemd[journalflags=1]
 journalmatch = _SYSTEMD_UNIT=${serverLayout.service}
 port = ${args.jupyterPort}
 protocol = tcp
