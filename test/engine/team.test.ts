@@ -5,8 +5,9 @@
 // Two droplets boot, side by side, in the first `team up` and serve every later scenario: the
 // second `up` (both unchanged), a third person whose droplet the stand-in refuses (the two stay
 // unchanged, the exit code says one failed), `status`, and `down`. A roster with a bad entry is
-// refused before anything exists. Last, for the issue's comparison, the same two servers made
-// by hand: two single `pulumi up`s one after the other (two more boots, one at a time).
+// refused before anything exists. The single `pulumi up`s to compare the team's with are
+// full-flow.test.ts's, in the same `npm run test:engine` (engine-report.json): two more boots
+// here would cost CI ten minutes or more.
 import * as assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -301,25 +302,5 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         assert.deepEqual(standin.state.firewalls(), []);
         assert.deepEqual(backend.runningDroplets(), []);
         assert.deepEqual(standin.state.unknownCalls(), []);
-    });
-
-    test("for comparison: the same two servers by hand, two single `pulumi up`s one after the other", async () => {
-        const stacks = ["erin", "frank"];
-        let total = 0;
-        for (const stack of stacks) {
-            await cli.ok(["stack", "init", stack]);
-            await cli.ok(["config", "set", `--stack=${stack}`, "region", "fra1"]);
-            await cli.ok(["config", "set", `--stack=${stack}`, "dataVolumeGb", "1"]);
-            const up = await cli.ok(["up", "--yes", "--skip-preview", `--stack=${stack}`]);
-            seconds[`single pulumi up (${stack})`] = up.seconds;
-            total += up.seconds;
-            assert.match((await cli.ok(["stack", "output", "url", `--stack=${stack}`])).stdout, /^https:\/\/127\.0\.2\.\d:9000\/lab/);
-        }
-        report.twoSingleUps = { seconds: total, teamUpSeconds: seconds["team up, two people, new"] };
-        await Promise.all(stacks.map((stack) => cli.ok(["destroy", "--yes", "--skip-preview", `--stack=${stack}`])));
-        await standin.state.idle();
-        assert.deepEqual(standin.state.droplets(), []);
-        assert.deepEqual(standin.state.volumes(), []);
-        assert.deepEqual(backend.runningDroplets(), []);
     });
 });
