@@ -40,9 +40,14 @@ function round(value: number, decimals: number): number {
     return Math.round(value * factor) / factor;
 }
 
-/** "$0.01801/hour, up to $12.10/month": hourly rates are fractions of a cent, monthly ones whole cents. */
+/** "$0.01801": an hourly rate is a fraction of a cent. */
+export function formatHourlyUsd(usd: number): string {
+    return `$${usd.toFixed(5)}`;
+}
+
+/** "$0.01801/hour, up to $12.10/month": monthly amounts in whole cents. */
 export function formatRate(price: Price): string {
-    return `$${price.hourlyUsd.toFixed(5)}/hour, up to $${price.monthlyUsd.toFixed(2)}/month`;
+    return `${formatHourlyUsd(price.hourlyUsd)}/hour, up to $${price.monthlyUsd.toFixed(2)}/month`;
 }
 
 /** One line that says what the stack costs while it is in this state, for the log and the outputs. */

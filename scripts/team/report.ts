@@ -1,6 +1,7 @@
 // What the team command tells the admin: one progress line per person while the engine runs, and
 // a table at the end. Pure functions of engine events, summaries and outputs.
 import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
+import { formatHourlyUsd } from "../../components/pricing";
 
 /** What happened to a person's stack in this run, or (for `status`) how it stands. */
 export type PersonState = "created" | "updated" | "unchanged" | "destroyed" | "deployed" | "paused" | "not deployed" | "failed";
@@ -78,7 +79,7 @@ export function hourlyPrice(output: unknown): number | undefined {
 
 /** Hourly rates are fractions of a cent: five decimals, as the program's cost note gives them. */
 function formatPrice(usd: number | undefined): string {
-    return usd === undefined ? "-" : `$${usd.toFixed(5)}`;
+    return usd === undefined ? "-" : formatHourlyUsd(usd);
 }
 
 /** States in which a stack holds something DigitalOcean bills for. */
