@@ -2,8 +2,9 @@
 // Reads and validates the stack's config, wires the components, exports what the user needs.
 import * as pulumi from "@pulumi/pulumi";
 import { renderCloudInit } from "./components/cloud-init";
-import { DropletConfig, namespace, readConfig } from "./components/config";
+import { DropletConfig, httpsPort, namespace, readConfig } from "./components/config";
 import { DataVolume } from "./components/data-volume";
+import { DomainName, findZone, ZonePlace } from "./components/domain-name";
 import { Firewall } from "./components/firewall";
 import { JupyterPassword } from "./components/jupyter-password";
 import { renderFilePayload } from "./components/file-payload";
@@ -18,6 +19,7 @@ import { Server } from "./components/server";
 import { knownHostsLine as knownHostsEntry, sshConfigEntry, sshKeyFingerprint } from "./components/ssh-config";
 import { SshKey } from "./components/ssh-key";
 import { TlsCertificate } from "./components/tls-certificate";
+import { renderPortDropIn } from "./components/systemd-unit";
 
 // The SDK knows which keys were set with --secret but marks the function internal; the SDK
 // version is pinned in package.json, and without the function no key counts as plain text.
@@ -40,126 +42,154 @@ function readConfigOrStop(): DropletConfig {
     }
 }
 
+/** The zone lookup is the one check that needs the API: it too stops the program before any resource. */
+async function findZoneOrStop(domain: string): Promise<ZonePlace> {
+    try {
+        return await findZone(domain);
+    } catch (e) {
+        throw new pulumi.RunError((e as Error).message);
+    }
+}
+
 const baseName = resourceBaseName(stack);
 const tags = stackTags(stack);
 const volumeName = `${baseName}-notebooks`;
 
+if (config.domain === undefined && (stackConfig.get("acmeEmail") || stackConfig.get("acmeServer"))) {
+    void pulumi.log.warn("acmeEmail and acmeServer take effect only with a domain: set domain, or unset them.");
+}
 if (config.dataVolumeGb === 0) {
     void pulumi.log.warn("dataVolumeGb is 0: notebooks live on the droplet's own disk and are lost if the droplet is " +
         "ever replaced (a change of image, region or sshPublicKey). A data volume keeps them.");
 }
 
-const sshKey = new SshKey("ssh", { keyName: baseName, publicKey: config.sshPublicKey });
-const jupyterPassword = new JupyterPassword("password", {
-    password: config.password === undefined ? undefined : pulumi.secret(config.password),
-});
-const dataVolume = config.dataVolumeGb > 0
-    ? new DataVolume("data", {
-        volumeName,
-        region: config.region,
-        sizeGb: config.dataVolumeGb,
-        retain: config.retainData,
-        tags,
-    })
-    : undefined;
+/** Async only for the DNS zone lookup, which must stop a bad domain before any resource exists. */
+export = async () => {
+    const zonePlace = config.domain === undefined ? undefined : await findZoneOrStop(config.domain);
 
-const reservedAddress = config.reservedIp ? new ReservedAddress("address", { region: config.region }) : undefined;
-// With a reserved IP the certificate names an address that outlives droplets, so it stays
-// through pause, resume and replacement; otherwise it lives and dies with the droplet's address.
-const lastingCertificate = reservedAddress === undefined
-    ? undefined
-    : new TlsCertificate("tls", { ipAddress: reservedAddress.ipAddress, commonName: baseName });
-
-/** The droplet and everything that exists only for it: what `paused: true` deletes. */
-function launchServer() {
-    const server = new Server("server", {
-        dropletName: baseName,
-        region: config.region,
-        size: config.size,
-        image: config.image,
-        sshKeyFingerprints: [sshKey.fingerprint],
-        userData: renderCloudInit({ dataVolumeName: dataVolume === undefined ? undefined : volumeName }),
-        volumeIds: dataVolume === undefined ? [] : [dataVolume.volumeId],
-        tags,
+    const sshKey = new SshKey("ssh", { keyName: baseName, publicKey: config.sshPublicKey });
+    const jupyterPassword = new JupyterPassword("password", {
+        password: config.password === undefined ? undefined : pulumi.secret(config.password),
     });
+    const dataVolume = config.dataVolumeGb > 0
+        ? new DataVolume("data", {
+            volumeName,
+            region: config.region,
+            sizeGb: config.dataVolumeGb,
+            retain: config.retainData,
+            tags,
+        })
+        : undefined;
 
-    new Firewall("firewall", {
-        firewallName: baseName,
-        dropletId: server.dropletId,
-        allowedCidrs: config.allowedCidrs,
-        jupyterPort: config.jupyterPort,
-    });
+    const reservedAddress = config.reservedIp ? new ReservedAddress("address", { region: config.region }) : undefined;
+    // With a reserved IP the certificate names an address that outlives droplets, so it stays
+    // through pause, resume and replacement; otherwise it lives and dies with the droplet's address.
+    const lastingCertificate = reservedAddress === undefined
+        ? undefined
+        : new TlsCertificate("tls", { ipAddress: reservedAddress.ipAddress, commonName: baseName });
 
-    // The address users and the setup reach it at: the reserved IP once it points here, or its own.
-    const address = reservedAddress?.assignTo(server.dropletId) ?? server.ipv4Address;
-    const certificate = lastingCertificate ?? new TlsCertificate("tls", { ipAddress: server.ipv4Address, commonName: baseName });
+    /** The droplet and everything that exists only for it: what `paused: true` deletes. */
+    function launchServer() {
+        const server = new Server("server", {
+            dropletName: baseName,
+            region: config.region,
+            size: config.size,
+            image: config.image,
+            sshKeyFingerprints: [sshKey.fingerprint],
+            userData: renderCloudInit({ dataVolumeName: dataVolume === undefined ? undefined : volumeName }),
+            volumeIds: dataVolume === undefined ? [] : [dataVolume.volumeId],
+            tags,
+        });
 
-    const setup = new RemoteSetup("setup", {
-        dropletId: server.dropletId,
-        host: address,
-        privateKey: sshKey.privateKey,
-        jupyterlabVersion: config.jupyterlabVersion,
-        jupyterPort: config.jupyterPort,
-        loginGuardPayload: renderFilePayload(loginGuardFiles(config)),
-        configPayload: pulumi.all([jupyterPassword.hash, certificate.certPem, certificate.privateKeyPem]).apply(
-            ([hashedPassword, certPem, keyPem]) => renderFilePayload({
-                "jupyter_server_config.json": renderJupyterConfig({
-                    hashedPassword,
-                    port: config.jupyterPort,
-                    idleKernelMinutes: config.idleKernelMinutes,
-                }),
-                "tls.crt": certPem,
-                "tls.key": keyPem,
+        new Firewall("firewall", {
+            firewallName: baseName,
+            dropletId: server.dropletId,
+            allowedCidrs: config.allowedCidrs,
+            jupyterPort: config.jupyterPort,
+            acmeHttpChallenge: config.domain !== undefined,
+        });
+
+        // The address users and the setup reach it at: the reserved IP once it points here, or its own.
+        const address = reservedAddress?.assignTo(server.dropletId) ?? server.ipv4Address;
+        const certificate = lastingCertificate ?? new TlsCertificate("tls", { ipAddress: server.ipv4Address, commonName: baseName });
+        // The record exists before the setup asks the ACME server to look the name up.
+        const domainName = zonePlace === undefined ? undefined : new DomainName("domain", { place: zonePlace, address });
+
+        const setup = new RemoteSetup("setup", {
+            dropletId: server.dropletId,
+            host: address,
+            privateKey: sshKey.privateKey,
+            jupyterlabVersion: config.jupyterlabVersion,
+            jupyterPort: config.jupyterPort,
+            loginGuardPayload: renderFilePayload(loginGuardFiles(config)),
+            configPayload: pulumi.all([jupyterPassword.hash, certificate.certPem, certificate.privateKeyPem]).apply(
+                ([hashedPassword, certPem, keyPem]) => renderFilePayload({
+                    "jupyter_server_config.json": renderJupyterConfig({
+                        hashedPassword,
+                        port: config.jupyterPort,
+                        idleKernelMinutes: config.idleKernelMinutes,
+                    }),
+                    "tls.crt": certPem,
+                    "tls.key": keyPem,
+                    "port.conf": renderPortDropIn(config.jupyterPort),
+                })),
+            kernelRequirements: kernelRequirements(config.pythonPackages, config.requirements?.text),
+            domain: config.domain,
+            acmeServer: config.acmeServer,
+            acmeEmail: config.acmeEmail,
+        }, { dependsOn: domainName === undefined ? [] : [domainName] });
+        return { server, address, certificate, setup };
+    }
+
+    const running = config.paused ? undefined : launchServer();
+    const keptPrices = [volumePrice(config.dataVolumeGb), ...(config.reservedIp ? [reservedIpPrice(running !== undefined)] : [])];
+    const price = running === undefined
+        ? pulumi.output(totalPrice(...keptPrices))
+        : pulumi.all([running.server.priceHourly, running.server.priceMonthly]).apply(
+            ([hourlyUsd, monthlyUsd]) => totalPrice({ hourlyUsd, monthlyUsd }, ...keptPrices));
+    const cost = price.apply((p) => costSummary({ paused: config.paused, dataVolumeGb: config.dataVolumeGb, reservedIp: config.reservedIp, price: p }));
+    // Runs once the droplet's price is known (not in a preview of a new droplet): a reminder on every `up`.
+    cost.apply((line) => pulumi.log.info(`${baseName}: ${line}`));
+
+    const sshUser = "jupyter";
+
+    /** What a running server adds to the outputs: how to reach it and how to trust it. */
+    function serverOutputs({ address: ip, certificate, setup }: NonNullable<typeof running>) {
+        // With a domain, browsers reach it by name and trust its ACME certificate; without one,
+        // by address, trusting the self-signed certificate whose fingerprint the outputs give.
+        const host = config.domain === undefined ? ip : pulumi.output(config.domain);
+        const trust = config.domain === undefined
+            ? { certificateSha256: certificate.sha256Fingerprint, certificatePem: certificate.certPem, certificateValidUntil: certificate.validUntil }
+            : { certificate: setup.certificateReport };
+        return {
+            url: pulumi.interpolate`https://${host}${config.jupyterPort === httpsPort ? "" : `:${config.jupyterPort}`}/lab`,
+            ipAddress: ip,
+            sshCommand: sshKey.privateKey === undefined
+                ? pulumi.interpolate`ssh ${sshUser}@${ip}`
+                : pulumi.interpolate`ssh -i ~/.ssh/${baseName} ${sshUser}@${ip}`,
+            ...trust,
+            setupReport: setup.readyMessage,
+            sshHostKey: setup.hostKey,
+            sshHostKeyFingerprint: setup.hostKey.apply(sshKeyFingerprint),
+            knownHostsLine: setup.hostKey.apply((hostKey) => knownHostsEntry(baseName, hostKey)),
+            sshConfig: host.apply((hostName) => sshConfigEntry({
+                alias: baseName,
+                hostName,
+                user: sshUser,
+                identityFile: sshKey.privateKey === undefined ? undefined : `~/.ssh/${baseName}`,
             })),
-        kernelRequirements: kernelRequirements(config.pythonPackages, config.requirements?.text),
-    });
-    return { server, address, certificate, setup };
-}
+        };
+    }
 
-const running = config.paused ? undefined : launchServer();
-const keptPrices = [volumePrice(config.dataVolumeGb), ...(config.reservedIp ? [reservedIpPrice(running !== undefined)] : [])];
-const price = running === undefined
-    ? pulumi.output(totalPrice(...keptPrices))
-    : pulumi.all([running.server.priceHourly, running.server.priceMonthly]).apply(
-        ([hourlyUsd, monthlyUsd]) => totalPrice({ hourlyUsd, monthlyUsd }, ...keptPrices));
-const cost = price.apply((p) => costSummary({ paused: config.paused, dataVolumeGb: config.dataVolumeGb, reservedIp: config.reservedIp, price: p }));
-// Runs once the droplet's price is known (not in a preview of a new droplet): a reminder on every `up`.
-cost.apply((line) => pulumi.log.info(`${baseName}: ${line}`));
-
-const sshUser = "jupyter";
-
-/** What a running server adds to the outputs: how to reach it and how to trust it. */
-function serverOutputs({ address: ip, certificate, setup }: NonNullable<typeof running>) {
+    // Only the outputs that exist in this state: a paused stack has no url, a stack with the
+    // user's own key no private key (an undefined output would only add a warning).
     return {
-        url: pulumi.interpolate`https://${ip}:${config.jupyterPort}/lab`,
-        ipAddress: ip,
-        sshCommand: sshKey.privateKey === undefined
-            ? pulumi.interpolate`ssh ${sshUser}@${ip}`
-            : pulumi.interpolate`ssh -i ~/.ssh/${baseName} ${sshUser}@${ip}`,
-        certificateSha256: certificate.sha256Fingerprint,
-        certificatePem: certificate.certPem,
-        certificateValidUntil: certificate.validUntil,
-        setupReport: setup.readyMessage,
-        sshHostKey: setup.hostKey,
-        sshHostKeyFingerprint: setup.hostKey.apply(sshKeyFingerprint),
-        knownHostsLine: setup.hostKey.apply((hostKey) => knownHostsEntry(baseName, hostKey)),
-        sshConfig: ip.apply((hostName) => sshConfigEntry({
-            alias: baseName,
-            hostName,
-            user: sshUser,
-            identityFile: sshKey.privateKey === undefined ? undefined : `~/.ssh/${baseName}`,
-        })),
+        state: config.paused ? "paused" : "running",
+        costNote: cost,
+        hourlyPriceUsd: price.apply((p) => p.hourlyUsd),
+        monthlyPriceUsd: price.apply((p) => p.monthlyUsd),
+        password: jupyterPassword.password,
+        ...(sshKey.privateKey === undefined ? {} : { sshPrivateKey: sshKey.privateKey }),
+        ...(running === undefined ? {} : serverOutputs(running)),
     };
-}
-
-// Only the outputs that exist in this state: a paused stack has no url, a stack with the
-// user's own key no private key (an undefined output would only add a warning).
-export = {
-    state: config.paused ? "paused" : "running",
-    costNote: cost,
-    hourlyPriceUsd: price.apply((p) => p.hourlyUsd),
-    monthlyPriceUsd: price.apply((p) => p.monthlyUsd),
-    password: jupyterPassword.password,
-    ...(sshKey.privateKey === undefined ? {} : { sshPrivateKey: sshKey.privateKey }),
-    ...(running === undefined ? {} : serverOutputs(running)),
 };

@@ -32,6 +32,12 @@ export interface DropletConfig {
     paused: boolean;
     /** A reserved IP that keeps the address (url, certificate, SSH entry) through pause and replacement. */
     reservedIp: boolean;
+    /** The server's own name in a DigitalOcean-managed zone, with a certificate from acmeServer; lowercase. */
+    domain?: string;
+    /** Where the ACME server sends expiry and account notices. */
+    acmeEmail?: string;
+    /** The ACME directory URL the certificate comes from. */
+    acmeServer: string;
     jupyterlabVersion: string;
     pythonPackages: string[];
     /** The requirements file's contents (read here so a missing file is a config error). */
@@ -53,6 +59,7 @@ export const defaults = {
     banMinutes: 60,
     paused: false,
     reservedIp: false,
+    acmeServer: "https://acme-v02.api.letsencrypt.org/directory",
     jupyterlabVersion: "4.6.6",
 } as const;
 
@@ -111,6 +118,9 @@ export function readConfig(source: ConfigSource, projectDir: string): DropletCon
         banMinutes: check(() => parseBanMinutes(raw("banMinutes")), defaults.banMinutes),
         paused: check(() => parseBoolean("paused", raw("paused"), defaults.paused), defaults.paused),
         reservedIp: check(() => parseBoolean("reservedIp", raw("reservedIp"), defaults.reservedIp), defaults.reservedIp),
+        domain: check(() => parseDomain(raw("domain")), undefined),
+        acmeEmail: check(() => parseAcmeEmail(raw("acmeEmail")), undefined),
+        acmeServer: check(() => parseAcmeServer(raw("acmeServer")), defaults.acmeServer),
         jupyterlabVersion: check(() => parseJupyterlabVersion(raw("jupyterlabVersion")), defaults.jupyterlabVersion),
         pythonPackages: check(() => parsePythonPackages(raw("pythonPackages")), []),
         requirements: check(() => readRequirementsFile(raw("requirementsFile"), projectDir), undefined),
@@ -297,12 +307,65 @@ function parseInteger(key: string, value: string | undefined, fallback: number, 
     return number;
 }
 
+/** The one port below 1024 JupyterLab may take: HTTPS's own, so a url with a domain needs no port. */
+export const httpsPort = 443;
+
 export function parsePort(value: string | undefined): number {
+    const allowed = `must be ${httpsPort} or a port from 1024 to 65535`;
     if (value !== undefined && value.trim() === "22") {
-        throw new ConfigError("jupyterPort", value, "22 is the SSH port; choose a port from 1024 to 65535");
+        throw new ConfigError("jupyterPort", value, `22 is the SSH port; the port ${allowed}`);
     }
-    // JupyterLab runs as an unprivileged user, which cannot bind ports below 1024.
-    return parseInteger("jupyterPort", value, defaults.jupyterPort, 1024, 65535, "must be a port from 1024 to 65535");
+    if (value !== undefined && value.trim() === String(httpsPort)) {
+        return httpsPort;
+    }
+    // Other ports below 1024 belong to other services (80 answers the certificate's HTTP-01 challenge).
+    return parseInteger("jupyterPort", value, defaults.jupyterPort, 1024, 65535, allowed);
+}
+
+const maximumDomainLength = 253;
+
+export function parseDomain(value: string | undefined): string | undefined {
+    if (value === undefined) {
+        return undefined;
+    }
+    const name = value.trim().toLowerCase().replace(/\.$/, "");
+    const labels = name.split(".");
+    const isLabel = (label: string) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(label);
+    // A name in a zone: at least two labels, and a top-level label that is not a number (not an IP address).
+    if (name.length > maximumDomainLength || labels.length < 2 || !labels.every(isLabel) || /^\d+$/.test(labels[labels.length - 1])) {
+        throw new ConfigError("domain", JSON.stringify(value),
+            "must be a fully qualified host name in a DigitalOcean-managed zone, such as nb.example.com (letters, digits and hyphens; no scheme, port or path)");
+    }
+    return name;
+}
+
+export function parseAcmeEmail(value: string | undefined): string | undefined {
+    if (value === undefined) {
+        return undefined;
+    }
+    const email = value.trim();
+    const [local, host, ...rest] = email.split("@");
+    if (rest.length > 0 || !local || !host || /[\s,;<>"]/.test(email) || !/^[^.]+(\.[^.]+)+$/.test(host)) {
+        throw new ConfigError("acmeEmail", JSON.stringify(value), "must be an email address such as you@example.com (or unset: no notices)");
+    }
+    return email;
+}
+
+export function parseAcmeServer(value: string | undefined): string {
+    if (value === undefined) {
+        return defaults.acmeServer;
+    }
+    const allowed = `must be the https URL of an ACME directory, such as ${defaults.acmeServer} (the default)`;
+    let url: URL;
+    try {
+        url = new URL(value.trim());
+    } catch {
+        throw new ConfigError("acmeServer", JSON.stringify(value), allowed);
+    }
+    if (url.protocol !== "https:" || url.username !== "" || url.password !== "" || /\s/.test(value.trim())) {
+        throw new ConfigError("acmeServer", JSON.stringify(value), allowed);
+    }
+    return value.trim();
 }
 
 export function parseVolumeSize(value: string | undefined): number {

@@ -6,11 +6,13 @@ export interface FirewallArgs {
     readonly dropletId: pulumi.Input<string>;
     readonly allowedCidrs: string[];
     readonly jupyterPort: number;
+    /** Opens port 80 to anywhere for the ACME server's HTTP-01 challenge (a domain's certificate). */
+    readonly acmeHttpChallenge: boolean;
 }
 
 const anywhere = ["0.0.0.0/0", "::/0"];
 
-/** Lets in SSH and JupyterLab from allowedCidrs, and ICMP; lets everything out. */
+/** Lets in SSH and JupyterLab from allowedCidrs, ICMP, and with a domain HTTP; lets everything out. */
 export class Firewall extends pulumi.ComponentResource {
     public readonly firewallId: pulumi.Output<string>;
 
@@ -22,6 +24,9 @@ export class Firewall extends pulumi.ComponentResource {
             inboundRules: [
                 { protocol: "tcp", portRange: "22", sourceAddresses: args.allowedCidrs },
                 { protocol: "tcp", portRange: String(args.jupyterPort), sourceAddresses: args.allowedCidrs },
+                // From anywhere: Let's Encrypt validates from addresses it does not publish. Only
+                // certbot listens there, and only while it gets or renews the certificate.
+                ...(args.acmeHttpChallenge ? [{ protocol: "tcp", portRange: "80", sourceAddresses: anywhere }] : []),
                 // ICMP from anywhere keeps path MTU discovery and ping working.
                 { protocol: "icmp", sourceAddresses: anywhere },
             ],

@@ -13,6 +13,8 @@ export type RemoteScript =
     | "configure-jupyter"
     | "install-kernel-packages"
     | "configure-login-guard"
+    | "obtain-certificate"
+    | "deploy-certificate"
     | "read-host-key";
 
 /** Quotes a word for a POSIX shell. */
@@ -22,8 +24,10 @@ export function shellQuote(word: string): string {
 
 /** The shell functions (scripts/remote/lib/) each step calls, sent ahead of it. */
 const stepLibraries: Partial<Record<RemoteScript, string[]>> = {
-    "configure-jupyter": ["file-payload"],
+    "configure-jupyter": ["file-payload", "served-certificate"],
     "configure-login-guard": ["file-payload"],
+    "obtain-certificate": ["file-payload", "served-certificate"],
+    "deploy-certificate": ["served-certificate"],
 };
 
 export function readRemoteLibrary(name: string): string {
@@ -39,6 +43,13 @@ export function readRemoteScript(script: RemoteScript): string {
     return [shebang, ...libraries, ...body].join("\n");
 }
 
+/** A script that runs on its own later (certbot's hook): the server layout and `settings` set at its top. */
+export function standaloneScript(script: RemoteScript, settings: Record<string, string>): string {
+    const [shebang, ...body] = readRemoteScript(script).split("\n");
+    const environment = Object.entries({ ...layoutEnvironment(), ...settings }).map(([name, value]) => `export ${name}=${shellQuote(value)}`);
+    return [shebang, "# Written by jupyterlab-droplet: the server's layout and settings.", ...environment, ...body].join("\n");
+}
+
 /** `env JLD_...=... bash -c '<script>' <script> args...`: runs the same under any login shell. */
 export function remoteCommand(script: RemoteScript, args: (string | number)[] = []): string {
     const environment = Object.entries(layoutEnvironment()).map(([name, value]) => `${name}=${shellQuote(value)}`);
@@ -49,11 +60,15 @@ export function remoteCommand(script: RemoteScript, args: (string | number)[] = 
 export interface SetupStepsArgs {
     jupyterlabVersion: string;
     jupyterPort: number;
+    /** The server's domain; unset, the certificate step removes any ACME certificate. */
+    domain?: string;
+    acmeServer: string;
+    acmeEmail?: string;
 }
 
 export interface SetupStep<Stdin> {
     /** The step's name; the Command resource is `<component>-<role>`. */
-    role: "cloud-init" | "host-key" | "login-guard" | "jupyterlab" | "kernel" | "configure";
+    role: "cloud-init" | "host-key" | "login-guard" | "jupyterlab" | "kernel" | "configure" | "certificate";
     command: string;
     stdin?: Stdin;
     /** Roles that must have run first. */
@@ -68,6 +83,8 @@ export interface SetupStdin<Stdin> {
     kernelRequirements: Stdin;
     /** The Jupyter config, certificate and key: secret. */
     jupyterConfig: Stdin;
+    /** certbot's renewal hook, with a domain only. */
+    certificate?: Stdin;
 }
 
 /**
@@ -85,5 +102,13 @@ export function setupSteps<Stdin>(args: SetupStepsArgs, stdin: SetupStdin<Stdin>
         { role: "kernel", command: remoteCommand("install-kernel-packages"), stdin: stdin.kernelRequirements, after: ["jupyterlab"] },
         { role: "configure", command: remoteCommand("configure-jupyter", [args.jupyterPort]), stdin: stdin.jupyterConfig,
             after: ["login-guard", "jupyterlab", "kernel"] },
+        // After configure, whose self-signed certificate JupyterLab serves if this step fails.
+        { role: "certificate", command: certificateCommand(args), stdin: stdin.certificate, after: ["configure"] },
     ];
+}
+
+/** Only the domain's settings are arguments: without a domain, the ACME ones change nothing. */
+function certificateCommand(args: SetupStepsArgs): string {
+    const acme = args.domain === undefined ? ["", "", ""] : [args.domain, args.acmeServer, args.acmeEmail ?? ""];
+    return remoteCommand("obtain-certificate", [...acme, args.jupyterPort]);
 }

@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { certificatePayload } from "./acme-certificate";
 import { setupSteps } from "./remote-scripts";
 
 export interface RemoteSetupArgs {
@@ -16,11 +17,16 @@ export interface RemoteSetupArgs {
     readonly loginGuardPayload: string;
     /** The kernel environment's requirements (requirements.txt text), possibly empty. */
     readonly kernelRequirements: string;
+    /** The server's domain, for a certificate from acmeServer; unset, it serves the self-signed one. */
+    readonly domain?: string;
+    readonly acmeServer: string;
+    readonly acmeEmail?: string;
 }
 
 /**
  * Prepares the booted droplet over SSH: waits for cloud-init, sets up fail2ban, installs
- * JupyterLab and the kernel's packages, pushes the config and restarts the server, then waits until it answers.
+ * JupyterLab and the kernel's packages, pushes the config and restarts the server, then waits until it answers;
+ * last, with a domain, gets and serves an ACME certificate (or, without one, serves the self-signed one).
  * Each step runs again only when its own inputs change, or on a new droplet.
  */
 export class RemoteSetup extends pulumi.ComponentResource {
@@ -28,6 +34,8 @@ export class RemoteSetup extends pulumi.ComponentResource {
     public readonly hostKey: pulumi.Output<string>;
     /** What the configure step printed (how long JupyterLab took to answer). */
     public readonly readyMessage: pulumi.Output<string>;
+    /** What the certificate step printed: the certificate served, its serial and expiry. */
+    public readonly certificateReport: pulumi.Output<string>;
 
     constructor(name: string, args: RemoteSetupArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jupyterlab-droplet:index:RemoteSetup", name, {}, opts);
@@ -43,6 +51,7 @@ export class RemoteSetup extends pulumi.ComponentResource {
             loginGuard: args.loginGuardPayload,
             kernelRequirements: args.kernelRequirements,
             jupyterConfig: pulumi.secret(args.configPayload),
+            certificate: args.domain === undefined ? undefined : certificatePayload({ domain: args.domain, jupyterPort: args.jupyterPort }),
         });
         const created = new Map<string, command.remote.Command>();
         for (const step of steps) {
@@ -57,6 +66,7 @@ export class RemoteSetup extends pulumi.ComponentResource {
         }
         this.hostKey = created.get("host-key")!.stdout.apply((out) => out.trim());
         this.readyMessage = created.get("configure")!.stdout.apply((out) => out.trim());
-        this.registerOutputs({ hostKey: this.hostKey, readyMessage: this.readyMessage });
+        this.certificateReport = created.get("certificate")!.stdout.apply((out) => out.trim().split("\n").pop() ?? "");
+        this.registerOutputs({ hostKey: this.hostKey, readyMessage: this.readyMessage, certificateReport: this.certificateReport });
     }
 }

@@ -29,3 +29,17 @@ ProtectSystem=full
 WantedBy=multi-user.target
 `;
 }
+
+/**
+ * The drop-in that lets JupyterLab, an unprivileged user, bind a port below 1024 (443): the one
+ * capability it needs, only then. Written by the configure step, so the user-data stays the same.
+ */
+export function renderPortDropIn(port: number): string {
+    if (port >= 1024) {
+        return `# Port ${port} needs no privilege.\n[Service]\n`;
+    }
+    return `# Port ${port} is below 1024: binding it takes this capability, and JupyterLab gets no other.
+[Service]
+AmbientCapabilities=CAP_NET_BIND_SERVICE
+`;
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Jupyter config, TLS certificate and key read from stdin, restarts JupyterLab
-# and waits until it answers over HTTPS. Secrets arrive only on stdin: never on the command
-# line, in the environment or in a log line.
+# Installs the Jupyter config, the self-signed TLS certificate and key and the unit's port
+# drop-in read from stdin, restarts JupyterLab and waits until it answers over HTTPS. It serves
+# the ACME certificate instead while a valid one is installed (the certificate step's).
+# Secrets arrive only on stdin: never on the command line, in the environment or in a log line.
 # stdin: one line per file, "<name> <base64 content>"
 # Usage: configure-jupyter.sh PORT
 set -euo pipefail
@@ -9,8 +10,9 @@ set -euo pipefail
 port=${1:?usage: configure-jupyter.sh PORT}
 user=${JLD_USER:?}
 config_file=${JLD_CONFIG_FILE:?}
-cert_file=${JLD_CERT_FILE:?}
-key_file=${JLD_KEY_FILE:?}
+cert_file=${JLD_SELF_SIGNED_CERT_FILE:?}
+key_file=${JLD_SELF_SIGNED_KEY_FILE:?}
+port_drop_in=${JLD_PORT_DROP_IN:?}
 notebook_dir=${JLD_NOTEBOOK_DIR:?}
 service=${JLD_SERVICE:?}
 home=${JLD_HOME:?}
@@ -20,13 +22,17 @@ staging=$(mktemp -d)
 trap 'rm -rf "$staging"' EXIT
 
 # read_file_payload comes from lib/file-payload.sh, sent ahead of this script.
-read_file_payload "$staging" jupyter_server_config.json tls.crt tls.key
+read_file_payload "$staging" jupyter_server_config.json tls.crt tls.key port.conf
 
 # install(1) sets owner and mode before the content is visible under the final name.
 install -d -o "$user" -g "$user" -m 0700 "$(dirname "$config_file")" "$(dirname "$cert_file")" "$(dirname "$key_file")"
 install -o "$user" -g "$user" -m 0600 "${staging}/tls.key" "$key_file"
 install -o "$user" -g "$user" -m 0600 "${staging}/tls.crt" "$cert_file"
 install -o "$user" -g "$user" -m 0600 "${staging}/jupyter_server_config.json" "$config_file"
+install -d -m 0755 "$(dirname "$port_drop_in")"
+install -m 0644 "${staging}/port.conf" "$port_drop_in"
+# serve_best_certificate and wait_until_serving come from lib/served-certificate.sh.
+served_name=$(serve_best_certificate)
 
 # The home and the notebook directory (the data volume's root when there is one) belong to the user.
 chown "$user:$user" "$home"
@@ -44,14 +50,4 @@ systemctl daemon-reload
 systemctl enable "$service" >/dev/null 2>&1
 systemctl restart "$service"
 
-started=$(date +%s)
-deadline=$(( started + ${JLD_READY_TIMEOUT:-300} ))
-until curl --silent --fail --max-time 5 --cacert "$cert_file" --output /dev/null "https://127.0.0.1:${port}/api"; do
-  if [ "$(date +%s)" -ge "$deadline" ] || systemctl is-failed --quiet "$service"; then
-    echo "JupyterLab did not answer on https://127.0.0.1:${port}/api; its last log lines:" >&2
-    journalctl --unit "$service" --no-pager --lines 40 >&2 || true
-    exit 1
-  fi
-  sleep 2
-done
-echo "JupyterLab answers over HTTPS on port ${port} ($(( $(date +%s) - started ))s after restart)"
+wait_until_serving "$port" "$served_name"

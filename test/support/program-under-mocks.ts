@@ -120,6 +120,8 @@ function outputsFor(args: pulumi.runtime.MockResourceArgs): Record<string, unkno
             return { ...inputs };
         case "digitalocean:index/firewall:Firewall":
             return { ...inputs, status: "succeeded" };
+        case "digitalocean:index/dnsRecord:DnsRecord":
+            return { ...inputs, fqdn: inputs.name === "@" ? inputs.domain : `${String(inputs.name)}.${String(inputs.domain)}` };
         case "command:remote:Command":
             return { ...inputs, stdout: args.name.endsWith("-host-key") ? mockValues.hostKey : "done\n", stderr: "" };
         default:
@@ -135,6 +137,19 @@ function clearProgramModules(): void {
     }
 }
 
+/** The account's DNS zones, as getDomains answers; any other call fails loudly. */
+function answerCall(args: pulumi.runtime.MockCallArgs, zones: readonly string[]): Record<string, unknown> {
+    if (args.token === "digitalocean:index/getDomains:getDomains") {
+        return { id: "domains", domains: zones.map((name) => ({ name, ttl: 1800, urn: `do:domain:${name}`, zoneFile: "" })) };
+    }
+    throw new Error(`the program made an unexpected call to ${args.token}`);
+}
+
+/** The program's stack outputs: index.ts exports an async function that returns them. */
+async function programOutputs(program: unknown): Promise<Record<string, unknown>> {
+    return (typeof program === "function" ? await (program as () => Promise<unknown>)() : program) as Record<string, unknown>;
+}
+
 async function settle(value: unknown): Promise<{ value: unknown; secret: boolean }> {
     if (pulumi.Output.isInstance(value)) {
         const resolved = await new Promise<unknown>((resolve) => value.apply((v) => { resolve(v); return v; }));
@@ -143,7 +158,31 @@ async function settle(value: unknown): Promise<{ value: unknown; secret: boolean
     return { value, secret: false };
 }
 
-export async function runProgram(config: Record<string, string>, options: { secretKeys?: string[]; stack?: string } = {}): Promise<ProgramRun> {
+export interface ProgramOptions {
+    secretKeys?: string[];
+    stack?: string;
+    /** The DNS zones of the mocked account (getDomains). */
+    zones?: string[];
+}
+
+// The mocks and the config are global to the SDK: one program runs at a time, even when
+// several describe blocks start theirs together.
+let previousRun: Promise<unknown> = Promise.resolve();
+function oneAtATime<T>(run: () => Promise<T>): Promise<T> {
+    const result = previousRun.then(run, run);
+    previousRun = result.catch(() => undefined);
+    return result;
+}
+
+export function runProgram(config: Record<string, string>, options: ProgramOptions = {}): Promise<ProgramRun> {
+    return oneAtATime(() => runProgramNow(config, options));
+}
+
+export function programError(config: Record<string, string>, options: ProgramOptions = {}): Promise<{ error: Error; registered: number }> {
+    return oneAtATime(() => programErrorNow(config, options));
+}
+
+async function runProgramNow(config: Record<string, string>, options: ProgramOptions): Promise<ProgramRun> {
     const resources: Recorded[] = [];
     await pulumi.runtime.setMocks({
         newResource(args) {
@@ -153,14 +192,14 @@ export async function runProgram(config: Record<string, string>, options: { secr
             return { id, state };
         },
         call(args) {
-            throw new Error(`the program made an unexpected call to ${args.token}`);
+            return answerCall(args, options.zones ?? []);
         },
     }, "jupyterlab-droplet", options.stack ?? "alice", false);
     const fullConfig = Object.fromEntries(Object.entries(config).map(([k, v]) => [`jupyterlab-droplet:${k}`, v]));
     pulumi.runtime.setAllConfig(fullConfig, (options.secretKeys ?? ["password"]).map((k) => `jupyterlab-droplet:${k}`));
     clearProgramModules();
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program must load afresh for each config
-    const program = require(path.join(projectDir, "index.ts")) as Record<string, unknown>;
+    const program = await programOutputs(require(path.join(projectDir, "index.ts")));
     const outputs: Record<string, unknown> = {};
     const secretOutputs: string[] = [];
     for (const [name, value] of Object.entries(program)) {
@@ -176,7 +215,7 @@ export async function runProgram(config: Record<string, string>, options: { secr
 }
 
 /** Tries the program with a config that must fail; returns the error and what got registered. */
-export async function programError(config: Record<string, string>, options: { secretKeys?: string[] } = {}): Promise<{ error: Error; registered: number }> {
+async function programErrorNow(config: Record<string, string>, options: ProgramOptions): Promise<{ error: Error; registered: number }> {
     const resources: Recorded[] = [];
     await pulumi.runtime.setMocks({
         newResource(args) {
@@ -184,7 +223,7 @@ export async function programError(config: Record<string, string>, options: { se
             return { id: "x", state: outputsFor(args) };
         },
         call(args) {
-            throw new Error(`unexpected call ${args.token}`);
+            return answerCall(args, options.zones ?? []);
         },
     }, "jupyterlab-droplet", "alice", false);
     pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`jupyterlab-droplet:${k}`, v])),
@@ -192,7 +231,7 @@ export async function programError(config: Record<string, string>, options: { se
     clearProgramModules();
     try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports -- as in runProgram
-        require(path.join(projectDir, "index.ts"));
+        await programOutputs(require(path.join(projectDir, "index.ts")));
     } catch (e) {
         await quiescent(resources);
         return { error: e as Error, registered: resources.length };

@@ -23,6 +23,7 @@ test("an empty config gives the documented defaults", () => {
         region: "nyc3", size: "s-1vcpu-2gb", image: "debian-13-x64", password: undefined, sshPublicKey: undefined,
         allowedCidrs: ["0.0.0.0/0", "::/0"], jupyterPort: 9000, dataVolumeGb: 10, retainData: false, idleKernelMinutes: 60,
         maxLoginFailures: 5, banMinutes: 60, paused: false, reservedIp: false,
+        domain: undefined, acmeEmail: undefined, acmeServer: "https://acme-v02.api.letsencrypt.org/directory",
         jupyterlabVersion: defaults.jupyterlabVersion, pythonPackages: [], requirements: undefined,
     });
 });
@@ -74,10 +75,12 @@ test("a malformed CIDR is refused, naming the entry", () => {
     rejects({ allowedCidrs: "[]" }, /allowedCidrs = \[\]: must hold at least one CIDR block/);
 });
 
-test("ports out of range, privileged or equal to 22 are refused", () => {
-    rejects({ jupyterPort: "22" }, /jupyterPort = 22: 22 is the SSH port/);
-    rejects({ jupyterPort: "0" }, /jupyterPort = 0: must be a port from 1024 to 65535/);
-    rejects({ jupyterPort: "443" }, /jupyterPort = 443: must be a port from 1024 to 65535/);
+test("ports out of range, privileged (but 443) or equal to 22 are refused", () => {
+    rejects({ jupyterPort: "22" }, /jupyterPort = 22: 22 is the SSH port; the port must be 443 or a port from 1024 to 65535/);
+    rejects({ jupyterPort: "0" }, /jupyterPort = 0: must be 443 or a port from 1024 to 65535/);
+    rejects({ jupyterPort: "80" }, /jupyterPort = 80: must be 443 or a port from 1024 to 65535/);
+    rejects({ jupyterPort: "1023" }, /jupyterPort = 1023: must be 443 or a port from 1024 to 65535/);
+    assert.equal(readConfig(source({ jupyterPort: "443" }), projectDir).jupyterPort, 443);
     rejects({ jupyterPort: "70000" }, /jupyterPort = 70000/);
     rejects({ jupyterPort: "nine" }, /jupyterPort = "nine": must be a whole number/);
 });
@@ -134,4 +137,25 @@ test("other keys: volume size, booleans, versions, packages and the requirements
 test("all problems are reported at once", () => {
     assert.throws(() => readConfig(source({ region: "nowhere", jupyterPort: "22", size: "s-1vcpu-1gb" }), projectDir),
         (e: Error) => e.message.split("\n").length === 3);
+});
+
+test("a domain, an ACME email and server are read, the domain in lowercase", () => {
+    const config = readConfig(source({ domain: "NB.Example.com.", acmeEmail: "me@example.com", acmeServer: "https://acme.example.net/dir" }), projectDir);
+    assert.equal(config.domain, "nb.example.com");
+    assert.equal(config.acmeEmail, "me@example.com");
+    assert.equal(config.acmeServer, "https://acme.example.net/dir");
+    assert.equal(readConfig(source({ domain: "example.com" }), projectDir).domain, "example.com", "a zone's own name is a domain too");
+});
+
+test("a domain that is not a host name, an email that is not an address, a server that is not https are refused by key", () => {
+    for (const domain of ["https://nb.example.com", "nb.example.com:443", "nb", "-nb.example.com", "nb_1.example.com", "203.0.113.7",
+        "nb..example.com", `${"a".repeat(64)}.example.com`, "nb.example.com/lab", "*.example.com"]) {
+        rejects({ domain }, new RegExp(`jupyterlab-droplet:domain = ${JSON.stringify(domain).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: must be a fully qualified host name`));
+    }
+    for (const acmeEmail of ["me", "me@", "@example.com", "me@localhost", "me@example.com, you@example.com", "a@b@example.com"]) {
+        rejects({ acmeEmail }, /jupyterlab-droplet:acmeEmail = .*: must be an email address/);
+    }
+    for (const acmeServer of ["http://acme.example.net/dir", "acme.example.net", "ftp://x/dir", "https://user:pw@acme.example.net/dir"]) {
+        rejects({ acmeServer }, /jupyterlab-droplet:acmeServer = .*: must be the https URL of an ACME directory/);
+    }
 });

@@ -19,6 +19,7 @@ describe("the default stack", async () => {
     test("creates exactly the expected resources", () => {
         const custom = run.resources.filter((r) => !r.type.startsWith("jupyterlab-droplet:") && r.type !== "pulumi:pulumi:Stack");
         assert.deepEqual(custom.map((r) => `${r.type} ${r.name}`).sort(), [
+            "command:remote:Command setup-certificate",
             "command:remote:Command setup-cloud-init",
             "command:remote:Command setup-configure",
             "command:remote:Command setup-host-key",
@@ -78,7 +79,7 @@ describe("the default stack", async () => {
     });
 
     test("the remote setup runs on the droplet, re-runs for a new droplet, in order", () => {
-        for (const suffix of ["-cloud-init", "-host-key", "-login-guard", "-jupyterlab", "-kernel", "-configure"]) {
+        for (const suffix of ["-cloud-init", "-host-key", "-login-guard", "-jupyterlab", "-kernel", "-configure", "-certificate"]) {
             const step = one(run, "command:remote:Command", suffix);
             const connection = step.inputs.connection as Record<string, unknown>;
             assert.equal(connection.host, mockValues.ipv4);
@@ -97,7 +98,8 @@ describe("the default stack", async () => {
         const configure = one(run, "command:remote:Command", "-configure");
         const lines = String(configure.inputs.stdin).trim().split("\n").map((l) => l.split(" "));
         const files = Object.fromEntries(lines.map(([name, b64]) => [name, Buffer.from(b64, "base64").toString()]));
-        assert.deepEqual(Object.keys(files), ["jupyter_server_config.json", "tls.crt", "tls.key"]);
+        assert.deepEqual(Object.keys(files), ["jupyter_server_config.json", "tls.crt", "tls.key", "port.conf"]);
+        assert.doesNotMatch(files["port.conf"], /AmbientCapabilities/, "port 9000 needs no capability");
         assert.equal(files["tls.key"], mockValues.tlsKeyPem);
         const jupyterConfig = JSON.parse(files["jupyter_server_config.json"]);
         assert.match(jupyterConfig.PasswordIdentityProvider.hashed_password, /^argon2:\$argon2id\$v=19\$m=10240,t=10,p=8\$/);
@@ -273,7 +275,10 @@ describe("bad config stops the program before any resource is registered", () =>
         [{ size: "s-1vcpu-1gb" }, /jupyterlab-droplet:size = "s-1vcpu-1gb": has 1024 MB of RAM/],
         [{ allowedCidrs: '["1.2.3.4/40"]' }, /allowedCidrs = "1\.2\.3\.4\/40"/],
         [{ jupyterPort: "22" }, /jupyterPort = 22: 22 is the SSH port/],
-        [{ jupyterPort: "99999" }, /jupyterPort = 99999: must be a port from 1024 to 65535/],
+        [{ jupyterPort: "99999" }, /jupyterPort = 99999: must be 443 or a port from 1024 to 65535/],
+        [{ domain: "https://nb.example.com" }, /domain = "https:\/\/nb\.example\.com": must be a fully qualified host name/],
+        [{ domain: "nb.example.com", acmeEmail: "me" }, /acmeEmail = "me": must be an email address/],
+        [{ domain: "nb.example.com", acmeServer: "http://acme.example.net/dir" }, /acmeServer = "http:\/\/acme\.example\.net\/dir": must be the https URL/],
         [{ password: "short" }, /password = \(a value of 5 characters\): must be at least 12/],
         [{ password: "long enough but plain" }, /stored in plain text/, []],
         [{ sshPublicKey: "ssh-ed25519 AAAA" }, /sshPublicKey = "ssh-ed25519 AAAA"/],
@@ -293,4 +298,80 @@ describe("bad config stops the program before any resource is registered", () =>
             assert.equal(registered, 0, "nothing may be registered before config is valid");
         });
     }
+});
+
+describe("a domain: its A record, port 80 for the challenge, a certificate step, and the url by name", async () => {
+    const zones = ["example.org", "example.com", "lab.example.com"];
+    const config = { password, domain: "nb.example.com", acmeEmail: "me@example.com", jupyterPort: "443" };
+    const plain = await runProgram({ password, jupyterPort: "443" });
+    const run = await runProgram(config, { zones });
+    const apex = await runProgram({ ...config, domain: "lab.example.com" }, { zones });
+
+    test("an A record in the zone that holds the name, for the droplet's address, with a short TTL", () => {
+        const record = one(run, "digitalocean:index/dnsRecord:DnsRecord");
+        assert.deepEqual(record.inputs, { domain: "example.com", type: "A", name: "nb", value: mockValues.ipv4, ttl: 60 });
+        assert.deepEqual(one(apex, "digitalocean:index/dnsRecord:DnsRecord").inputs.name, "@", "a zone's own name, in the longest zone");
+        assert.equal(one(apex, "digitalocean:index/dnsRecord:DnsRecord").inputs.domain, "lab.example.com");
+    });
+
+    test("the firewall opens port 80 to anywhere, besides the Jupyter port to allowedCidrs", () => {
+        const inbound = one(run, "digitalocean:index/firewall:Firewall").inputs.inboundRules as { protocol: string; portRange?: string; sourceAddresses: string[] }[];
+        assert.deepEqual(inbound.map((r) => `${r.protocol}:${r.portRange ?? ""}`), ["tcp:22", "tcp:443", "tcp:80", "icmp:"]);
+        assert.deepEqual(inbound[2].sourceAddresses, ["0.0.0.0/0", "::/0"]);
+        const without = one(plain, "digitalocean:index/firewall:Firewall").inputs.inboundRules as { portRange?: string }[];
+        assert.ok(!without.some((r) => r.portRange === "80"), "no port 80 without a domain");
+    });
+
+    test("the certificate step runs last, for the domain, with certbot's renewal hook on stdin", () => {
+        const step = one(run, "command:remote:Command", "-certificate");
+        assert.match(String(step.inputs.create),
+            / obtain-certificate nb\.example\.com https:\/\/acme-v02\.api\.letsencrypt\.org\/directory me@example\.com 443$/);
+        const [name, body] = String(step.inputs.stdin).trim().split(" ");
+        assert.equal(name, "renewal-hook.sh");
+        const hook = Buffer.from(body, "base64").toString();
+        assert.match(hook, /^export JLD_DOMAIN=nb\.example\.com$/m);
+        assert.match(hook, /^export JLD_PORT=443$/m);
+        assert.match(String(one(plain, "command:remote:Command", "-certificate").inputs.create), / obtain-certificate '' '' '' 443$/,
+            "without a domain the step only serves the self-signed certificate");
+        assert.equal(one(plain, "command:remote:Command", "-certificate").inputs.stdin, undefined);
+    });
+
+    test("port 443: the unit's drop-in grants the one capability binding it takes", () => {
+        const configure = one(run, "command:remote:Command", "-configure");
+        const files = Object.fromEntries(String(configure.inputs.stdin).trim().split("\n").map((l) => l.split(" "))
+            .map(([n, b64]) => [n, Buffer.from(b64, "base64").toString()]));
+        assert.match(files["port.conf"], /^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
+    });
+
+    test("the url and the SSH entry use the name; the outputs describe the ACME certificate, not the self-signed one", () => {
+        assert.equal(run.outputs.url, "https://nb.example.com/lab");
+        assert.equal(plain.outputs.url, `https://${mockValues.ipv4}/lab`, "port 443 is left out of the url");
+        assert.match(String(run.outputs.sshConfig), /^ {2}HostName nb\.example\.com$/m);
+        assert.equal(run.outputs.ipAddress, mockValues.ipv4);
+        assert.equal(run.outputs.certificate, "done");
+        assert.ok(!("certificatePem" in run.outputs) && !("certificateSha256" in run.outputs));
+    });
+
+    test("a domain or ACME server of its own changes no droplet, volume or user-data", async () => {
+        const droplet = (r: ProgramRun) => JSON.stringify(one(r, "digitalocean:index/droplet:Droplet").inputs);
+        const changed = await runProgram({ ...config, domain: "other.example.org", acmeServer: "https://acme.example.net/dir" }, { zones });
+        assert.equal(droplet(run), droplet(plain));
+        assert.equal(droplet(changed), droplet(plain));
+        const differing = changed.resources.filter((r) => JSON.stringify(r) !== JSON.stringify(run.resources.find((x) => x.name === r.name)))
+            .map((r) => r.name);
+        assert.deepEqual(differing.sort(), ["domain-record", "setup-certificate"]);
+    });
+});
+
+test("with a reserved IP the name points at the reserved address", async () => {
+    const run = await runProgram({ password, domain: "nb.example.com", reservedIp: "true" }, { zones: ["example.com"] });
+    assert.equal(one(run, "digitalocean:index/dnsRecord:DnsRecord").inputs.value, mockValues.reservedIp);
+});
+
+test("a domain in no zone of the account stops the program, naming it, before any resource", async () => {
+    const { error, registered } = await programError({ password, domain: "nb.example.net" }, { zones: ["example.com"] });
+    assert.match(error.message, /jupyterlab-droplet:domain = "nb\.example\.net": must be in a DNS zone of this DigitalOcean account, and the account's zones are example\.com/);
+    assert.equal(registered, 0);
+    const none = await programError({ password, domain: "nb.example.net" }, { zones: [] });
+    assert.match(none.error.message, /the account has no DNS zones/);
 });

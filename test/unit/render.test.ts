@@ -12,7 +12,8 @@ import { loginGuardFiles, renderLoginJails } from "../../components/login-guard"
 import { readRemoteLibrary, readRemoteScript, remoteCommand, remoteScriptDir, shellQuote } from "../../components/remote-scripts";
 import { serverLayout } from "../../components/server-layout";
 import { sshConfigEntry, sshKeyFingerprint } from "../../components/ssh-config";
-import { renderSystemdUnit } from "../../components/systemd-unit";
+import { renderPortDropIn, renderSystemdUnit } from "../../components/systemd-unit";
+import { certificatePayload, renderRenewalHook } from "../../components/acme-certificate";
 import { requireCommand } from "../support/jupyter-venv";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jld-render-"));
@@ -205,4 +206,60 @@ test("the real fail2ban-client accepts the rendered settings, with the jail on a
             assert.match(dump, /\['multi-set', 'jupyterlab', 'action', 'nftables-multiport', .*\['port', '9000'\]/);
         }
     }
+});
+
+test("port 443 gets the unit the one capability binding it takes; a high port gets none", () => {
+    assert.match(renderPortDropIn(443), /^\[Service\]\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n$/m);
+    assert.doesNotMatch(renderPortDropIn(9000), /Capabilit/);
+    assert.match(renderPortDropIn(9000), /^\[Service\]$/m);
+});
+
+test("certbot's renewal hook: the layout, domain and port set at its top, the functions it calls, and it passes shellcheck", () => {
+    requireCommand("shellcheck", "install Debian's shellcheck package (apt-get install shellcheck)");
+    const hook = renderRenewalHook({ domain: "nb.example.com", jupyterPort: 443 });
+    assert.match(hook, /^#!\/usr\/bin\/env bash\n/);
+    assert.match(hook, /^export JLD_DOMAIN=nb\.example\.com$/m);
+    assert.match(hook, /^export JLD_PORT=443$/m);
+    assert.match(hook, new RegExp(`^export JLD_ACME_CERT_FILE=${serverLayout.acmeCertFile}$`, "m"));
+    assert.ok(hook.indexOf("switch_served_certificate() {") < hook.indexOf('switch_served_certificate "${JLD_PORT:?}"'));
+    const file = path.join(tmp, "renewal-hook.sh");
+    fs.writeFileSync(file, hook);
+    const result = spawnSync("shellcheck", [file], { encoding: "utf8" });
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+    const payload = certificatePayload({ domain: "nb.example.com", jupyterPort: 443 });
+    assert.equal(Buffer.from(payload.trim().split(" ")[1], "base64").toString(), hook);
+});
+
+test("serve_best_certificate serves the ACME pair while one is installed and valid, else the self-signed one", () => {
+    requireCommand("openssl", "install Debian's openssl package (apt-get install openssl)");
+    const dir = fs.mkdtempSync(path.join(tmp, "served-"));
+    const pair = (name: string, subject: string) => {
+        execFileSync("openssl", ["req", "-x509", "-nodes", "-days", "2", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-keyout", path.join(dir, `${name}.key`), "-out", path.join(dir, `${name}.crt`), "-subj", `/CN=${subject}`], { stdio: "ignore" });
+    };
+    pair("self-signed", "self-signed");
+    const user = os.userInfo().username;
+    const env = {
+        ...process.env, JLD_USER: user,
+        JLD_CERT_FILE: path.join(dir, "served.crt"), JLD_KEY_FILE: path.join(dir, "served.key"),
+        JLD_SELF_SIGNED_CERT_FILE: path.join(dir, "self-signed.crt"), JLD_SELF_SIGNED_KEY_FILE: path.join(dir, "self-signed.key"),
+        JLD_ACME_CERT_FILE: path.join(dir, "acme.crt"), JLD_ACME_KEY_FILE: path.join(dir, "acme.key"), JLD_ACME_NAME_FILE: path.join(dir, "acme.name"),
+    };
+    const serve = () => {
+        const name = execFileSync("bash", ["-c", `${readRemoteLibrary("served-certificate")}\nserve_best_certificate`], { env }).toString().trim();
+        const served = fs.readFileSync(env.JLD_CERT_FILE, "utf8");
+        const kind = served === fs.readFileSync(env.JLD_SELF_SIGNED_CERT_FILE, "utf8") ? "self-signed" : "acme";
+        assert.equal(fs.readFileSync(env.JLD_KEY_FILE, "utf8"), fs.readFileSync(path.join(dir, `${kind}.key`), "utf8"), "the key goes with its certificate");
+        assert.equal(fs.statSync(env.JLD_KEY_FILE).mode & 0o777, 0o600);
+        return { name, kind };
+    };
+    assert.deepEqual(serve(), { name: "127.0.0.1", kind: "self-signed" }, "no ACME pair yet");
+    pair("acme", "nb.example.com");
+    assert.deepEqual(serve(), { name: "127.0.0.1", kind: "self-signed" }, "a pair without its name is not served");
+    fs.writeFileSync(env.JLD_ACME_NAME_FILE, "nb.example.com\n");
+    assert.deepEqual(serve(), { name: "nb.example.com", kind: "acme" });
+    fs.writeFileSync(env.JLD_ACME_CERT_FILE, "not a certificate\n");
+    assert.deepEqual(serve(), { name: "127.0.0.1", kind: "self-signed" }, "a certificate openssl cannot read is not served");
+    fs.rmSync(env.JLD_ACME_CERT_FILE);
+    assert.deepEqual(serve(), { name: "127.0.0.1", kind: "self-signed" }, "after the domain is removed");
 });
