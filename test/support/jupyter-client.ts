@@ -1,6 +1,7 @@
 // A small HTTPS client for a Jupyter server that trusts exactly one certificate (pinned): no
 // test ever turns verification off.
 import * as https from "https";
+import type { LookupFunction } from "net";
 
 export interface Response {
     status: number;
@@ -11,8 +12,26 @@ export interface Response {
 export class JupyterClient {
     private readonly cookies = new Map<string, string>();
 
-    /** timeoutMs: how long a request may go without any byte from the server. */
-    constructor(private readonly baseUrl: string, private readonly caPem: string, private readonly timeoutMs = 30_000) {}
+    /**
+     * timeoutMs: how long a request may go without any byte from the server. address: where the
+     * url's host name is (what a DNS server answered for it), when this machine's resolver does not know it.
+     */
+    constructor(private readonly baseUrl: string, private readonly caPem: string, private readonly timeoutMs = 30_000,
+        private readonly address?: string) {}
+
+    private lookup(): LookupFunction | undefined {
+        const address = this.address;
+        if (address === undefined) {
+            return undefined;
+        }
+        return (_hostname, options, callback) => {
+            if (options.all) {
+                (callback as unknown as (e: null, all: { address: string; family: number }[]) => void)(null, [{ address, family: 4 }]);
+            } else {
+                callback(null, address, 4);
+            }
+        };
+    }
 
     request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Response> {
         const url = new URL(path, this.baseUrl);
@@ -21,6 +40,7 @@ export class JupyterClient {
             const req = https.request(url, {
                 method,
                 ca: this.caPem,
+                lookup: this.lookup(),
                 headers: { ...(cookie ? { Cookie: cookie } : {}), ...(body !== undefined ? { "Content-Length": Buffer.byteLength(body).toString() } : {}), ...headers },
                 timeout: this.timeoutMs,
             }, (res) => {
