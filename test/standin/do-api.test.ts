@@ -745,6 +745,264 @@ describe("reserved IPs", () => {
     }));
 });
 
+// --- DNS domains and records --------------------------------------------------------------------
+
+type RecordFields = Record<string, Json | undefined>;
+
+/**
+ * A record request body as godo sends it: priority, port, weight and flags always (0 when unset);
+ * a field overridden with undefined is left out, as godo's omitempty leaves out type, name, data
+ * and ttl when they are empty.
+ */
+function recordBody(over: RecordFields = {}): JsonObject {
+  const body: RecordFields = { type: "A", name: "nb", data: "203.0.113.10", priority: 0, port: 0, ttl: 300, weight: 0, flags: 0, ...over };
+  return Object.fromEntries(Object.entries(body).filter((entry): entry is [string, Json] => entry[1] !== undefined));
+}
+
+async function createZone(env: Env, name: string, ipAddress?: string): Promise<JsonObject> {
+  const r = await env.api("POST", "/v2/domains", { name, ...(ipAddress !== undefined ? { ip_address: ipAddress } : {}) });
+  assert.equal(r.status, 201, JSON.stringify(r.json));
+  return obj(r.json.domain);
+}
+
+async function createRecord(env: Env, zone: string, over: RecordFields = {}): Promise<JsonObject> {
+  const r = await env.api("POST", `/v2/domains/${zone}/records`, recordBody(over));
+  assert.equal(r.status, 201, JSON.stringify(r.json));
+  return obj(r.json.domain_record);
+}
+
+describe("DNS domains", () => {
+  it("create (with DigitalOcean's NS and SOA records), get with its zone file, delete", () =>
+    withStandin(async (env) => {
+      assert.deepEqual(await createZone(env, "Example.COM"), { name: "example.com", ttl: 1800, zone_file: null });
+      const got = obj((await env.api("GET", "/v2/domains/example.com")).json.domain);
+      assert.equal(got.name, "example.com");
+      assert.match(str(got.zone_file), /^example\.com\. 1800 IN NS ns1\.digitalocean\.com\.$/m);
+      assert.deepEqual(
+        env.standin.state.domainRecords().map((r) => [r.zone, r.type, r.name, r.data]),
+        [
+          ["example.com", "NS", "@", "ns1.digitalocean.com"],
+          ["example.com", "NS", "@", "ns2.digitalocean.com"],
+          ["example.com", "NS", "@", "ns3.digitalocean.com"],
+          ["example.com", "SOA", "@", "1800"],
+        ],
+      );
+      assert.deepEqual(env.standin.state.domains(), [{ name: "example.com", ttl: 1800 }]);
+
+      assert.equal((await env.api("DELETE", "/v2/domains/example.com")).status, 204);
+      assertError(await env.api("GET", "/v2/domains/example.com"), 404, "could not be found");
+      assert.deepEqual(env.standin.state.domains(), []);
+      assert.deepEqual(env.standin.state.domainRecords(), []);
+    }));
+
+  it("ip_address makes an apex A record, which the backend publishes until the domain is deleted", () =>
+    withStandin(async (env) => {
+      await createZone(env, "example.com", "203.0.113.5");
+      assert.equal(env.backend.dnsAddresses.get("example.com"), "203.0.113.5");
+      const a = env.standin.state.domainRecords().filter((r) => r.type === "A");
+      assert.deepEqual(a.map((r) => [r.name, r.data]), [["@", "203.0.113.5"]]);
+      assert.match(str(obj((await env.api("GET", "/v2/domains/example.com")).json.domain).zone_file), /^example\.com\. 1800 IN A 203\.0\.113\.5$/m);
+      await createRecord(env, "example.com");
+      assert.equal((await env.api("DELETE", "/v2/domains/example.com")).status, 204);
+      assert.deepEqual([...env.backend.dnsAddresses], []);
+    }));
+
+  it("lists domains in pages, as getDomains asks (page, per_page=200), with links and meta.total", () =>
+    withStandin(async (env) => {
+      for (const name of ["a.example", "b.example", "c.example"]) await createZone(env, name);
+      const all = await env.api("GET", "/v2/domains?page=1&per_page=200");
+      assert.deepEqual(arr(all.json.domains).map((d) => obj(d).name), ["a.example", "b.example", "c.example"]);
+      assert.equal(obj(all.json.meta).total, 3);
+      assert.deepEqual(obj(all.json.links).pages, {});
+      const first = await env.api("GET", "/v2/domains?page=1&per_page=2");
+      assert.equal(arr(first.json.domains).length, 2);
+      const next = new URL(str(obj(obj(first.json.links).pages).next));
+      assert.equal(next.searchParams.get("page"), "2");
+      const second = await env.api("GET", next.pathname + next.search);
+      assert.deepEqual(arr(second.json.domains).map((d) => obj(d).name), ["c.example"]);
+      assert.equal(obj(obj(second.json.links).pages).next, undefined);
+    }));
+
+  it("refuses invalid and duplicate names and a bad ip_address; 404 for an unknown domain", () =>
+    withStandin(async (env) => {
+      await createZone(env, "example.com");
+      assertError(await env.api("POST", "/v2/domains", { name: "example.com" }), 422, "name", "already");
+      assertError(await env.api("POST", "/v2/domains", { name: "localhost" }), 422, "name", "not a valid domain name");
+      assertError(await env.api("POST", "/v2/domains", { name: "bad_name.com" }), 422, "name");
+      assertError(await env.api("POST", "/v2/domains", {}), 422, "name", "required");
+      assertError(await env.api("POST", "/v2/domains", { name: "other.com", ip_address: "2001:db8::1" }), 422, "ip_address", "IPv4");
+      assert.deepEqual(env.standin.state.domains().map((d) => d.name), ["example.com"]);
+      for (const [method, path] of [
+        ["GET", "/v2/domains/nope.com"],
+        ["DELETE", "/v2/domains/nope.com"],
+        ["GET", "/v2/domains/nope.com/records"],
+        ["POST", "/v2/domains/nope.com/records"],
+      ] as const) {
+        const r = await env.api(method, path, method === "POST" ? recordBody() : undefined);
+        assertError(r, 404, "The resource you were accessing could not be found.");
+        assert.equal(r.json.id, "not_found");
+      }
+    }));
+});
+
+describe("DNS records", () => {
+  it("create, read, update, delete an A record as the provider does; the backend publishes each change", () =>
+    withStandin(async (env) => {
+      await createZone(env, "example.com");
+      const created = await createRecord(env, "example.com");
+      const id = num(created.id);
+      const path = `/v2/domains/example.com/records/${id}`;
+      assert.deepEqual(created, {
+        id,
+        type: "A",
+        name: "nb",
+        data: "203.0.113.10",
+        priority: null,
+        port: null,
+        ttl: 300,
+        weight: null,
+        flags: null,
+        tag: null,
+      });
+      assert.deepEqual(obj((await env.api("GET", path)).json.domain_record), created);
+      assert.deepEqual([...env.backend.dnsAddresses], [["nb.example.com", "203.0.113.10"]]);
+
+      const updated = await env.api("PUT", path, recordBody({ type: undefined, name: "lab", data: "203.0.113.11", ttl: 60 }));
+      assert.equal(updated.status, 200, JSON.stringify(updated.json));
+      assert.deepEqual(
+        env.standin.state.domainRecords().filter((r) => r.type === "A"),
+        [{ zone: "example.com", id, type: "A", name: "lab", data: "203.0.113.11", ttl: 60 }],
+      );
+      assert.deepEqual([...env.backend.dnsAddresses], [["lab.example.com", "203.0.113.11"]]);
+      // A PUT without ttl (godo leaves out 0) keeps it.
+      assert.equal(obj((await env.api("PUT", path, recordBody({ name: "lab", ttl: undefined }))).json.domain_record).ttl, 60);
+
+      assert.equal((await env.api("DELETE", path)).status, 204);
+      assertError(await env.api("GET", path), 404, "could not be found");
+      assertError(await env.api("DELETE", path), 404, "could not be found");
+      assert.deepEqual([...env.backend.dnsAddresses], []);
+      assert.deepEqual(
+        env.backend.calls.filter((c) => c.op === "publishDnsRecord").map((c) => [c.fqdn, c.data]),
+        [
+          ["nb.example.com", "203.0.113.10"],
+          ["nb.example.com", undefined],
+          ["lab.example.com", "203.0.113.11"],
+          ["lab.example.com", "203.0.113.10"],
+          ["lab.example.com", undefined],
+        ],
+      );
+    }));
+
+  it("answers names relative to the domain, \"@\" for the apex, whatever form the request used", () =>
+    withStandin(async (env) => {
+      await createZone(env, "example.com");
+      assert.equal((await createRecord(env, "example.com", { name: "@", data: "203.0.113.1" })).name, "@");
+      assert.equal((await createRecord(env, "example.com", { name: "example.com.", data: "203.0.113.2" })).name, "@");
+      assert.equal((await createRecord(env, "example.com", { name: "nb.example.com.", data: "203.0.113.3" })).name, "nb");
+      assert.equal((await createRecord(env, "example.com", { name: "a.b", data: "203.0.113.4" })).name, "a.b");
+      assert.equal((await createRecord(env, "example.com", { name: "*", data: "203.0.113.5" })).name, "*");
+      // Without the trailing dot a name is relative, even one that looks fully qualified.
+      assert.equal((await createRecord(env, "example.com", { name: "x.example.com", data: "203.0.113.6" })).name, "x.example.com");
+      assert.equal(env.backend.dnsAddresses.get("example.com"), "203.0.113.2");
+      assert.equal(env.backend.dnsAddresses.get("nb.example.com"), "203.0.113.3");
+      assert.equal(env.backend.dnsAddresses.get("a.b.example.com"), "203.0.113.4");
+      assert.equal(env.backend.dnsAddresses.get("x.example.com.example.com"), "203.0.113.6");
+    }));
+
+  it("refuses a bad type, data, name or ttl with 422 naming the field, and changes nothing", () =>
+    withStandin(async (env) => {
+      await createZone(env, "example.com");
+      const post = (over: RecordFields): Promise<ApiReply> => env.api("POST", "/v2/domains/example.com/records", recordBody(over));
+      assertError(await post({ type: "FOO" }), 422, "type", "must be one of");
+      assertError(await post({ type: "CNAME", data: "example.org." }), 422, "type", "CNAME records", "not supported");
+      assertError(await post({ data: "not-an-ip" }), 422, "data", "IPv4");
+      assertError(await post({ data: "2001:db8::1" }), 422, "data", "IPv4");
+      assertError(await post({ data: undefined }), 422, "data", "required");
+      assertError(await post({ name: "bad name" }), 422, "name", "not a valid record name");
+      assertError(await post({ name: "-nb" }), 422, "name");
+      assertError(await post({ name: "a.*" }), 422, "name");
+      assertError(await post({ name: `${"x".repeat(64)}` }), 422, "name");
+      assertError(await post({ name: "nb.example.org." }), 422, "name", "not in the domain example.com");
+      assertError(await post({ ttl: 10 }), 422, "ttl", "at least 30");
+      assertError(await post({ priority: "high" }), 422, "priority", "integer");
+      assert.equal(env.standin.state.domainRecords().filter((r) => r.type === "A").length, 0);
+      assert.equal(env.backend.calls.filter((c) => c.op === "publishDnsRecord").length, 0);
+
+      const id = num((await createRecord(env, "example.com")).id);
+      const path = `/v2/domains/example.com/records/${id}`;
+      assertError(await env.api("PUT", path, recordBody({ data: "300.1.1.1" })), 422, "data", "IPv4");
+      assertError(await env.api("PUT", path, recordBody({ type: "AAAA" })), 422, "type");
+      assertError(await env.api("PUT", path, recordBody({ ttl: 0 })), 422, "ttl");
+      assert.deepEqual(
+        env.standin.state.domainRecords().filter((r) => r.type === "A").map((r) => [r.name, r.data, r.ttl]),
+        [["nb", "203.0.113.10", 300]],
+      );
+    }));
+
+  it("404 for a record of another domain or an unknown id; DigitalOcean's own NS and SOA records stay put", () =>
+    withStandin(async (env) => {
+      await createZone(env, "example.com");
+      await createZone(env, "example.org");
+      const id = num((await createRecord(env, "example.com")).id);
+      for (const method of ["GET", "PUT", "DELETE"]) {
+        const body = method === "PUT" ? recordBody() : undefined;
+        assertError(await env.api(method, `/v2/domains/example.org/records/${id}`, body), 404, "could not be found");
+        assertError(await env.api(method, `/v2/domains/example.com/records/${id + 1000}`, body), 404, "could not be found");
+      }
+      const soa = env.standin.state.domainRecords().find((r) => r.zone === "example.com" && r.type === "SOA");
+      assert.ok(soa);
+      assertError(await env.api("DELETE", `/v2/domains/example.com/records/${soa.id}`), 422, "SOA records");
+      assertError(await env.api("PATCH", `/v2/domains/example.com/records/${id}`, { ttl: 60 }), 405, "PATCH");
+      assert.equal(env.standin.state.domainRecords().length, 9);
+    }));
+
+  it("lists a domain's records in pages, and filters them by type and by full name", () =>
+    withStandin(async (env) => {
+      await createZone(env, "example.com");
+      await createRecord(env, "example.com", { name: "nb" });
+      await createRecord(env, "example.com", { name: "lab", data: "203.0.113.20" });
+      const first = await env.api("GET", "/v2/domains/example.com/records?page=1&per_page=4");
+      assert.deepEqual(arr(first.json.domain_records).map((r) => obj(r).type), ["NS", "NS", "NS", "SOA"]);
+      assert.equal(obj(first.json.meta).total, 6);
+      const next = new URL(str(obj(obj(first.json.links).pages).next));
+      const second = await env.api("GET", next.pathname + next.search);
+      assert.deepEqual(arr(second.json.domain_records).map((r) => obj(r).name), ["nb", "lab"]);
+
+      const byType = await env.api("GET", "/v2/domains/example.com/records?type=A");
+      assert.deepEqual(arr(byType.json.domain_records).map((r) => obj(r).name), ["nb", "lab"]);
+      const byName = await env.api("GET", "/v2/domains/example.com/records?type=A&name=lab.example.com");
+      assert.deepEqual(arr(byName.json.domain_records).map((r) => obj(r).data), ["203.0.113.20"]);
+      const apex = await env.api("GET", "/v2/domains/example.com/records?name=example.com");
+      assert.equal(arr(apex.json.domain_records).length, 4);
+    }));
+
+  it("of several A records at one name the last written is published; deleting it publishes the one before", () =>
+    withStandin(async (env) => {
+      await createZone(env, "example.com");
+      const older = num((await createRecord(env, "example.com", { data: "203.0.113.1" })).id);
+      const newer = num((await createRecord(env, "example.com", { data: "203.0.113.2" })).id);
+      assert.equal(env.backend.dnsAddresses.get("nb.example.com"), "203.0.113.2");
+      assert.equal((await env.api("DELETE", `/v2/domains/example.com/records/${newer}`)).status, 204);
+      assert.equal(env.backend.dnsAddresses.get("nb.example.com"), "203.0.113.1");
+      assert.equal((await env.api("DELETE", `/v2/domains/example.com/records/${older}`)).status, 204);
+      assert.equal(env.backend.dnsAddresses.has("nb.example.com"), false);
+    }));
+
+  it("a backend that fails to publish answers 500 and changes nothing", () =>
+    withStandin(async (env) => {
+      await createZone(env, "example.com");
+      const id = num((await createRecord(env, "example.com")).id);
+      env.backend.publishDnsRecord = () => Promise.reject(new Error("dns server down"));
+      assertError(await env.api("POST", "/v2/domains/example.com/records", recordBody({ name: "lab" })), 500, "dns server down");
+      assertError(await env.api("PUT", `/v2/domains/example.com/records/${id}`, recordBody({ data: "203.0.113.99" })), 500, "dns server down");
+      assertError(await env.api("DELETE", `/v2/domains/example.com/records/${id}`), 500, "dns server down");
+      assert.deepEqual(
+        env.standin.state.domainRecords().filter((r) => r.type === "A").map((r) => [r.id, r.name, r.data]),
+        [[id, "nb", "203.0.113.10"]],
+      );
+    }));
+});
+
 // --- firewalls -----------------------------------------------------------------------------------
 
 describe("firewalls", () => {

@@ -2,7 +2,7 @@
  * A local, stateful, strict stand-in for the parts of the DigitalOcean API that the
  * DigitalOcean Pulumi provider (bridged from terraform-provider-digitalocean, which speaks
  * through the godo client) uses for this project: SSH keys, droplets, block storage volumes,
- * firewalls, tags and actions.
+ * firewalls, tags, actions, reserved IPs, and DNS domains with their A records.
  *
  * Point the provider at it with `DIGITALOCEAN_API_URL=<url>` and `DIGITALOCEAN_TOKEN=<token>`.
  *
@@ -19,7 +19,8 @@
  * nothing, and no two consecutive requests are faulted.
  *
  * Droplets and volumes are backed by a LocalCloudBackend: the engine tests boot a real local VM
- * per droplet; the stand-in's own tests use the memory backend, which boots nothing.
+ * per droplet (and serve the A records from a real DNS server); the stand-in's own tests use the
+ * memory backend, which boots nothing.
  */
 
 import { createHash, randomUUID } from "node:crypto";
@@ -83,6 +84,14 @@ export interface LocalCloudBackend {
   reserveIp?(region: string): string;
   /** Sends a reserved IP's traffic to a droplet (its id), or nowhere (undefined). */
   routeReservedIp?(ip: string, dropletId: number | undefined): Promise<void>;
+  /**
+   * Optional. Makes `fqdn` (lower case, no trailing dot) answer `data` for `type` (always "A" and
+   * an IPv4 address for now), or nothing for that type (undefined). Called, and awaited before
+   * the API answers, whenever an A record is created, changed or deleted, and for each of a
+   * domain's names when the domain is deleted. Of several A records at one name (DigitalOcean's
+   * round robin) the one written last is published. Without it, DNS records live in the API only.
+   */
+  publishDnsRecord?(fqdn: string, type: string, data: string | undefined): Promise<void>;
 }
 
 export interface StandinOptions {
@@ -202,6 +211,22 @@ export interface ReservedIpView {
   readonly dropletId?: number;
 }
 
+export interface DomainView {
+  readonly name: string;
+  readonly ttl: number;
+}
+
+export interface DomainRecordView {
+  /** The domain (zone) it belongs to. */
+  readonly zone: string;
+  readonly id: number;
+  readonly type: string;
+  /** Relative to the zone, "@" for the zone's apex, as DigitalOcean answers it. */
+  readonly name: string;
+  readonly data: string;
+  readonly ttl: number;
+}
+
 export interface ActionView {
   readonly id: number;
   readonly type: string;
@@ -225,6 +250,9 @@ export interface StandinState {
   volumes(): VolumeView[];
   firewalls(): FirewallView[];
   reservedIps(): ReservedIpView[];
+  domains(): DomainView[];
+  /** The records of every domain, the NS and SOA records DigitalOcean makes included. */
+  domainRecords(): DomainRecordView[];
   tags(): string[];
   actions(): ActionView[];
   /** Every request answered so far, in order, faulted ones included. */
@@ -351,6 +379,24 @@ interface TagRecord {
   name: string;
 }
 
+/** A DNS domain (zone). Its name is lower case; its TTL is DigitalOcean's fixed 1800 s. */
+interface ZoneRecord {
+  name: string;
+}
+
+/** One of a domain's records. */
+interface DnsRecord {
+  id: number;
+  zone: string;
+  type: string;
+  /** Relative to the zone; "@" for the apex. */
+  name: string;
+  data: string;
+  ttl: number;
+  /** When it was last created or changed (a counter): of several A records at one name, the last written is published. */
+  written: number;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rules and constants
 // ---------------------------------------------------------------------------------------------
@@ -377,6 +423,15 @@ const NOT_LOCAL = "is not supported by the local stand-in";
 const DEFAULT_PROJECT_ID = "b6fc48a1-0000-4000-8000-00000000d0f7";
 /** DigitalOcean's default: three reserved IPs per account. */
 const RESERVED_IP_LIMIT = 3;
+/** A domain's TTL, and a record's when its create request names none. */
+const DEFAULT_DNS_TTL = 1800;
+const MIN_DNS_TTL = 30;
+const DOMAIN_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+/** One label of a record name: hostnames, plus "_" for service labels like _acme-challenge. */
+const RECORD_LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/i;
+/** The types DigitalOcean knows; the stand-in creates only A records (the ones this project uses). */
+const DNS_RECORD_TYPES = ["A", "AAAA", "CAA", "CNAME", "MX", "NS", "SOA", "SRV", "TXT"];
+const DIGITALOCEAN_NAMESERVERS = ["ns1.digitalocean.com", "ns2.digitalocean.com", "ns3.digitalocean.com"];
 
 function nowIso(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -417,12 +472,62 @@ function parsePublicKey(text: string, field: string): { normalized: string; fing
   return { normalized: trimmed, fingerprint };
 }
 
+/** An A record's data: an IPv4 address. */
+function readAddress(f: Fields): string {
+  const data = f.str("data");
+  if (!isIPv4(data)) f.fail("data", `an A record's data must be an IPv4 address, got ${JSON.stringify(data)}`);
+  return data;
+}
+
+function readDnsTtl(f: Fields): number | undefined {
+  const ttl = f.optInt("ttl");
+  if (ttl !== undefined && ttl < MIN_DNS_TTL) f.fail("ttl", `must be at least ${MIN_DNS_TTL} seconds, got ${ttl}`);
+  return ttl;
+}
+
+/** godo sends these in every record request (0 when unset); an A record has no use for them. */
+function checkUnusedRecordFields(f: Fields): void {
+  for (const field of ["priority", "port", "weight", "flags"]) f.optInt(field);
+  f.optStr("tag");
+}
+
 function checkTagName(name: string, field: string): void {
   if (!TAG_NAME.test(name)) {
     throw ApiError.unprocessable(
       `${field}: tag ${JSON.stringify(name)} is invalid; tags may contain letters, numbers, colons, dashes and underscores, up to 255 characters`,
     );
   }
+}
+
+/**
+ * A record's name as DigitalOcean stores and answers it: relative to the zone, "@" for the apex.
+ * A name with a trailing dot is fully qualified and must lie in the zone ("nb.example.com." is
+ * "nb", "example.com." is "@"); the provider relies on that when it compares names.
+ */
+function relativeRecordName(given: string, zone: string): string {
+  let name = given;
+  if (given.endsWith(".")) {
+    const qualified = given.slice(0, -1).toLowerCase();
+    if (qualified === zone) return "@";
+    if (!qualified.endsWith(`.${zone}`)) {
+      throw ApiError.unprocessable(`name: ${JSON.stringify(given)} is not in the domain ${zone}`);
+    }
+    name = given.slice(0, -(zone.length + 2));
+  }
+  if (name === "@") return name;
+  const labels = name.split(".");
+  const valid = labels.every((label, i) => (label === "*" ? i === 0 : RECORD_LABEL.test(label)));
+  if (!valid || name.length + zone.length + 1 > 253) {
+    throw ApiError.unprocessable(
+      `name: ${JSON.stringify(given)} is not a valid record name; use "@" for the domain itself, or labels of letters, digits, '-' and '_' (up to 63 characters each)`,
+    );
+  }
+  return name;
+}
+
+/** The name a record answers to, in lower case and without the trailing dot. */
+function recordFqdn(r: { zone: string; name: string }): string {
+  return (r.name === "@" ? r.zone : `${r.name}.${r.zone}`).toLowerCase();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -459,6 +564,11 @@ class DoStandin {
   private readonly volumes = new Map<string, VolumeRecord>();
   private readonly firewalls = new Map<string, FirewallRecord>();
   private readonly reservedIps = new Map<string, ReservedIpRecord>();
+  /** Keyed by the domain's (lower-case) name. */
+  private readonly zones = new Map<string, ZoneRecord>();
+  private readonly dnsRecords = new Map<number, DnsRecord>();
+  private nextDnsRecordId = 3_300_000_001;
+  private dnsWrites = 0;
   /** Keyed by lower-cased name: DigitalOcean's tags are case-insensitive. */
   private readonly tags = new Map<string, TagRecord>();
   private readonly actions = new Map<number, ActionRecord>();
@@ -628,6 +738,16 @@ class DoStandin {
       r("GET", "/v2/reserved_ips/:str/actions", (c) => this.listActions(c, "reserved_ip", this.reservedIp(c.params[0]).ip)),
       r("POST", "/v2/reserved_ips/:str/actions", (c) => this.reservedIpAction(c)),
       r("GET", "/v2/reserved_ips/:str/actions/:num", (c) => this.getScopedAction(c, "reserved_ip", this.reservedIp(c.params[0]).ip)),
+
+      r("GET", "/v2/domains", (c) => this.list(c, "domains", [...this.zones.values()].map((z) => this.domainJson(z)))),
+      r("POST", "/v2/domains", (c) => this.createDomain(c)),
+      r("GET", "/v2/domains/:str", (c) => ({ status: 200, body: { domain: this.domainJson(this.zone(c.params[0])) } })),
+      r("DELETE", "/v2/domains/:str", (c) => this.deleteDomain(c)),
+      r("GET", "/v2/domains/:str/records", (c) => this.listDnsRecords(c)),
+      r("POST", "/v2/domains/:str/records", (c) => this.createDnsRecord(c)),
+      r("GET", "/v2/domains/:str/records/:num", (c) => ({ status: 200, body: { domain_record: dnsRecordJson(this.dnsRecord(c)) } })),
+      r("PUT", "/v2/domains/:str/records/:num", (c) => this.updateDnsRecord(c)),
+      r("DELETE", "/v2/domains/:str/records/:num", (c) => this.deleteDnsRecord(c)),
 
       r("GET", "/v2/tags", (c) => this.list(c, "tags", [...this.tags.values()].map((t) => this.tagJson(t)))),
       r("POST", "/v2/tags", (c) => this.createTag(c)),
@@ -1569,6 +1689,158 @@ class DoStandin {
     };
   }
 
+  // --- DNS domains and records ---------------------------------------------------------------
+
+  private zone(ref: string | undefined): ZoneRecord {
+    const found = this.zones.get((ref ?? "").toLowerCase());
+    if (found === undefined) throw ApiError.notFound();
+    return found;
+  }
+
+  /** The record of `/v2/domains/{zone}/records/{id}`: 404 unless the zone exists and the record is its own. */
+  private dnsRecord(c: Ctx): DnsRecord {
+    const zone = this.zone(c.params[0]);
+    const found = this.dnsRecords.get(Number(c.params[1]));
+    if (found === undefined || found.zone !== zone.name) throw ApiError.notFound();
+    return found;
+  }
+
+  private zoneRecords(zone: ZoneRecord): DnsRecord[] {
+    return [...this.dnsRecords.values()].filter((r) => r.zone === zone.name);
+  }
+
+  private addDnsRecord(fields: Omit<DnsRecord, "id" | "written">): DnsRecord {
+    const record: DnsRecord = { ...fields, id: this.nextDnsRecordId++, written: ++this.dnsWrites };
+    this.dnsRecords.set(record.id, record);
+    return record;
+  }
+
+  /** What `fqdn` should answer: of its A records (`except` left out), the one written last. */
+  private lastWrittenAddress(fqdn: string, except: DnsRecord): string | undefined {
+    let last: DnsRecord | undefined;
+    for (const r of this.dnsRecords.values()) {
+      if (r !== except && r.type === "A" && recordFqdn(r) === fqdn && (last === undefined || r.written > last.written)) last = r;
+    }
+    return last?.data;
+  }
+
+  /** Awaited before the state changes, so that a backend failure answers 500 and changes nothing. */
+  private async publishAddress(fqdn: string, address: string | undefined): Promise<void> {
+    const publish = this.backend.publishDnsRecord?.bind(this.backend);
+    if (publish === undefined) {
+      this.log(`DNS name ${fqdn} -> ${address ?? "(none)"} in the API only: the backend serves no DNS`);
+      return;
+    }
+    try {
+      await publish(fqdn, "A", address);
+    } catch (e) {
+      throw new ApiError(500, "server_error", `publishing ${fqdn} in the local DNS failed: ${errorText(e)}`);
+    }
+  }
+
+  private async createDomain(c: Ctx): Promise<Reply> {
+    const f: Fields = Fields.root(c.body);
+    const name = f.str("name").toLowerCase();
+    if (!DOMAIN_NAME.test(name)) f.fail("name", `${JSON.stringify(f.raw("name"))} is not a valid domain name`);
+    if (this.zones.has(name)) f.fail("name", `the domain ${name} is already on this account`);
+    const ipAddress = f.optStr("ip_address") ?? "";
+    if (ipAddress !== "" && !isIPv4(ipAddress)) f.fail("ip_address", `must be an IPv4 address, got ${JSON.stringify(ipAddress)}`);
+    if (ipAddress !== "") await this.publishAddress(name, ipAddress);
+    const zone: ZoneRecord = { name };
+    this.zones.set(name, zone);
+    // The records DigitalOcean makes with every domain: its name servers, the SOA, and an apex A
+    // record for ip_address.
+    for (const ns of DIGITALOCEAN_NAMESERVERS) this.addDnsRecord({ zone: name, type: "NS", name: "@", data: ns, ttl: DEFAULT_DNS_TTL });
+    this.addDnsRecord({ zone: name, type: "SOA", name: "@", data: String(DEFAULT_DNS_TTL), ttl: DEFAULT_DNS_TTL });
+    if (ipAddress !== "") this.addDnsRecord({ zone: name, type: "A", name: "@", data: ipAddress, ttl: DEFAULT_DNS_TTL });
+    // DigitalOcean answers a new domain's zone file as null: it has not generated it yet.
+    return { status: 201, body: { domain: { ...this.domainJson(zone), zone_file: null } } };
+  }
+
+  private async deleteDomain(c: Ctx): Promise<Reply> {
+    const zone = this.zone(c.params[0]);
+    const records = this.zoneRecords(zone);
+    for (const fqdn of new Set(records.filter((r) => r.type === "A").map(recordFqdn))) {
+      await this.publishAddress(fqdn, undefined);
+    }
+    for (const r of records) this.dnsRecords.delete(r.id);
+    this.zones.delete(zone.name);
+    return { status: 204 };
+  }
+
+  private listDnsRecords(c: Ctx): Reply {
+    const zone = this.zone(c.params[0]);
+    // godo's RecordsByType and RecordsByName; DigitalOcean's name filter takes the full name.
+    const type = c.url.searchParams.get("type");
+    const name = c.url.searchParams.get("name")?.toLowerCase().replace(/\.$/, "");
+    const items = this.zoneRecords(zone).filter(
+      (r) => (type === null || r.type === type) && (name === undefined || recordFqdn(r) === name),
+    );
+    return this.list(c, "domain_records", items.map(dnsRecordJson));
+  }
+
+  private async createDnsRecord(c: Ctx): Promise<Reply> {
+    const zone = this.zone(c.params[0]);
+    const f: Fields = Fields.root(c.body);
+    const type = f.str("type");
+    if (!DNS_RECORD_TYPES.includes(type)) f.fail("type", `must be one of ${DNS_RECORD_TYPES.join(", ")}, got ${JSON.stringify(type)}`);
+    if (type !== "A") f.fail("type", `${type} records ${NOT_LOCAL}; it serves A records`);
+    const name = relativeRecordName(f.str("name"), zone.name);
+    const data = readAddress(f);
+    const ttl = readDnsTtl(f) ?? DEFAULT_DNS_TTL;
+    checkUnusedRecordFields(f);
+    await this.publishAddress(recordFqdn({ zone: zone.name, name }), data);
+    const record = this.addDnsRecord({ zone: zone.name, type, name, data, ttl });
+    return { status: 201, body: { domain_record: dnsRecordJson(record) } };
+  }
+
+  /** The provider's update: godo's EditRecord, a PUT of name, data and ttl (type left out). */
+  private async updateDnsRecord(c: Ctx): Promise<Reply> {
+    const record = this.dnsRecord(c);
+    if (record.type !== "A") throw ApiError.unprocessable(`changing ${record.type} records ${NOT_LOCAL}`);
+    const f: Fields = Fields.root(c.body);
+    const type = f.optStr("type");
+    if (type !== undefined && type !== record.type) f.fail("type", `changing a record's type ${NOT_LOCAL}; it is ${record.type}`);
+    const name = f.has("name") ? relativeRecordName(f.str("name"), record.zone) : record.name;
+    const data = f.has("data") ? readAddress(f) : record.data;
+    const ttl = readDnsTtl(f) ?? record.ttl;
+    checkUnusedRecordFields(f);
+    const before = recordFqdn(record);
+    const after = recordFqdn({ zone: record.zone, name });
+    if (after !== before) await this.publishAddress(before, this.lastWrittenAddress(before, record));
+    await this.publishAddress(after, data);
+    Object.assign(record, { name, data, ttl, written: ++this.dnsWrites });
+    return { status: 200, body: { domain_record: dnsRecordJson(record) } };
+  }
+
+  private async deleteDnsRecord(c: Ctx): Promise<Reply> {
+    const record = this.dnsRecord(c);
+    if (record.type !== "A") throw ApiError.unprocessable(`deleting ${record.type} records ${NOT_LOCAL}`);
+    const fqdn = recordFqdn(record);
+    await this.publishAddress(fqdn, this.lastWrittenAddress(fqdn, record));
+    this.dnsRecords.delete(record.id);
+    return { status: 204 };
+  }
+
+  private domainJson(zone: ZoneRecord): JsonObject {
+    return { name: zone.name, ttl: DEFAULT_DNS_TTL, zone_file: this.zoneFile(zone) };
+  }
+
+  /** The zone in BIND's format, as DigitalOcean answers it. */
+  private zoneFile(zone: ZoneRecord): string {
+    const lines = [`$ORIGIN ${zone.name}.`, `$TTL ${DEFAULT_DNS_TTL}`];
+    for (const r of this.zoneRecords(zone)) {
+      const data =
+        r.type === "SOA"
+          ? `ns1.digitalocean.com. hostmaster.${zone.name}. 1 10800 3600 604800 ${DEFAULT_DNS_TTL}`
+          : r.type === "NS"
+            ? `${r.data}.`
+            : r.data;
+      lines.push(`${recordFqdn(r)}. ${r.ttl} IN ${r.type} ${data}`);
+    }
+    return `${lines.join("\n")}\n`;
+  }
+
   // --- firewalls ------------------------------------------------------------------------------
 
   private readFirewall(f: Fields, existingId: string | undefined): Omit<FirewallRecord, "id" | "createdAt"> {
@@ -1881,6 +2153,9 @@ class DoStandin {
           dropletIds: [...fw.dropletIds],
           tags: [...fw.tags],
         })),
+      domains: () => [...this.zones.values()].map((z) => ({ name: z.name, ttl: DEFAULT_DNS_TTL })),
+      domainRecords: () =>
+        [...this.dnsRecords.values()].map(({ zone, id, type, name, data, ttl }) => ({ zone, id, type, name, data, ttl })),
       tags: () => [...this.tags.values()].map((t) => t.name),
       actions: () =>
         [...this.actions.values()].map((a) => ({
@@ -1900,6 +2175,11 @@ class DoStandin {
 }
 
 // --- JSON shapes that need no state -------------------------------------------------------------
+
+function dnsRecordJson(r: DnsRecord): JsonObject {
+  // DigitalOcean answers null for the fields a record's type has no use for.
+  return { id: r.id, type: r.type, name: r.name, data: r.data, priority: null, port: null, ttl: r.ttl, weight: null, flags: null, tag: null };
+}
 
 function keyJson(k: KeyRecord): JsonObject {
   return { id: k.id, fingerprint: k.fingerprint, public_key: k.publicKey, name: k.name };

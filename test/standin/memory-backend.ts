@@ -18,7 +18,8 @@ export type MemoryBackendCall =
   | { op: "powerOnDroplet"; id: number }
   | { op: "resizeDroplet"; id: number; size: string; resizeDisk: boolean }
   | { op: "resizeVolume"; id: string; sizeGb: number }
-  | { op: "routeReservedIp"; ip: string; dropletId: number | undefined };
+  | { op: "routeReservedIp"; ip: string; dropletId: number | undefined }
+  | { op: "publishDnsRecord"; fqdn: string; type: string; data: string | undefined };
 
 export interface MemoryBackendOptions {
   /** How long a "boot" takes. Defaults to 50 ms. */
@@ -39,6 +40,8 @@ export class MemoryBackend implements LocalCloudBackend {
   private nextReservedHost = 1;
   /** Reserved IP -> the droplet its traffic goes to. */
   readonly reservedRoutes = new Map<string, number>();
+  /** Name (fully qualified, no trailing dot) -> the address its published A record answers. */
+  readonly dnsAddresses = new Map<string, string>();
   private readonly bootFailures: string[] = [];
   private readonly addresses = new Map<number, string>();
   private readonly bootDelayMs: number;
@@ -136,6 +139,14 @@ export class MemoryBackend implements LocalCloudBackend {
     this.calls.push({ op: "routeReservedIp", ip, dropletId });
     if (dropletId === undefined) this.reservedRoutes.delete(ip);
     else this.reservedRoutes.set(ip, dropletId);
+    return Promise.resolve();
+  }
+
+  async publishDnsRecord(fqdn: string, type: string, data: string | undefined): Promise<void> {
+    this.calls.push({ op: "publishDnsRecord", fqdn, type, data });
+    if (type !== "A") throw new Error(`memory backend: publishes A records only, not ${type}`);
+    if (data === undefined) this.dnsAddresses.delete(fqdn);
+    else this.dnsAddresses.set(fqdn, data);
     return Promise.resolve();
   }
 
