@@ -135,9 +135,10 @@ export = async () => {
                 })),
             kernelRequirements: kernelRequirements(config.pythonPackages, config.requirements?.text),
             domain: config.domain,
+            domainRecord: domainName?.fqdn,
             acmeServer: config.acmeServer,
             acmeEmail: config.acmeEmail,
-        }, { dependsOn: domainName === undefined ? [] : [domainName] });
+        });
         return { server, address, certificate, setup };
     }
 

@@ -19,6 +19,8 @@ export interface RemoteSetupArgs {
     readonly kernelRequirements: string;
     /** The server's domain, for a certificate from acmeServer; unset, it serves the self-signed one. */
     readonly domain?: string;
+    /** The domain's DNS record name once it exists: the certificate step waits for it. */
+    readonly domainRecord?: pulumi.Input<string>;
     readonly acmeServer: string;
     readonly acmeEmail?: string;
 }
@@ -53,14 +55,19 @@ export class RemoteSetup extends pulumi.ComponentResource {
             jupyterConfig: pulumi.secret(args.configPayload),
             certificate: args.domain === undefined ? undefined : certificatePayload({ domain: args.domain, jupyterPort: args.jupyterPort }),
         });
+        const stepTriggers: Partial<Record<(typeof steps)[number]["role"], pulumi.Input<string>[]>> = {
+            // A new JupyterLab needs the configure step's restart and its check that it answers.
+            configure: [args.jupyterlabVersion],
+            // The ACME server looks the name up: the record must exist first.
+            certificate: args.domainRecord === undefined ? [] : [args.domainRecord],
+        };
         const created = new Map<string, command.remote.Command>();
         for (const step of steps) {
             created.set(step.role, new command.remote.Command(`${name}-${step.role}`, {
                 connection,
                 create: step.command,
                 stdin: step.stdin,
-                // A new JupyterLab needs the configure step's restart and its check that it answers.
-                triggers: step.role === "configure" ? [args.dropletId, args.jupyterlabVersion] : [args.dropletId],
+                triggers: [args.dropletId, ...stepTriggers[step.role] ?? []],
                 addPreviousOutputInEnv: false,
             }, { parent: this, dependsOn: step.after.map((role) => created.get(role)!) }));
         }

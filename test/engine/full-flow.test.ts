@@ -12,10 +12,14 @@
 //   bob:   ubuntu-24-04-x64 (socket-activated ssh), his own key in a real ssh-agent, retained
 //          data; a size not offered in his region first, a Ctrl-C during the JupyterLab install,
 //          then a pause and a resume (at a new address) beside alice's replacement.
+//   alice, last, on her new droplet: her own domain, with a certificate from Pebble (the real
+//          ACME test server, on this machine) through the same certbot path as Let's Encrypt:
+//          blocked port 80 first, then the certificate, a trusted login and a forced renewal.
 // The stand-in answers a deterministic share of all requests with 429 and 503 throughout.
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, createPublicKey } from "node:crypto";
+import * as tls from "node:tls";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -23,6 +27,7 @@ import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
 import { serverLayout } from "../../components/server-layout";
 import { startDoStandin, Standin } from "../standin/do-api";
+import { AcmeServer, buildAcmeBinaries, makeTrustingBrowserHome, startAcmeServer } from "./acme-server";
 import { JupyterClient } from "../support/jupyter-client";
 import { requireCommand } from "../support/jupyter-venv";
 import { leaveCellRunning, runCell, startKernel } from "../support/kernel";
@@ -39,6 +44,7 @@ let backend: VmBackend;
 let cli: PulumiCli;
 let projectDir: string;
 let agent: { socket: string; pid: number };
+let acme: AcmeServer;
 
 const alice = { stack: "alice", password: "alice's first password", newPassword: "alice's second password!", loginLimit: 3 };
 const bob = { stack: "bob", password: "bob's password, long enough", keyFile: path.join(work, "bob_ed25519"), runningAddress: "" };
@@ -169,9 +175,12 @@ before(async () => {
     const engine = buildEngine();
     report.engineBuild = { seconds: engine.seconds, binaries: engine.binaries };
     console.log(`[engine] build-engine.sh: ${engine.seconds.toFixed(1)} s`);
+    acme = await startAcmeServer({ workDir: path.join(work, "acme"), binDir: buildAcmeBinaries() });
     backend = new VmBackend({
         workDir: path.join(work, "cloud"),
-        forwardPorts: [9000],
+        // 80 for the ACME server's HTTP-01 challenge, 443 for JupyterLab at its domain.
+        forwardPorts: [9000, 80, 443],
+        dns: acme,
         addresses: ["127.0.1.1", "127.0.1.2", "127.0.1.3", "127.0.1.4", "127.0.1.5", "127.0.1.6"],
         // alice keeps her address through a replacement with a reserved IP; bob's new droplet gets a new one.
         reservedAddresses: ["127.0.2.1", "127.0.2.2"],
@@ -203,8 +212,28 @@ after(async () => {
     }
     await standin?.close();
     await backend?.closeReservedRoutes();
+    await acme?.close();
     fs.rmSync(work, { recursive: true, force: true });
 });
+
+/** Adds a DNS zone to the account, as a user does in the control panel. */
+async function createZone(name: string): Promise<void> {
+    // The stand-in answers some requests with 429 or 503 on purpose: try again, as a client would.
+    for (let attempt = 1; ; attempt++) {
+        const res = await fetch(`${standin.url}/v2/domains`, {
+            method: "POST",
+            headers: { "Authorization": "Bearer standin-token", "Content-Type": "application/json" },
+            body: JSON.stringify({ name }),
+        });
+        if (res.status === 201) {
+            return;
+        }
+        if (![429, 503].includes(res.status) || attempt === 5) {
+            throw new Error(`creating the zone ${name}: ${res.status} ${await res.text()}`);
+        }
+        await new Promise((r) => setTimeout(r, 1_000));
+    }
+}
 
 /** Droplet creates the stand-in answered with success, per droplet name. */
 function dropletCreates(): Record<string, number> {
@@ -637,6 +666,136 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         assert.equal((await login(outs[alice.stack], alice.newPassword)).status, 302, "alice's server still works");
     });
 
+    describe("alice's own domain: a DNS record, a certificate from Pebble, a trusted login, renewal", { concurrency: false }, () => {
+        const zone = "example.test";
+        const domain = `nb.${zone}`;
+        let selfSigned: Outputs;
+        let address = "";
+        let pebbleRootFile = "";
+
+        /** The served certificate's serial, over a connection that trusts only Pebble's root. */
+        function servedCertificate(): Promise<{ serial: string; authorized: boolean; error?: string }> {
+            return new Promise((resolve, reject) => {
+                const socket = tls.connect({ host: address, port: 443, servername: domain, ca: fs.readFileSync(pebbleRootFile, "utf8"), rejectUnauthorized: false }, () => {
+                    resolve({ serial: socket.getPeerCertificate().serialNumber, authorized: socket.authorized, error: socket.authorizationError?.message });
+                    socket.end();
+                });
+                socket.on("error", reject);
+            });
+        }
+
+        function curlApi(caFile?: string): { status: number | null; code: string; stderr: string } {
+            const result = spawnSync("curl", ["--silent", "--show-error", "--max-time", "20", "--output", "/dev/null", "--write-out", "%{http_code}",
+                "--resolve", `${domain}:443:${address}`, ...(caFile === undefined ? [] : ["--cacert", caFile]), `https://${domain}/api`], { encoding: "utf8" });
+            return { status: result.status, code: result.stdout, stderr: result.stderr };
+        }
+
+        test("a domain in no zone of the account stops `up`, naming it, and nothing is written", async () => {
+            await createZone(zone);
+            await setConfig(alice.stack, { domain: "nb.example.invalid" });
+            const requestsBefore = standin.state.requests().length;
+            const failed = await cli.run(["up", "--yes", "--skip-preview", `--stack=${alice.stack}`]);
+            assert.notEqual(failed.code, 0);
+            assert.match(failed.stdout + failed.stderr,
+                /jupyterlab-droplet:domain = "nb\.example\.invalid": must be in a DNS zone of this DigitalOcean account, and the account's zones are example\.test/);
+            const writes = standin.state.requests().slice(requestsBefore).filter((r) => r.method !== "GET");
+            assert.deepEqual(writes, [], "nothing was created or changed");
+        });
+
+        test("port 80 unreachable: `up` fails with certbot's message; JupyterLab still answers, with its self-signed certificate", async () => {
+            selfSigned = outs[alice.stack];
+            // The droplet reaches Pebble's API as droplets reach Let's Encrypt's: trusting it through
+            // the system's CA store (here a CA of this test's; Let's Encrypt's is a public one).
+            rootShell(alice.stack, `printf '%s' ${JSON.stringify(acme.apiCaPem)} > /usr/local/share/ca-certificates/local-acme-api.crt && update-ca-certificates >/dev/null`);
+            // Something between the ACME server and the droplet refuses port 80 (another firewall, say).
+            rootShell(alice.stack, "nft add table inet test_block_http && nft add chain inet test_block_http input '{ type filter hook input priority -10; }' " +
+                "&& nft add rule inet test_block_http input tcp dport 80 reject with tcp reset");
+            await setConfig(alice.stack, { domain, acmeServer: acme.directoryUrlForGuest, acmeEmail: `alice@${zone}`, jupyterPort: "443" });
+            const changes = await plannedChanges(alice.stack);
+            assert.deepEqual(changes, { "domain": "create", "domain-record": "create", "firewall-firewall": "update", "setup-configure": "update",
+                "setup-certificate": "update" }, "no droplet is replaced");
+            const failed = await cli.run(["up", "--yes", "--skip-preview", `--stack=${alice.stack}`]);
+            seconds["up with port 80 blocked (fails)"] = failed.seconds;
+            const printed = failed.stdout + failed.stderr;
+            report.acmeFailure = printed.split("\n").filter((line) => /certbot|Detail|Type:|Challenge|keeps serving/.test(line));
+            assert.notEqual(failed.code, 0);
+            assert.match(printed, /certbot could not get a certificate for nb\.example\.test from https:\/\/10\.0\.2\.2:14000\/dir/);
+            assert.match(printed, /Some challenges have failed|Challenge failed/, "certbot's own message");
+            assert.match(printed, /JupyterLab keeps serving its current certificate/);
+            const client = new JupyterClient(`https://${String(selfSigned.ipAddress)}:443`, String(selfSigned.certificatePem));
+            assert.equal((await client.request("GET", "/api")).status, 200, "the server answers on 443 with the self-signed certificate");
+            assert.deepEqual(await acme.resolveA(domain), [String(selfSigned.ipAddress)], "the name already points at the server");
+        });
+
+        test("port 80 open: `up` gets the certificate; curl and Chromium trusting only Pebble's root log in at https://nb.example.test/lab", async () => {
+            rootShell(alice.stack, "nft delete table inet test_block_http");
+            const started = Date.now();
+            await up(alice.stack, "domain up (certificate obtained)");
+            const out = await outputs(alice.stack);
+            assert.equal(out.url, `https://${domain}/lab`);
+            assert.match(String(out.certificate), /^serving the certificate for nb\.example\.test: serial=[0-9A-F]+ notAfter=/);
+            assert.equal(out.certificatePem, undefined, "no self-signed certificate to pin");
+            assert.match(String(out.sshConfig), new RegExp(`^ {2}HostName ${domain.replaceAll(".", "\\.")}$`, "m"));
+            [address] = await acme.resolveA(domain);
+            assert.equal(address, String(out.ipAddress), "the DNS answers with alice's (reserved) address");
+            assert.deepEqual(standin.state.domainRecords().filter((r) => r.type === "A").map((r) => `${r.name}.${r.zone} A ${r.data} ttl ${r.ttl}`),
+                [`nb.${zone} A ${address} ttl 60`]);
+            pebbleRootFile = path.join(work, "pebble-root.pem");
+            fs.writeFileSync(pebbleRootFile, await acme.rootPem());
+            const trusted = curlApi(pebbleRootFile);
+            assert.equal(trusted.status, 0, trusted.stderr);
+            assert.equal(trusted.code, "200");
+            assert.equal(curlApi().status, 60, "the system's CAs do not know Pebble's root: the trust is Pebble's");
+            const selfSignedFile = path.join(work, "self-signed.pem");
+            fs.writeFileSync(selfSignedFile, String(selfSigned.certificatePem));
+            assert.equal(curlApi(selfSignedFile).status, 60, "the self-signed certificate is no longer the one served");
+
+            const home = path.join(work, "browser-home");
+            makeTrustingBrowserHome(home, fs.readFileSync(pebbleRootFile, "utf8"));
+            const browser = await chromium.launch({
+                executablePath: "/usr/bin/chromium",
+                env: { ...process.env, HOME: home },
+                args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", `--host-resolver-rules=MAP ${domain} ${address}`],
+            });
+            try {
+                const page = await browser.newPage();
+                await page.goto(String(out.url));
+                await page.fill("input[type=password]", String(outs[alice.stack].password));
+                await Promise.all([page.waitForURL(/\/lab/), page.click("#login_submit")]);
+                await page.locator(".jp-Launcher").first().waitFor({ timeout: 120_000 });
+                seconds["domain up to first trusted login"] = (Date.now() - started) / 1000;
+                await page.screenshot({ path: path.join(resultsDir, "engine-own-domain-launcher.png") });
+                assert.equal(new URL(page.url()).origin, `https://${domain}`);
+            } finally {
+                await browser.close();
+            }
+            for (const file of [serverLayout.acmeCertFile, serverLayout.acmeKeyFile, serverLayout.keyFile]) {
+                assert.equal(rootShell(alice.stack, `stat -c '%a %U %G' ${file}`).trim(), "600 jupyter jupyter", file);
+            }
+            assert.equal(rootShell(alice.stack, "systemctl is-enabled certbot.timer").trim(), "enabled", "the packaged timer renews it");
+            await cli.ok(["preview", "--expect-no-changes", `--stack=${alice.stack}`]);
+        });
+
+        test("a forced renewal (certbot renew, as its timer runs it): JupyterLab serves the new certificate, trusted, with no action by her", async () => {
+            const before = await servedCertificate();
+            assert.ok(before.authorized, before.error);
+            const started = Date.now();
+            rootShell(alice.stack, "certbot renew --force-renewal --no-random-sleep-on-renew --quiet");
+            let after = await servedCertificate();
+            while (after.serial === before.serial && Date.now() - started < 120_000) {
+                await new Promise((r) => setTimeout(r, 1_000));
+                after = await servedCertificate();
+            }
+            seconds["forced renewal to new certificate served"] = (Date.now() - started) / 1000;
+            report.renewal = { before: before.serial, after: after.serial };
+            assert.notEqual(after.serial, before.serial, "a new certificate (new serial) is served");
+            assert.ok(after.authorized, after.error);
+            const client = new JupyterClient(`https://${domain}`, fs.readFileSync(pebbleRootFile, "utf8"), 30_000, address);
+            assert.equal((await client.login(String(outs[alice.stack].password))).status, 302, "she logs in as before");
+        });
+    });
+
     test("destroy leaves nothing but the retained volume, and no VM running", async () => {
         const destroy = await cli.ok(["destroy", "--yes", "--skip-preview", `--stack=${alice.stack}`]);
         seconds["destroy (alice)"] = destroy.seconds;
@@ -645,6 +804,8 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         assert.deepEqual(standin.state.firewalls(), []);
         assert.deepEqual(standin.state.sshKeys(), []);
         assert.deepEqual(standin.state.reservedIps(), [], "alice's reserved IP is released");
+        assert.deepEqual(standin.state.domainRecords().filter((r) => r.type === "A"), [], "her DNS record is deleted");
+        assert.deepEqual(await acme.resolveA("nb.example.test"), [], "and the name resolves no more");
         assert.deepEqual(standin.state.volumes().map((v) => v.name), ["jupyterlab-bob-notebooks"]);
         assert.deepEqual(backend.runningDroplets(), []);
         const qemu = spawnSync("pgrep", ["-f", `qemu-system-x86_64.*${path.join(work, "cloud")}`]);

@@ -27,6 +27,8 @@ export interface VmBackendOptions {
     addresses: string[];
     /** Loopback addresses handed out as reserved IPs, e.g. ["127.0.2.1", ...]. */
     reservedAddresses?: string[];
+    /** The DNS server the zones' A records are served from (as DigitalOcean's name servers serve them). */
+    dns?: { setA(name: string, address: string): Promise<void>; clearA(name: string): Promise<void> };
     log?: (line: string) => void;
 }
 
@@ -129,6 +131,18 @@ export class VmBackend implements LocalCloudBackend {
         // Like DigitalOcean, an address may be handed to a later droplet.
         this.freeAddresses.push(droplet.ipv4);
         this.log(`droplet ${droplet.name} (${id}) stopped`);
+    }
+
+    async publishDnsRecord(fqdn: string, type: string, data: string | undefined): Promise<void> {
+        if (this.options.dns === undefined || type !== "A") {
+            throw new Error(`the local cloud serves no DNS for ${type} ${fqdn}: give the backend a dns server`);
+        }
+        if (data === undefined) {
+            await this.options.dns.clearA(fqdn);
+        } else {
+            await this.options.dns.setA(fqdn, data);
+        }
+        this.log(`DNS: ${fqdn} A ${data ?? "(none)"}`);
     }
 
     reserveIp(): string {
