@@ -2,7 +2,7 @@
 // Reads and validates the stack's config, wires the components, exports what the user needs.
 import * as pulumi from "@pulumi/pulumi";
 import { renderCloudInit } from "./components/cloud-init";
-import { DropletConfig, httpsPort, namespace, readConfig } from "./components/config";
+import { defaults, DropletConfig, httpsPort, namespace, readConfig } from "./components/config";
 import { DataVolume } from "./components/data-volume";
 import { DomainName, findZone, ZonePlace } from "./components/domain-name";
 import { Firewall } from "./components/firewall";
@@ -55,7 +55,7 @@ const baseName = resourceBaseName(stack);
 const tags = stackTags(stack);
 const volumeName = `${baseName}-notebooks`;
 
-if (config.domain === undefined && (stackConfig.get("acmeEmail") || stackConfig.get("acmeServer"))) {
+if (config.domain === undefined && (config.acmeEmail !== undefined || config.acmeServer !== defaults.acmeServer)) {
     void pulumi.log.warn("acmeEmail and acmeServer take effect only with a domain: set domain, or unset them.");
 }
 if (config.dataVolumeGb === 0) {

@@ -313,7 +313,7 @@ export const httpsPort = 443;
 export function parsePort(value: string | undefined): number {
     const allowed = `must be ${httpsPort} or a port from 1024 to 65535`;
     if (value !== undefined && value.trim() === "22") {
-        throw new ConfigError("jupyterPort", value, `22 is the SSH port; the port ${allowed}`);
+        throw new ConfigError("jupyterPort", value, `22 is the SSH port; choose ${httpsPort} or a port from 1024 to 65535`);
     }
     if (value !== undefined && value.trim() === String(httpsPort)) {
         return httpsPort;

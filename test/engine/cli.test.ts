@@ -52,6 +52,8 @@ describe("the real Pulumi CLI on the project", { concurrency: false }, () => {
         assert.equal(value("banMinutes"), "60");
         assert.equal(value("paused"), "false");
         assert.equal(value("jupyterlabVersion"), "4.6.6");
+        assert.equal(value("domain"), "", "no domain: the self-signed certificate");
+        assert.equal(value("acmeServer"), "https://acme-v02.api.letsencrypt.org/directory");
         assert.equal(config["jupyterlab-droplet:password"], undefined, "no password in the example config");
     });
 
@@ -62,14 +64,20 @@ describe("the real Pulumi CLI on the project", { concurrency: false }, () => {
         await cli.ok(["config", "set", "--stack=bad", "--secret", "password"], { stdin: "tooShort1" });
         await cli.ok(["config", "set", "--stack=bad", "maxLoginFailures", "--", "-2"]);
         await cli.ok(["config", "set", "--stack=bad", "banMinutes", "0"]);
+        await cli.ok(["config", "set", "--stack=bad", "domain", "https://nb.example.com/lab"]);
+        await cli.ok(["config", "set", "--stack=bad", "acmeEmail", "me-at-example.com"]);
+        await cli.ok(["config", "set", "--stack=bad", "acmeServer", "http://acme.example.net/directory"]);
         const up = await cli.run(["up", "--yes", "--skip-preview", "--stack=bad"]);
         assert.notEqual(up.code, 0);
         const output = up.stdout + up.stderr;
-        assert.match(output, /Invalid config jupyterlab-droplet:jupyterPort = 22: 22 is the SSH port; choose a port from 1024 to 65535/);
+        assert.match(output, /Invalid config jupyterlab-droplet:jupyterPort = 22: 22 is the SSH port; choose 443 or a port from 1024 to 65535/);
         assert.match(output, /Invalid config jupyterlab-droplet:allowedCidrs = "1\.2\.3\.4\/40": each entry must be an IPv4 or IPv6 CIDR block/);
         assert.match(output, /Invalid config jupyterlab-droplet:password = \(a value of 9 characters\): must be at least 12 characters long/);
         assert.match(output, /Invalid config jupyterlab-droplet:maxLoginFailures = -2: must be 0 \(no ban\) or a number of failed logins from 1 to 100/);
         assert.match(output, /Invalid config jupyterlab-droplet:banMinutes = 0: must be a number of minutes from 1 to 525600/);
+        assert.match(output, /Invalid config jupyterlab-droplet:domain = "https:\/\/nb\.example\.com\/lab": must be a fully qualified host name/);
+        assert.match(output, /Invalid config jupyterlab-droplet:acmeEmail = "me-at-example\.com": must be an email address/);
+        assert.match(output, /Invalid config jupyterlab-droplet:acmeServer = "http:\/\/acme\.example\.net\/directory": must be the https URL of an ACME directory/);
         assert.ok(!output.includes("tooShort1"), "the password never appears");
         assert.ok(!/at readConfig|index\.ts:\d+/.test(output), "a config error is a message, not a stack trace");
         const exported = (await cli.ok(["stack", "export", "--stack=bad"])).stdout;

@@ -76,7 +76,7 @@ test("a malformed CIDR is refused, naming the entry", () => {
 });
 
 test("ports out of range, privileged (but 443) or equal to 22 are refused", () => {
-    rejects({ jupyterPort: "22" }, /jupyterPort = 22: 22 is the SSH port; the port must be 443 or a port from 1024 to 65535/);
+    rejects({ jupyterPort: "22" }, /jupyterPort = 22: 22 is the SSH port; choose 443 or a port from 1024 to 65535/);
     rejects({ jupyterPort: "0" }, /jupyterPort = 0: must be 443 or a port from 1024 to 65535/);
     rejects({ jupyterPort: "80" }, /jupyterPort = 80: must be 443 or a port from 1024 to 65535/);
     rejects({ jupyterPort: "1023" }, /jupyterPort = 1023: must be 443 or a port from 1024 to 65535/);

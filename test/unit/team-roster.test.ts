@@ -90,7 +90,7 @@ people:
 `);
         assert.deepEqual(found, [
             "stack alice: Invalid config jupyterlab-droplet:size = \"s-1vcpu-1gb\": has 1024 MB of RAM; JupyterLab needs a size with at least 2 GB, such as s-1vcpu-2gb or s-2vcpu-4gb",
-            "stack alice: Invalid config jupyterlab-droplet:jupyterPort = 22: 22 is the SSH port; choose a port from 1024 to 65535",
+            "stack alice: Invalid config jupyterlab-droplet:jupyterPort = 22: 22 is the SSH port; choose 443 or a port from 1024 to 65535",
             "stack bob: Invalid config jupyterlab-droplet:image = \"windows-2022\": must be an Ubuntu or Debian x86-64 image slug such as debian-13-x64 or ubuntu-24-04-x64",
             "stack bob: Invalid config jupyterlab-droplet:allowedCidrs = \"1.2.3.4/40\": each entry must be an IPv4 or IPv6 CIDR block such as 203.0.113.7/32 or 2001:db8::/48",
         ]);
