@@ -25,8 +25,8 @@ export function shellQuote(word: string): string {
 /** The shell functions (scripts/remote/lib/) each step calls, sent ahead of it. */
 const stepLibraries: Partial<Record<RemoteScript, string[]>> = {
     "configure-jupyter": ["file-payload", "served-certificate"],
-    "configure-login-guard": ["file-payload"],
-    "obtain-certificate": ["file-payload", "served-certificate"],
+    "configure-login-guard": ["file-payload", "packages"],
+    "obtain-certificate": ["file-payload", "packages", "served-certificate"],
     "deploy-certificate": ["served-certificate"],
 };
 

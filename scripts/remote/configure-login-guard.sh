@@ -14,15 +14,8 @@ trap 'rm -rf "$staging"' EXIT
 # read_file_payload comes from lib/file-payload.sh, sent ahead of this script.
 read_file_payload "$staging" jail.local filter.conf fail2ban.local
 
-installed=$(dpkg-query --show --showformat='${db:Status-Status}\n' "${packages[@]}" 2>/dev/null | grep -c '^installed$' || true)
-if [ "$installed" -ne "${#packages[@]}" ]; then
-  started=$(date +%s)
-  export DEBIAN_FRONTEND=noninteractive
-  # unattended-upgrades may hold dpkg's lock on a new droplet: wait for it rather than fail.
-  apt-get -o DPkg::Lock::Timeout=600 update -qq
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-  echo "installed ${packages[*]} in $(( $(date +%s) - started ))s"
-fi
+# install_missing_packages comes from lib/packages.sh, sent ahead of this script.
+install_missing_packages "${packages[@]}"
 
 install -o root -g root -m 0644 "${staging}/jail.local" "$jail_file"
 install -o root -g root -m 0644 "${staging}/filter.conf" "$filter_file"

@@ -45,14 +45,8 @@ trap 'rm -rf "$staging"' EXIT
 # read_file_payload comes from lib/file-payload.sh, sent ahead of this script.
 read_file_payload "$staging" renewal-hook.sh
 
-installed=$(dpkg-query --show --showformat='${db:Status-Status}\n' "${packages[@]}" 2>/dev/null | grep -c '^installed$' || true)
-if [ "$installed" -ne "${#packages[@]}" ]; then
-  started=$(date +%s)
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get -o DPkg::Lock::Timeout=600 update -qq
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-  echo "installed ${packages[*]} in $(( $(date +%s) - started ))s"
-fi
+# install_missing_packages comes from lib/packages.sh, sent ahead of this script.
+install_missing_packages "${packages[@]}"
 install -d -m 0755 "$(dirname "$renewal_hook")"
 install -m 0755 "${staging}/renewal-hook.sh" "$renewal_hook"
 systemctl enable --now certbot.timer >/dev/null 2>&1
