@@ -135,7 +135,7 @@ export = async () => {
                 })),
             kernelRequirements: kernelRequirements(config.pythonPackages, config.requirements?.text),
             domain: config.domain,
-            domainRecord: domainName?.fqdn,
+            domainRecord: domainName,
             acmeServer: config.acmeServer,
             acmeEmail: config.acmeEmail,
         });

@@ -19,8 +19,8 @@ export interface RemoteSetupArgs {
     readonly kernelRequirements: string;
     /** The server's domain, for a certificate from acmeServer; unset, it serves the self-signed one. */
     readonly domain?: string;
-    /** The domain's DNS record name once it exists: the certificate step waits for it. */
-    readonly domainRecord?: pulumi.Input<string>;
+    /** The domain's DNS record: the certificate step waits for it, as the ACME server looks the name up. */
+    readonly domainRecord?: pulumi.Resource;
     readonly acmeServer: string;
     readonly acmeEmail?: string;
 }
@@ -58,7 +58,8 @@ export class RemoteSetup extends pulumi.ComponentResource {
         const stepTriggers: Partial<Record<(typeof steps)[number]["role"], pulumi.Input<string>[]>> = {
             // A new JupyterLab needs the configure step's restart and its check that it answers.
             configure: [args.jupyterlabVersion],
-            // The ACME server looks the name up: the record must exist first.
+        };
+        const stepDependencies: Partial<Record<(typeof steps)[number]["role"], pulumi.Resource[]>> = {
             certificate: args.domainRecord === undefined ? [] : [args.domainRecord],
         };
         const created = new Map<string, command.remote.Command>();
@@ -69,7 +70,7 @@ export class RemoteSetup extends pulumi.ComponentResource {
                 stdin: step.stdin,
                 triggers: [args.dropletId, ...stepTriggers[step.role] ?? []],
                 addPreviousOutputInEnv: false,
-            }, { parent: this, dependsOn: step.after.map((role) => created.get(role)!) }));
+            }, { parent: this, dependsOn: [...step.after.map((role) => created.get(role)!), ...stepDependencies[step.role] ?? []] }));
         }
         this.hostKey = created.get("host-key")!.stdout.apply((out) => out.trim());
         this.readyMessage = created.get("configure")!.stdout.apply((out) => out.trim());
