@@ -706,7 +706,8 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             selfSigned = outs[alice.stack];
             // The droplet reaches Pebble's API as droplets reach Let's Encrypt's: trusting it through
             // the system's CA store (here a CA of this test's; Let's Encrypt's is a public one).
-            rootShell(alice.stack, `printf '%s' ${JSON.stringify(acme.apiCaPem)} > /usr/local/share/ca-certificates/local-acme-api.crt && update-ca-certificates >/dev/null`);
+            rootShell(alice.stack, `echo ${Buffer.from(acme.apiCaPem).toString("base64")} | base64 -d > /usr/local/share/ca-certificates/local-acme-api.crt ` +
+                "&& update-ca-certificates >/dev/null && curl --silent --fail --output /dev/null https://10.0.2.2:14000/dir");
             // Something between the ACME server and the droplet refuses port 80 (another firewall, say).
             rootShell(alice.stack, "nft add table inet test_block_http && nft add chain inet test_block_http input '{ type filter hook input priority -10; }' " +
                 "&& nft add rule inet test_block_http input tcp dport 80 reject with tcp reset");
