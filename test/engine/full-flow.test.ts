@@ -713,8 +713,9 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
                 "&& nft add rule inet test_block_http input tcp dport 80 reject with tcp reset");
             await setConfig(alice.stack, { domain, acmeServer: acme.directoryUrlForGuest, acmeEmail: `alice@${zone}`, jupyterPort: "443" });
             const changes = await plannedChanges(alice.stack);
+            // The new port reaches the firewall, the unit, the config and the login guard's jail.
             assert.deepEqual(changes, { "domain": "create", "domain-record": "create", "firewall-firewall": "update", "setup-configure": "update",
-                "setup-certificate": "update" }, "no droplet is replaced");
+                "setup-login-guard": "update", "setup-certificate": "update" }, "no droplet is replaced");
             const failed = await cli.run(["up", "--yes", "--skip-preview", `--stack=${alice.stack}`]);
             seconds["up with port 80 blocked (fails)"] = failed.seconds;
             const printed = failed.stdout + failed.stderr;
