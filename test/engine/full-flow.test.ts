@@ -722,7 +722,8 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             report.acmeFailure = printed.split("\n").filter((line) => /certbot|Detail|Type:|Challenge|keeps serving/.test(line));
             assert.notEqual(failed.code, 0);
             assert.match(printed, /certbot could not get a certificate for nb\.example\.test from https:\/\/10\.0\.2\.2:14000\/dir/);
-            assert.match(printed, /Some challenges have failed|Challenge failed/, "certbot's own message");
+            assert.match(printed, /Certbot failed to authenticate some domains|Some challenges have failed/, "certbot's own message");
+            assert.match(printed, /Domain: nb\.example\.test/, "naming the domain the ACME server could not validate");
             assert.match(printed, /JupyterLab keeps serving its current certificate/);
             const client = new JupyterClient(`https://${String(selfSigned.ipAddress)}:443`, String(selfSigned.certificatePem));
             assert.equal((await client.request("GET", "/api")).status, 200, "the server answers on 443 with the self-signed certificate");
