@@ -73,7 +73,8 @@ for delay in "${dns_retry_delays[@]}" stop; do
   if output=$(certbot "${certbot_args[@]}" 2>&1); then
     break
   fi
-  if [ "$delay" != stop ] && grep -qE 'DNS problem|NXDOMAIN|no valid A records' <<<"$output"; then
+  # Let's Encrypt says "DNS problem: NXDOMAIN looking up A ..."; Pebble "could not resolve URL".
+  if [ "$delay" != stop ] && grep -qE 'DNS problem|NXDOMAIN|could not resolve|while resolving' <<<"$output"; then
     echo "the ACME server cannot resolve ${domain} yet; trying again in ${delay}s" >&2
     sleep "$delay"
     continue

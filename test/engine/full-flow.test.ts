@@ -732,8 +732,27 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
 
         test("port 80 open: `up` gets the certificate; curl and Chromium trusting only Pebble's root log in at https://nb.example.test/lab", async () => {
             rootShell(alice.stack, "nft delete table inet test_block_http");
+            // As if the record had not reached the ACME server's resolvers yet: its DNS answers
+            // nothing for the name until the first validation has failed for it.
+            await acme.clearA(domain);
+            const pebbleLogStart = fs.statSync(acme.pebbleLogFile).size;
+            const validations = () => fs.readFileSync(acme.pebbleLogFile, "utf8").slice(pebbleLogStart)
+                .split("\n").filter((line) => line.includes(`Attempting to validate w/ HTTP: http://${domain}:80/`)).length;
+            let propagating = true;
+            const propagated = (async () => {
+                while (validations() === 0 && propagating) {
+                    await new Promise((r) => setTimeout(r, 500));
+                }
+                await acme.setA(domain, String(selfSigned.ipAddress));
+            })();
             const started = Date.now();
-            await up(alice.stack, "domain up (certificate obtained)");
+            try {
+                await up(alice.stack, "domain up (certificate obtained)");
+            } finally {
+                propagating = false;
+                await propagated;
+            }
+            assert.ok(validations() >= 2, `certbot tried again once the name resolved (${validations()} validations)`);
             const out = await outputs(alice.stack);
             assert.equal(out.url, `https://${domain}/lab`);
             assert.match(String(out.certificate), /^serving the certificate for nb\.example\.test: serial=[0-9A-F]+ notAfter=/);
