@@ -7,9 +7,11 @@ export const usage = `Usage: npm run team -- <command> <roster.yaml> [flags]
           password and SSH key go to DIR/<stack>.txt (DIR is made mode 0700, files 0600)
   status  [--only STACK]
           the table from the stacks' outputs; changes nothing
-  down    [--concurrency N] [--only STACK] [--prune]
-          destroy the roster's stacks; --prune also destroys this project's stacks that the
-          roster no longer lists (without it they are only listed)`;
+  down    [--concurrency N] [--only STACK] [--prune [--yes]]
+          destroy the roster's stacks; --prune also the stacks this roster made (with \`up\`)
+          that it no longer lists, after a y/N question on the terminal, or at once with --yes
+          (-y); with neither a terminal nor --yes it destroys nothing. Stacks it did not make
+          are never touched`;
 
 export type Command = "up" | "status" | "down";
 
@@ -20,6 +22,8 @@ export interface CommandLine {
     outDir?: string;
     only?: string;
     prune: boolean;
+    /** With --prune: destroy what it lists without asking. */
+    yes: boolean;
 }
 
 export class UsageError extends Error {
@@ -42,6 +46,7 @@ export function parseCommandLine(argv: string[]): CommandLine {
                 out: { type: "string" },
                 only: { type: "string" },
                 prune: { type: "boolean", default: false },
+                yes: { type: "boolean", short: "y", default: false },
             },
         });
     } catch (e) {
@@ -71,5 +76,8 @@ export function parseCommandLine(argv: string[]): CommandLine {
     if (values.prune && values.only !== undefined) {
         throw new UsageError("--prune and --only: give one or the other");
     }
-    return { command, rosterFile, concurrency, outDir: values.out, only: values.only, prune: values.prune };
+    if (values.yes && !values.prune) {
+        throw new UsageError("--yes goes with down --prune only (it answers the question --prune asks)");
+    }
+    return { command, rosterFile, concurrency, outDir: values.out, only: values.only, prune: values.prune, yes: values.yes };
 }

@@ -1,11 +1,18 @@
 // `npm run team -- up|status|down team.yaml`: one stack per person on the roster, through the
-// Pulumi Automation API on this project. The roster is checked in full before anything runs.
+// Pulumi Automation API on this project. The roster is checked in full before anything runs;
+// `up` marks each stack as this roster's, and `down --prune` touches no stack without that mark.
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { createInterface } from "readline";
 import { CommandLine, parseCommandLine, UsageError } from "./command-line";
 import { prepareSheetDirectory, writePersonSheet } from "./person-file";
 import { ProgressBoard, runBounded } from "./progress";
-import { hourlyPrice, PersonState, renderTable, TableRow } from "./report";
+import {
+    confirmed, notConfirmedMessage, planPrune, PrunePlan, PruneNotConfirmed, pruneDecision, prunePrompt, renderPrunePlan,
+    renderUnlistedNote, rosterIdentity, stackMarker, standing,
+} from "./prune";
+import { hourlyPrice, renderTable, stateFromOutputs, TableRow } from "./report";
 import { declaredConfigKeys, mergedConfig, parseRoster, Person, readPasswords, Roster, RosterError } from "./roster";
 import { RunListener, StackResult, TeamWorkspace } from "./stacks";
 
@@ -68,7 +75,16 @@ function settledResults(results: PromiseSettledResult<StackResult>[], stacks: st
     });
 }
 
-async function up(options: CommandLine, roster: Roster, team: TeamWorkspace): Promise<StackResult[]> {
+/** What every command works with: the parsed command line and roster, the roster's identity, the workspace. */
+interface Run {
+    options: CommandLine;
+    roster: Roster;
+    /** The roster's identity in the markers `up` leaves (this machine, the file's real path). */
+    identity: string;
+    team: TeamWorkspace;
+}
+
+async function up({ options, roster, identity, team }: Run): Promise<StackResult[]> {
     const people = selectedPeople(roster, options.only);
     const passwords = readPasswords(people, path.dirname(path.resolve(options.rosterFile)), projectDir,
         { env: process.env, readFile: (file) => fs.readFileSync(file, "utf8") });
@@ -78,7 +94,8 @@ async function up(options: CommandLine, roster: Roster, team: TeamWorkspace): Pr
     const results = settledResults(await runBounded(people, options.concurrency, (person) => {
         const logFile = path.join(outDir, `${person.stack}.log`);
         fs.rmSync(logFile, { force: true });
-        return team.up(person.stack, mergedConfig(roster.defaults, person), passwords.get(person.stack), listenerFor(board, person.stack, logFile));
+        return team.up(person.stack, mergedConfig(roster.defaults, person), passwords.get(person.stack),
+            stackMarker(identity, person.stack), listenerFor(board, person.stack, logFile));
     }), people.map((p) => p.stack));
     for (const result of results.filter((r) => r.state !== "failed")) {
         writePersonSheet(outDir, result.stack, result.outputs);
@@ -87,7 +104,7 @@ async function up(options: CommandLine, roster: Roster, team: TeamWorkspace): Pr
     return results;
 }
 
-async function status(options: CommandLine, roster: Roster, team: TeamWorkspace): Promise<StackResult[]> {
+async function status({ options, roster, team }: Run): Promise<StackResult[]> {
     const people = selectedPeople(roster, options.only);
     const existing = await team.stackNames();
     const results = await runBounded(people, options.concurrency, async ({ stack }): Promise<StackResult> => {
@@ -95,19 +112,18 @@ async function status(options: CommandLine, roster: Roster, team: TeamWorkspace)
             return { stack, state: "not deployed", outputs: {} };
         }
         const outputs = await team.outputs(stack);
-        // The program's `state` output says "paused" for a stack kept with its volume but no droplet.
-        const state: PersonState = outputs.state?.value === "paused" ? "paused" : outputs.url === undefined ? "not deployed" : "deployed";
-        return { stack, state, outputs };
+        return { stack, state: stateFromOutputs(outputs), outputs };
     });
     return settledResults(results, people.map((p) => p.stack));
 }
 
-async function down(options: CommandLine, roster: Roster, team: TeamWorkspace): Promise<StackResult[]> {
+async function down(run: Run): Promise<StackResult[]> {
+    const { options, roster, team } = run;
     const people = selectedPeople(roster, options.only);
     const existing = await team.stackNames();
     const targets = people.map((p) => p.stack).filter((stack) => existing.includes(stack));
     if (options.prune) {
-        targets.push(...unlisted(roster, existing));
+        targets.push(...await confirmedPrune(run, existing, targets.length));
     }
     const board = new ProgressBoard(targets);
     const destroyed = settledResults(await runBounded(targets, options.concurrency, (stack) => team.down(stack, listenerFor(board, stack))), targets);
@@ -115,24 +131,61 @@ async function down(options: CommandLine, roster: Roster, team: TeamWorkspace): 
     return [...destroyed, ...absent];
 }
 
-/** This project's stacks that the roster does not list. */
-function unlisted(roster: Roster, existing: string[]): string[] {
-    const listed = new Set(roster.people.map((p) => p.stack));
-    return existing.filter((stack) => !listed.has(stack));
+/** The project's stacks (given, or listed now) that the roster does not list, split by whether this roster made them. */
+async function unlisted({ roster, identity, team }: Run, existing?: string[]): Promise<PrunePlan> {
+    const listed = roster.people.map((p) => p.stack);
+    const stacks = (existing ?? await team.stackNames()).filter((stack) => !listed.includes(stack));
+    const marked = await Promise.all(stacks.map(async (stack) => ({ stack, marker: await team.marker(stack) })));
+    return planPrune(listed, marked, identity);
+}
+
+/**
+ * The stacks `down --prune` may destroy: off the roster and made by it. Lists them (with how each
+ * stands) and what it leaves alone; then goes on with `--yes`, asks on a terminal, and without
+ * either destroys nothing (PruneNotConfirmed).
+ */
+async function confirmedPrune(run: Run, existing: string[], rosterStacks: number): Promise<string[]> {
+    const plan = await unlisted(run, existing);
+    // From the outputs in the backend: no program runs, DigitalOcean is not asked.
+    const outputs = await runBounded(plan.prune, run.options.concurrency, (stack) => run.team.outputs(stack));
+    const standings = new Map(plan.prune.map((stack, i) => {
+        const read = outputs[i];
+        return [stack, standing(read.status === "fulfilled" ? stateFromOutputs(read.value) : undefined)];
+    }));
+    console.log(renderPrunePlan(plan, standings));
+    const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
+    const decision = pruneDecision(plan.prune.length, run.options.yes, terminal);
+    if (decision === "refuse") {
+        throw new PruneNotConfirmed(notConfirmedMessage("refuse", plan.prune.length));
+    }
+    if (decision === "ask" && !confirmed(await ask(prunePrompt(plan.prune.length, rosterStacks)))) {
+        throw new PruneNotConfirmed(notConfirmedMessage("declined", plan.prune.length));
+    }
+    return plan.prune;
+}
+
+/** One line from the terminal; end of input (Ctrl-D) is an empty answer. */
+function ask(question: string): Promise<string> {
+    const terminal = createInterface({ input: process.stdin, output: process.stdout });
+    return new Promise((resolve) => {
+        terminal.once("close", () => resolve(""));
+        terminal.question(question, (answer) => {
+            resolve(answer);
+            terminal.close();
+        });
+    });
 }
 
 async function main(argv: string[]): Promise<number> {
     const options = parseCommandLine(argv);
     const roster = loadRoster(options.rosterFile);
-    const team = await TeamWorkspace.open(projectDir);
+    const run: Run = { options, roster, identity: rosterIdentity(os.hostname(), fs.realpathSync(options.rosterFile)), team: await TeamWorkspace.open(projectDir) };
     const started = Date.now();
-    const results = await { up, status, down }[options.command](options, roster, team);
+    const results = await { up, status, down }[options.command](run);
     console.log(`\n${renderTable(results.map(row))}`);
-    const others = unlisted(roster, await team.stackNames()).sort();
-    if (others.length > 0) {
-        console.log(`\nStacks of this project not in the roster, left as they are (\`down --prune\` destroys them): ${others.join(", ")}`);
-    } else if (options.prune) {
-        console.log("\nEvery stack of this project is on the roster now.");
+    const note = renderUnlistedNote(await unlisted(run), options.prune);
+    if (note !== undefined) {
+        console.log(`\n${note}`);
     }
     console.log(`\n${options.command}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return results.some((r) => r.state === "failed") ? 1 : 0;
@@ -141,7 +194,8 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
 }, (e: unknown) => {
-    // A bad roster or command line is the admin's to fix: its message, not a stack trace.
-    console.error(e instanceof RosterError || e instanceof UsageError ? e.message : e);
+    // A bad roster or command line is the admin's to fix, and an unconfirmed prune the admin's to
+    // confirm: its message, not a stack trace.
+    console.error(e instanceof RosterError || e instanceof UsageError || e instanceof PruneNotConfirmed ? e.message : e);
     process.exitCode = 2;
 });

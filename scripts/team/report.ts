@@ -1,6 +1,6 @@
 // What the team command tells the admin: one progress line per person while the engine runs, and
 // a table at the end. Pure functions of engine events, summaries and outputs.
-import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
+import type { EngineEvent, OpMap, OutputMap } from "@pulumi/pulumi/automation";
 import { formatHourlyUsd } from "../../components/pricing";
 
 /** What happened to a person's stack in this run, or (for `status`) how it stands. */
@@ -25,6 +25,14 @@ export function stateFromChanges(changes: OpMap | undefined): "created" | "updat
         return "unchanged";
     }
     return counts.some(([op]) => op === "same") ? "updated" : "created";
+}
+
+/** How a stack stands by its outputs alone (no program run, no API call). */
+export type OutputState = "deployed" | "paused" | "not deployed";
+
+/** The program's `state` output says "paused" for a stack kept with its volume but no droplet; no url, no server. */
+export function stateFromOutputs(outputs: OutputMap): OutputState {
+    return outputs.state?.value === "paused" ? "paused" : outputs.url === undefined ? "not deployed" : "deployed";
 }
 
 /** The resource's name in its URN (after the last "::"). */

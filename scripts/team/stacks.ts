@@ -3,6 +3,7 @@
 import { spawn } from "child_process";
 import { EngineEvent, LocalWorkspace, OutputMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { namespace } from "../../components/config";
+import { markerKey, staleConfigKeys } from "./prune";
 import { firstErrorLine, PersonState, progressText, stateFromChanges } from "./report";
 import { RosterValue } from "./roster";
 
@@ -34,11 +35,15 @@ export class TeamWorkspace {
         return (await this.workspace.listStacks()).map((s) => s.name.split("/").pop() ?? s.name);
     }
 
-    /** Creates or selects the stack, sets its config to exactly `config` (and the password, if given), runs `up`. */
-    async up(stackName: string, config: Record<string, RosterValue>, password: string | undefined, listener: RunListener): Promise<StackResult> {
+    /**
+     * Creates or selects the stack, sets its config to exactly `config` (and the password, if
+     * given) with the roster's `marker`, runs `up`. The marker is set before `up`, so a stack
+     * whose `up` fails is marked too.
+     */
+    async up(stackName: string, config: Record<string, RosterValue>, password: string | undefined, marker: string, listener: RunListener): Promise<StackResult> {
         return this.attempt(stackName, listener, async (onEvent) => {
             const stack = await Stack.createOrSelect(stackName, this.workspace);
-            await this.setConfig(stackName, config, password);
+            await this.setConfig(stackName, config, password, marker);
             const result = await stack.up({ onEvent, onOutput: listener.output });
             return { stack: stackName, state: stateFromChanges(result.summary.resourceChanges), outputs: result.outputs };
         });
@@ -52,6 +57,19 @@ export class TeamWorkspace {
             await this.workspace.removeStack(stackName);
             return { stack: stackName, state: "destroyed", outputs: {} };
         });
+    }
+
+    /**
+     * The roster marker in the stack's own file, if it has one: a stack made in another directory
+     * has no file here, and a file that cannot be read counts as unmarked (never pruned).
+     */
+    async marker(stackName: string): Promise<string | undefined> {
+        try {
+            const value = (await this.configInStackFile(stackName))[markerKey];
+            return typeof value === "string" ? value : undefined;
+        } catch {
+            return undefined;
+        }
     }
 
     /** The stack's outputs (secrets included, for the caller to keep out of sight); runs no program. */
@@ -84,39 +102,32 @@ export class TeamWorkspace {
     }
 
     /**
-     * Makes the stack's config exactly the roster's: keys it no longer names are removed, so the
-     * program's defaults apply again. Plain values go on the CLI's command line; the password
-     * never does (the Automation API's setConfig would put it there): it goes through stdin.
+     * Makes the stack's config exactly the roster's: the program's keys it no longer names are
+     * removed, so the program's defaults apply again; the marker (in its own namespace) is set
+     * first. Plain values go on the CLI's command line; the password never does (the Automation
+     * API's setConfig would put it there): it goes through stdin.
      */
-    private async setConfig(stackName: string, config: Record<string, RosterValue>, password: string | undefined): Promise<void> {
+    private async setConfig(stackName: string, config: Record<string, RosterValue>, password: string | undefined, marker: string): Promise<void> {
         const fullKey = (key: string) => `${namespace}:${key}`;
-        const wanted = new Set([...Object.keys(config).map(fullKey), ...(password === undefined ? [] : [fullKey("password")])]);
-        const stale = (await this.keysInStackFile(stackName)).filter((key) => key.startsWith(`${namespace}:`) && !wanted.has(key));
+        await this.workspace.setAllConfigJson(stackName, JSON.stringify({
+            [markerKey]: { value: marker },
+            ...Object.fromEntries(Object.entries(config).map(([key, value]) =>
+                [fullKey(key), Array.isArray(value) ? { value: JSON.stringify(value), objectValue: value } : { value: String(value) }])),
+        }));
+        const wanted = [...Object.keys(config), ...(password === undefined ? [] : ["password"])];
+        // The file exists now: set-all has just written it.
+        const stale = staleConfigKeys(Object.keys(await this.configInStackFile(stackName)), wanted);
         if (stale.length > 0) {
             await this.workspace.removeAllConfig(stackName, stale);
-        }
-        if (Object.keys(config).length > 0) {
-            await this.workspace.setAllConfigJson(stackName, JSON.stringify(Object.fromEntries(Object.entries(config).map(([key, value]) =>
-                [fullKey(key), Array.isArray(value) ? { value: JSON.stringify(value), objectValue: value } : { value: String(value) }]))));
         }
         if (password !== undefined) {
             await this.cliWithStdin(["config", "set", "--secret", fullKey("password"), "--stack", stackName], password);
         }
     }
 
-    /**
-     * The config keys in the stack's own file, not `pulumi config`'s, which adds Pulumi.yaml's
-     * defaults. A new stack on a backend with no secrets passphrase may have no file yet.
-     */
-    private async keysInStackFile(stackName: string): Promise<string[]> {
-        try {
-            return Object.keys((await this.workspace.stackSettings(stackName)).config ?? {});
-        } catch (e) {
-            if ((e as Error).message.startsWith("failed to find stack settings file")) {
-                return [];
-            }
-            throw e;
-        }
+    /** The config in the stack's own file, not `pulumi config`'s, which adds Pulumi.yaml's defaults. */
+    private async configInStackFile(stackName: string): Promise<Record<string, unknown>> {
+        return (await this.workspace.stackSettings(stackName)).config ?? {};
     }
 
     /** The workspace's CLI with the environment the workspace gives it, and `input` on stdin. */

@@ -5,7 +5,8 @@
 // Two droplets boot, side by side, in the first `team up` and serve every later scenario: the
 // second `up` (both unchanged), a third person whose droplet the stand-in refuses (the two stay
 // unchanged, the exit code says one failed), `status`, and `down`. A roster with a bad entry is
-// refused before anything exists. The single `pulumi up`s to compare the team's with are
+// refused before anything exists. `down --prune` destroys only what the roster made: another
+// team's roster prunes none of it, and the `pulumi new` stack is left to its owner. The single `pulumi up`s to compare the team's with are
 // full-flow.test.ts's, in the same `npm run test:engine` (engine-report.json): two more boots
 // here would cost CI ten minutes or more.
 import * as assert from "node:assert/strict";
@@ -31,6 +32,8 @@ let cli: PulumiCli;
 let projectDir: string;
 
 const sheetsDir = path.join(work, "team-secrets");
+/** Where `pulumi new` makes the template's project, and its stack carol's config file. */
+const newProjectDir = path.join(work, "new-project");
 const bobPassword = "bob's password from the environment";
 const teamRoster = `
 defaults:
@@ -53,10 +56,20 @@ const rosters = {
     withBadEntry: `${teamRoster}    config:
       size: s-1vcpu-1gb
 `,
+    // Another admin's roster in the same backend: one person, with no stack yet.
+    otherTeam: `
+people:
+  - stack: zed
+`,
 };
 
+/**
+ * Writes a version of the roster. The admin edits one file, team.yaml, as an admin would: its
+ * path is the roster's identity in the marker `up` leaves on each stack, which `--prune` goes by.
+ * The other team's roster is a file of its own.
+ */
 function writeRoster(name: keyof typeof rosters): string {
-    const file = path.join(work, `${name}.yaml`);
+    const file = path.join(work, name === "otherTeam" ? "other-team.yaml" : "team.yaml");
     fs.writeFileSync(file, rosters[name]);
     return file;
 }
@@ -174,9 +187,8 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         for (const entry of ["index.ts", "components", "scripts", "Pulumi.yaml", "package.json", "package-lock.json", "tsconfig.json"]) {
             fs.cpSync(path.join(repoDir, entry), path.join(template, entry), { recursive: true });
         }
-        const newDir = path.join(work, "new-project");
-        fs.mkdirSync(newDir);
-        const inNew = new PulumiCli(newDir, cli.environment);
+        fs.mkdirSync(newProjectDir);
+        const inNew = new PulumiCli(newProjectDir, cli.environment);
         const created = await inNew.ok(["new", template, "--stack", "carol", "--yes",
             "-c", "jupyterlab-droplet:region=ams3", "-c", "jupyterlab-droplet:dataVolumeGb=2",
             "-c", 'jupyterlab-droplet:allowedCidrs=["203.0.113.7/32"]']);
@@ -271,17 +283,19 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         assert.match(fs.readFileSync(path.join(sheetsDir, "dan.log"), "utf8"), /Size is not available in this region/, "the engine's log says why");
     });
 
-    test("`status`: the table from the outputs, nothing changed; stacks not in the roster are listed", async () => {
+    test("`status`: the table from the outputs, nothing changed; stacks not in the roster are listed, by who made them", async () => {
         const callsBefore = standin.state.requests().length;
         const run = await team(["status", writeRoster("team")], "status");
         assert.equal(run.code, 0, run.output);
         assert.match(tableLine(run.output, "alice"), /^alice +https:\/\/127\.0\.2\.\d:9000\/lab +deployed +\$\d/);
         assert.match(tableLine(run.output, "bob"), /^bob +https:\/\/127\.0\.2\.\d:9000\/lab +deployed +\$\d/);
-        assert.match(run.output, /not in the roster, left as they are \(`down --prune` destroys them\): carol, dan/);
+        // Dan's stack was made by this roster (its `up` failed after the marker was set); carol's by `pulumi new`.
+        assert.match(run.output, /not on the roster, made by it, left as they are \(`down --prune` destroys them\): dan\n/);
+        assert.match(run.output, /not made by this roster: left alone: carol \(no marker\)\n/);
         assert.equal(standin.state.requests().length, callsBefore, "status asked DigitalOcean nothing");
     });
 
-    test("`down --only alice` destroys hers alone; `down --prune` the rest, and the stacks no roster lists", async () => {
+    test("`down --only alice` destroys hers alone; another roster prunes nothing of ours; `down --prune` asks for --yes, then destroys only the stacks this roster made", async () => {
         const roster = writeRoster("team");
         const only = await team(["down", roster, "--only", "alice"], "down --only alice");
         assert.equal(only.code, 0, only.output);
@@ -289,11 +303,36 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         assert.deepEqual(standin.state.droplets().map((d) => d.name), ["jupyterlab-bob"]);
         assert.deepEqual(await stackNames(), ["bob", "carol", "dan"]);
 
-        const prune = await team(["down", roster, "--prune"], "down --prune");
+        // Another team's roster in the same backend, even with --yes: none of these stacks is its own.
+        const callsBefore = changingCalls();
+        const other = await team(["down", writeRoster("otherTeam"), "--prune", "--yes"], "down --prune --yes, another team's roster");
+        assert.equal(other.code, 0, other.output);
+        assert.match(other.output, /nothing to prune/);
+        assert.match(other.output, /not made by this roster: left alone: bob \(marked "bob in [^"]+\/team\.yaml"\), carol \(no marker\), dan \(marked "dan in [^"]+\/team\.yaml"\)/);
+        assert.deepEqual(await stackNames(), ["bob", "carol", "dan"]);
+
+        // No terminal (the test's pipes) and no --yes: the list, the hint, nothing destroyed.
+        const refused = await team(["down", roster, "--prune"], "down --prune, no terminal");
+        assert.equal(refused.code, 2, refused.output);
+        assert.match(refused.output, /made by it, to destroy and remove \(notebooks too, unless retainData\): 1\n {2}dan {2}no server in its outputs\n/);
+        assert.match(refused.output, /not made by this roster: left alone: carol \(no marker\)/);
+        assert.match(refused.output, /Nothing was destroyed \(no terminal to ask on, and no --yes\)\. To destroy the 1 stack listed: down --prune --yes/);
+        assert.doesNotMatch(refused.output, /^PERSON /m, "no table: nothing ran");
+        assert.deepEqual(await stackNames(), ["bob", "carol", "dan"]);
+        assert.deepEqual(standin.state.droplets().map((d) => d.name), ["jupyterlab-bob"]);
+        assert.equal(changingCalls(), callsBefore, "DigitalOcean was asked to change nothing");
+
+        const prune = await team(["down", roster, "--prune", "--yes"], "down --prune --yes");
         assert.equal(prune.code, 0, prune.output);
-        for (const stack of ["bob", "carol", "dan"]) {
+        for (const stack of ["bob", "dan"]) {
             assert.match(tableLine(prune.output, stack), / destroyed /);
         }
+        assert.doesNotMatch(prune.output.slice(prune.output.lastIndexOf("PERSON ")), /^carol /m, "carol's stack is not in the table");
+        assert.match(prune.output, /not made by this roster: left alone: carol \(no marker\)/);
+        assert.deepEqual(await stackNames(), ["carol"]);
+
+        // Carol removes her own stack: `pulumi new` made it and a preview left nothing in it, so no --force.
+        await new PulumiCli(newProjectDir, cli.environment).ok(["stack", "rm", "carol", "--yes"]);
         await standin.state.idle();
         assert.deepEqual(await stackNames(), []);
         assert.deepEqual(standin.state.droplets(), []);

@@ -180,9 +180,9 @@ describe("the progress lines", () => {
 describe("the command line", () => {
     test("up with its flags; status and down with their defaults", () => {
         assert.deepEqual(parseCommandLine(["up", "team.yaml", "--out", "secrets", "--concurrency", "2"]),
-            { command: "up", rosterFile: "team.yaml", concurrency: 2, outDir: "secrets", only: undefined, prune: false });
+            { command: "up", rosterFile: "team.yaml", concurrency: 2, outDir: "secrets", only: undefined, prune: false, yes: false });
         assert.deepEqual(parseCommandLine(["status", "team.yaml"]),
-            { command: "status", rosterFile: "team.yaml", concurrency: defaultConcurrency, outDir: undefined, only: undefined, prune: false });
+            { command: "status", rosterFile: "team.yaml", concurrency: defaultConcurrency, outDir: undefined, only: undefined, prune: false, yes: false });
         assert.deepEqual(parseCommandLine(["down", "team.yaml", "--only", "alice"]).only, "alice");
         assert.equal(parseCommandLine(["down", "team.yaml", "--prune"]).prune, true);
     });
