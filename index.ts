@@ -19,7 +19,8 @@ import { Server } from "./components/server";
 import { knownHostsLine as knownHostsEntry, sshConfigEntry, sshKeyFingerprint } from "./components/ssh-config";
 import { SshKey } from "./components/ssh-key";
 import { TlsCertificate } from "./components/tls-certificate";
-import { renderPortDropIn } from "./components/systemd-unit";
+import { renderUnitDropIn } from "./components/systemd-unit";
+import { recordedVolume, volumeChangeProblem, volumeOutputName } from "./components/volume-guard";
 
 // The SDK knows which keys were set with --secret but marks the function internal; the SDK
 // version is pinned in package.json, and without the function no key counts as plain text.
@@ -63,8 +64,17 @@ if (config.dataVolumeGb === 0) {
         "ever replaced (a change of image, region or sshPublicKey). A data volume keeps them.");
 }
 
-/** Async only for the DNS zone lookup, which must stop a bad domain before any resource exists. */
+/** A change that would lose the notebooks stops the program before any resource exists too. */
+async function checkVolumeChangeOrStop(): Promise<void> {
+    const problem = volumeChangeProblem(await recordedVolume(), config);
+    if (problem !== undefined) {
+        throw new pulumi.RunError(problem.message);
+    }
+}
+
+/** Async only for the checks that must stop the program before any resource exists. */
 export = async () => {
+    await checkVolumeChangeOrStop();
     const zonePlace = config.domain === undefined ? undefined : await findZoneOrStop(config.domain);
 
     const sshKey = new SshKey("ssh", { keyName: baseName, publicKey: config.sshPublicKey });
@@ -131,13 +141,14 @@ export = async () => {
                     }),
                     "tls.crt": certPem,
                     "tls.key": keyPem,
-                    "port.conf": renderPortDropIn(config.jupyterPort),
+                    "unit.conf": renderUnitDropIn({ dataVolume: dataVolume !== undefined }),
                 })),
             kernelRequirements: kernelRequirements(config.pythonPackages, config.requirements?.text),
             domain: config.domain,
             domainRecord: domainName,
             acmeServer: config.acmeServer,
             acmeEmail: config.acmeEmail,
+            dataVolume: dataVolume === undefined ? undefined : { name: volumeName, sizeGb: config.dataVolumeGb, resource: dataVolume },
         });
         return { server, address, certificate, setup };
     }
@@ -191,6 +202,10 @@ export = async () => {
         monthlyPriceUsd: price.apply((p) => p.monthlyUsd),
         password: jupyterPassword.password,
         ...(sshKey.privateKey === undefined ? {} : { sshPrivateKey: sshKey.privateKey }),
+        // What the next run compares a new config with (volume-guard.ts).
+        ...(dataVolume === undefined ? {} : {
+            [volumeOutputName]: dataVolume.volumeId.apply((id) => ({ id, name: volumeName, region: config.region, sizeGb: config.dataVolumeGb })),
+        }),
         ...(running === undefined ? {} : serverOutputs(running)),
     };
 };

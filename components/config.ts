@@ -42,6 +42,8 @@ export interface DropletConfig {
     pythonPackages: string[];
     /** The requirements file's contents (read here so a missing file is a config error). */
     requirements?: { path: string; text: string };
+    /** The id of the data volume a change may delete or replace: the user's "yes, on purpose". */
+    allowVolumeDeletion?: string;
 }
 
 export const namespace = "jupyterlab-droplet";
@@ -100,7 +102,17 @@ export function readConfig(source: ConfigSource, projectDir: string): DropletCon
     }
     const raw = (key: string) => {
         const value = source.get(key);
-        return value === undefined || value === "" ? undefined : value;
+        if (value === undefined || value === "") {
+            return undefined;
+        }
+        // A private key pasted where the public one goes has line breaks too: its own check says what it is.
+        const control = /PRIVATE KEY/.test(value) ? undefined : controlCharacterIn(value);
+        if (control !== undefined) {
+            // Never echo the password.
+            const shown = key === "password" ? `(a value of ${value.length} characters)` : JSON.stringify(value);
+            throw new ConfigError(key, shown, `must not contain control characters (line breaks, tabs, escapes), and it holds ${control}`);
+        }
+        return value;
     };
 
     const config: DropletConfig = {
@@ -124,6 +136,7 @@ export function readConfig(source: ConfigSource, projectDir: string): DropletCon
         jupyterlabVersion: check(() => parseJupyterlabVersion(raw("jupyterlabVersion")), defaults.jupyterlabVersion),
         pythonPackages: check(() => parsePythonPackages(raw("pythonPackages")), []),
         requirements: check(() => readRequirementsFile(raw("requirementsFile"), projectDir), undefined),
+        allowVolumeDeletion: check(() => raw("allowVolumeDeletion"), undefined),
     };
     if (config.paused && config.dataVolumeGb === 0) {
         // Pausing deletes the droplet and its disk: without a volume the notebooks would go with it.
@@ -134,6 +147,34 @@ export function readConfig(source: ConfigSource, projectDir: string): DropletCon
         throw new Error(errors.join("\n"));
     }
     return config;
+}
+
+/**
+ * The first control character in a raw value or in any string a JSON value holds, as "U+000A",
+ * or undefined. No setting has a use for one, and in a list entry a line break would turn one
+ * requirement into two lines of requirements.txt, the second read by pip as an option.
+ */
+export function controlCharacterIn(value: string): string | undefined {
+    const texts = [value];
+    try {
+        const walk = (v: unknown): void => {
+            if (typeof v === "string") {
+                texts.push(v);
+            } else if (typeof v === "object" && v !== null) {
+                Object.values(v).forEach(walk);
+            }
+        };
+        walk(JSON.parse(value));
+    } catch {
+        // Not JSON: the raw text is all there is.
+    }
+    for (const text of texts) {
+        const found = /[\u0000-\u001f\u007f-\u009f]/.exec(text);
+        if (found !== null) {
+            return `U+${found[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+        }
+    }
+    return undefined;
 }
 
 export function parseRegion(value: string): string {

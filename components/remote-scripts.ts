@@ -3,7 +3,7 @@
 // environment variables; secrets never appear here, they travel on stdin.
 import * as fs from "fs";
 import * as path from "path";
-import { layoutEnvironment } from "./server-layout";
+import { layoutEnvironment, volumeDevicePath } from "./server-layout";
 
 export const remoteScriptDir = path.join(__dirname, "..", "scripts", "remote");
 
@@ -15,6 +15,7 @@ export type RemoteScript =
     | "configure-login-guard"
     | "obtain-certificate"
     | "deploy-certificate"
+    | "grow-data-volume"
     | "read-host-key";
 
 /** Quotes a word for a POSIX shell. */
@@ -24,6 +25,8 @@ export function shellQuote(word: string): string {
 
 /** The shell functions (scripts/remote/lib/) each step calls, sent ahead of it. */
 const stepLibraries: Partial<Record<RemoteScript, string[]>> = {
+    "install-jupyterlab": ["setup-lock"],
+    "install-kernel-packages": ["setup-lock"],
     "configure-jupyter": ["file-payload", "served-certificate"],
     "configure-login-guard": ["file-payload", "packages"],
     "obtain-certificate": ["file-payload", "packages", "served-certificate"],
@@ -60,6 +63,8 @@ export function remoteCommand(script: RemoteScript, args: (string | number)[] = 
 export interface SetupStepsArgs {
     jupyterlabVersion: string;
     jupyterPort: number;
+    /** The data volume's name and size, when the notebooks live on one. */
+    dataVolume?: { name: string; sizeGb: number };
     /** The server's domain; unset, the certificate step removes any ACME certificate. */
     domain?: string;
     acmeServer: string;
@@ -68,11 +73,17 @@ export interface SetupStepsArgs {
 
 export interface SetupStep<Stdin> {
     /** The step's name; the Command resource is `<component>-<role>`. */
-    role: "cloud-init" | "host-key" | "login-guard" | "jupyterlab" | "kernel" | "configure" | "certificate";
+    role: "cloud-init" | "host-key" | "login-guard" | "jupyterlab" | "kernel" | "configure" | "certificate" | "data-volume";
     command: string;
     stdin?: Stdin;
     /** Roles that must have run first. */
     after: SetupStep<Stdin>["role"][];
+    /**
+     * Whether the step may connect before the droplet's host key is known, trusting whatever
+     * answers: only the first steps, which carry no secret and change nothing. Every other step
+     * checks the host key the host-key step read.
+     */
+    trustsFirstHostKey?: true;
 }
 
 /** What each step reads on stdin (renderFilePayload's format for the files). */
@@ -93,8 +104,9 @@ export interface SetupStdin<Stdin> {
  */
 export function setupSteps<Stdin>(args: SetupStepsArgs, stdin: SetupStdin<Stdin>): SetupStep<Stdin>[] {
     return [
-        { role: "cloud-init", command: remoteCommand("wait-for-cloud-init"), after: [] },
-        { role: "host-key", command: remoteCommand("read-host-key"), after: ["cloud-init"] },
+        { role: "cloud-init", command: remoteCommand("wait-for-cloud-init"), after: [], trustsFirstHostKey: true },
+        // After cloud-init, which makes the droplet's host keys.
+        { role: "host-key", command: remoteCommand("read-host-key"), after: ["cloud-init"], trustsFirstHostKey: true },
         // Before JupyterLab first listens, so no password is ever tried unguarded.
         { role: "login-guard", command: remoteCommand("configure-login-guard"), stdin: stdin.loginGuard, after: ["cloud-init"] },
         { role: "jupyterlab", command: remoteCommand("install-jupyterlab", [args.jupyterlabVersion]), after: ["cloud-init"] },
@@ -104,6 +116,9 @@ export function setupSteps<Stdin>(args: SetupStepsArgs, stdin: SetupStdin<Stdin>
             after: ["login-guard", "jupyterlab", "kernel"] },
         // After configure, whose self-signed certificate JupyterLab serves if this step fails.
         { role: "certificate", command: certificateCommand(args), stdin: stdin.certificate, after: ["configure"] },
+        // A volume DigitalOcean has grown needs its filesystem grown too (after cloud-init's mount).
+        ...(args.dataVolume === undefined ? [] : [{ role: "data-volume" as const,
+            command: remoteCommand("grow-data-volume", [volumeDevicePath(args.dataVolume.name), args.dataVolume.sizeGb]), after: ["cloud-init" as const] }]),
     ];
 }
 

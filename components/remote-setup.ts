@@ -23,6 +23,8 @@ export interface RemoteSetupArgs {
     readonly domainRecord?: pulumi.Resource;
     readonly acmeServer: string;
     readonly acmeEmail?: string;
+    /** The notebooks volume, when there is one: its filesystem is grown after the volume is. */
+    readonly dataVolume?: { readonly name: string; readonly sizeGb: number; readonly resource: pulumi.Resource };
 }
 
 /**
@@ -61,18 +63,30 @@ export class RemoteSetup extends pulumi.ComponentResource {
         };
         const stepDependencies: Partial<Record<(typeof steps)[number]["role"], pulumi.Resource[]>> = {
             certificate: args.domainRecord === undefined ? [] : [args.domainRecord],
+            // After DigitalOcean has grown the volume.
+            "data-volume": args.dataVolume === undefined ? [] : [args.dataVolume.resource],
         };
         const created = new Map<string, command.remote.Command>();
+        let hostKey: pulumi.Output<string> | undefined;
         for (const step of steps) {
-            created.set(step.role, new command.remote.Command(`${name}-${step.role}`, {
-                connection,
+            if (!step.trustsFirstHostKey && hostKey === undefined) {
+                throw new Error(`the setup step ${step.role} would run before the droplet's host key is known`);
+            }
+            const stepCommand = new command.remote.Command(`${name}-${step.role}`, {
+                // Only the first steps trust whatever answers; the rest connect only to the droplet whose
+                // host key was read then, and its sshd is up: a wrong key fails the step within a minute.
+                connection: step.trustsFirstHostKey ? connection : { ...connection, hostKey, dialErrorLimit: 20 },
                 create: step.command,
                 stdin: step.stdin,
                 triggers: [args.dropletId, ...stepTriggers[step.role] ?? []],
                 addPreviousOutputInEnv: false,
-            }, { parent: this, dependsOn: [...step.after.map((role) => created.get(role)!), ...stepDependencies[step.role] ?? []] }));
+            }, { parent: this, dependsOn: [...step.after.map((role) => created.get(role)!), ...stepDependencies[step.role] ?? []] });
+            created.set(step.role, stepCommand);
+            if (step.role === "host-key") {
+                hostKey = stepCommand.stdout.apply((out) => out.trim());
+            }
         }
-        this.hostKey = created.get("host-key")!.stdout.apply((out) => out.trim());
+        this.hostKey = hostKey!;
         this.readyMessage = created.get("configure")!.stdout.apply((out) => out.trim());
         this.certificateReport = created.get("certificate")!.stdout.apply((out) => out.trim().split("\n").pop() ?? "");
         this.registerOutputs({ hostKey: this.hostKey, readyMessage: this.readyMessage, certificateReport: this.certificateReport });

@@ -1,29 +1,49 @@
 // Where things live on the server. The single source of truth: the renderers use it and the
 // shell steps receive it as environment variables, so no path is written twice.
+//
+// Root steps write only to paths the jupyter user cannot change, and code run from a notebook
+// is that user: so everything JupyterLab is told (config, password hash, certificate, key)
+// lives in a root-owned directory it may read but not change, and JupyterLab reads no config
+// file of the user's own.
 
 export const serverLayout = {
-    /** The unprivileged account that runs JupyterLab and owns the notebooks. */
+    /** The unprivileged account that runs JupyterLab (and notebook code) and owns the notebooks. */
     user: "jupyter",
     home: "/home/jupyter",
-    /** Jupyter's own per-user config dir: config, certificate and key live here, 0600. */
-    configDir: "/home/jupyter/.jupyter",
-    configFile: "/home/jupyter/.jupyter/jupyter_server_config.json",
-    /** The certificate and key JupyterLab serves: a copy of the self-signed pair or of the ACME pair. */
-    certFile: "/home/jupyter/.jupyter/tls/jupyterlab.crt",
-    keyFile: "/home/jupyter/.jupyter/tls/jupyterlab.key",
-    /** The self-signed pair the configure step pushes: served whenever no valid ACME pair is installed. */
-    selfSignedCertFile: "/home/jupyter/.jupyter/tls/self-signed.crt",
-    selfSignedKeyFile: "/home/jupyter/.jupyter/tls/self-signed.key",
-    /** The ACME pair (full chain) for the domain named in acmeNameFile, copied from certbot's lineage. */
-    acmeCertFile: "/home/jupyter/.jupyter/tls/acme.crt",
-    acmeKeyFile: "/home/jupyter/.jupyter/tls/acme.key",
-    acmeNameFile: "/home/jupyter/.jupyter/tls/acme.name",
+    /** Root-owned, group jupyter, 0750: JupyterLab's config dir (JUPYTER_CONFIG_DIR). */
+    configDir: "/etc/jupyterlab-droplet",
+    /** root:jupyter 0640: the Jupyter config with the password hash. */
+    configFile: "/etc/jupyterlab-droplet/jupyter_server_config.json",
+    /** Root-owned, group jupyter, 0750: the served pair and, root-only, the pairs it is chosen from. */
+    tlsDir: "/etc/jupyterlab-droplet/tls",
+    /** root:jupyter 0640: the certificate and key JupyterLab serves, a copy of the self-signed or the ACME pair. */
+    certFile: "/etc/jupyterlab-droplet/tls/jupyterlab.crt",
+    keyFile: "/etc/jupyterlab-droplet/tls/jupyterlab.key",
+    /** root 0600: the self-signed pair the configure step pushes, served whenever no valid ACME pair is installed. */
+    selfSignedCertFile: "/etc/jupyterlab-droplet/tls/self-signed.crt",
+    selfSignedKeyFile: "/etc/jupyterlab-droplet/tls/self-signed.key",
+    /** root 0600: the ACME pair (full chain) for the domain named in acmeNameFile, copied from certbot's lineage. */
+    acmeCertFile: "/etc/jupyterlab-droplet/tls/acme.crt",
+    acmeKeyFile: "/etc/jupyterlab-droplet/tls/acme.key",
+    acmeNameFile: "/etc/jupyterlab-droplet/tls/acme.name",
+    /**
+     * Where versions before the root-owned config dir kept config, certificate and key, and what
+     * the unit in the user-data still names (the user-data never changes, or droplets would be
+     * replaced): the unit's drop-in points JupyterLab away from it, and the configure step removes,
+     * as the jupyter user, what those versions left there.
+     */
+    legacyConfigDir: "/home/jupyter/.jupyter",
+    legacyConfigFile: "/home/jupyter/.jupyter/jupyter_server_config.json",
     /** certbot's name for the certificate it keeps and renews for the server. */
     acmeCertName: "jupyterlab-droplet",
     /** certbot runs every executable here after each renewal. */
     renewalHook: "/etc/letsencrypt/renewal-hooks/deploy/jupyterlab-droplet.sh",
-    /** The unit's drop-in for the Jupyter port (the capability a port below 1024 needs). */
-    portDropIn: "/etc/systemd/system/jupyterlab.service.d/port.conf",
+    /** The unit's drop-in: config dir, no user site, the volume it needs. */
+    unitDropIn: "/etc/systemd/system/jupyterlab.service.d/jupyterlab-droplet.conf",
+    /** The drop-in earlier versions wrote for port 443 (a capability kernels inherited): removed. */
+    legacyPortDropIn: "/etc/systemd/system/jupyterlab.service.d/port.conf",
+    /** With port 443: ports from 443 up need no privilege, so JupyterLab needs no capability and 80 stays root's. */
+    unprivilegedPortsFile: "/etc/sysctl.d/60-jupyterlab-droplet.conf",
     /** Jupyter's root directory; the data volume is mounted here when there is one. */
     notebookDir: "/home/jupyter/notebooks",
     /** JupyterLab's own environment, owned by root so nothing run from a notebook can break it. */
@@ -34,33 +54,42 @@ export const serverLayout = {
     kernelEnvRoot: "/opt/jupyter-kernel",
     service: "jupyterlab.service",
     swapFile: "/swapfile",
-    /** Held by each install step: a run cut short by Ctrl-C may leave its install going on. */
-    setupLock: "/run/lock/jupyterlab-droplet-setup.lock",
+    /**
+     * Held by each install step: a run cut short by Ctrl-C may leave its install going on. In a
+     * root-only directory, so no other user can hold it and stall the setup.
+     */
+    setupLock: "/run/jupyterlab-droplet/setup.lock",
 } as const;
 
 /** The environment the shell steps get: every path they touch, from serverLayout. */
 export function layoutEnvironment(): Record<string, string> {
+    const l = serverLayout;
     return {
-        JLD_USER: serverLayout.user,
-        JLD_HOME: serverLayout.home,
-        JLD_CONFIG_FILE: serverLayout.configFile,
-        JLD_CERT_FILE: serverLayout.certFile,
-        JLD_KEY_FILE: serverLayout.keyFile,
-        JLD_SELF_SIGNED_CERT_FILE: serverLayout.selfSignedCertFile,
-        JLD_SELF_SIGNED_KEY_FILE: serverLayout.selfSignedKeyFile,
-        JLD_ACME_CERT_FILE: serverLayout.acmeCertFile,
-        JLD_ACME_KEY_FILE: serverLayout.acmeKeyFile,
-        JLD_ACME_NAME_FILE: serverLayout.acmeNameFile,
-        JLD_ACME_CERT_NAME: serverLayout.acmeCertName,
-        JLD_RENEWAL_HOOK: serverLayout.renewalHook,
-        JLD_PORT_DROP_IN: serverLayout.portDropIn,
-        JLD_NOTEBOOK_DIR: serverLayout.notebookDir,
-        JLD_SERVER_ENV: serverLayout.serverEnv,
-        JLD_SERVER_ENV_ROOT: serverLayout.serverEnvRoot,
-        JLD_KERNEL_ENV: serverLayout.kernelEnv,
-        JLD_KERNEL_ENV_ROOT: serverLayout.kernelEnvRoot,
-        JLD_SERVICE: serverLayout.service,
-        JLD_SETUP_LOCK: serverLayout.setupLock,
+        JLD_USER: l.user,
+        JLD_HOME: l.home,
+        JLD_CONFIG_DIR: l.configDir,
+        JLD_CONFIG_FILE: l.configFile,
+        JLD_TLS_DIR: l.tlsDir,
+        JLD_CERT_FILE: l.certFile,
+        JLD_KEY_FILE: l.keyFile,
+        JLD_SELF_SIGNED_CERT_FILE: l.selfSignedCertFile,
+        JLD_SELF_SIGNED_KEY_FILE: l.selfSignedKeyFile,
+        JLD_ACME_CERT_FILE: l.acmeCertFile,
+        JLD_ACME_KEY_FILE: l.acmeKeyFile,
+        JLD_ACME_NAME_FILE: l.acmeNameFile,
+        JLD_ACME_CERT_NAME: l.acmeCertName,
+        JLD_LEGACY_CONFIG_DIR: l.legacyConfigDir,
+        JLD_RENEWAL_HOOK: l.renewalHook,
+        JLD_UNIT_DROP_IN: l.unitDropIn,
+        JLD_LEGACY_PORT_DROP_IN: l.legacyPortDropIn,
+        JLD_UNPRIVILEGED_PORTS_FILE: l.unprivilegedPortsFile,
+        JLD_NOTEBOOK_DIR: l.notebookDir,
+        JLD_SERVER_ENV: l.serverEnv,
+        JLD_SERVER_ENV_ROOT: l.serverEnvRoot,
+        JLD_KERNEL_ENV: l.kernelEnv,
+        JLD_KERNEL_ENV_ROOT: l.kernelEnvRoot,
+        JLD_SERVICE: l.service,
+        JLD_SETUP_LOCK: l.setupLock,
     };
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # certbot's deploy hook, installed by the certificate step with the server's settings (JLD_*)
 # set at its top: after a certificate is issued or renewed, copies it for JupyterLab (owner
-# the Jupyter user, 0600) and restarts JupyterLab so it serves the new one (no restart when nothing changed).
+# root, readable by JupyterLab's group) and restarts JupyterLab so it serves the new one (no restart when nothing changed).
 # Environment (from certbot): RENEWED_LINEAGE, the live directory of the renewed certificate.
 set -euo pipefail
 
@@ -10,9 +10,11 @@ if [ "$(basename "$lineage")" != "${JLD_ACME_CERT_NAME:?}" ]; then
   exit 0 # another certificate on this machine: not JupyterLab's
 fi
 
-install -o "${JLD_USER:?}" -g "$JLD_USER" -m 0600 "${lineage}/privkey.pem" "${JLD_ACME_KEY_FILE:?}"
-install -o "$JLD_USER" -g "$JLD_USER" -m 0600 "${lineage}/fullchain.pem" "${JLD_ACME_CERT_FILE:?}"
-printf '%s\n' "${JLD_DOMAIN:?}" | install -o "$JLD_USER" -g "$JLD_USER" -m 0600 /dev/stdin "${JLD_ACME_NAME_FILE:?}"
+# Root's own copies, in the root-owned TLS dir (the configure step makes it): the served copy is
+# made from them.
+install -o root -g root -m 0600 "${lineage}/privkey.pem" "${JLD_ACME_KEY_FILE:?}"
+install -o root -g root -m 0600 "${lineage}/fullchain.pem" "${JLD_ACME_CERT_FILE:?}"
+printf '%s\n' "${JLD_DOMAIN:?}" | install -o root -g root -m 0600 /dev/stdin "${JLD_ACME_NAME_FILE:?}"
 
 # switch_served_certificate comes from lib/served-certificate.sh.
 switch_served_certificate "${JLD_PORT:?}"

@@ -10,10 +10,8 @@ root=${JLD_SERVER_ENV_ROOT:?}
 current=${JLD_SERVER_ENV:?}
 target="${root}/jupyterlab-${version}"
 
-# A `pulumi up` cut short (Ctrl-C) may leave an install going on here: the next run waits for
-# it rather than building the same environment at the same time.
-exec 9>"${JLD_SETUP_LOCK:?}"
-flock 9
+# take_setup_lock comes from lib/setup-lock.sh, sent ahead of this script.
+take_setup_lock
 
 if [ -f "${target}/.complete" ] && [ "$(readlink -f "$current")" = "$target" ]; then
   echo "JupyterLab ${version} is already installed"

@@ -17,10 +17,8 @@ if [ ! -x "$uv" ]; then
   exit 1
 fi
 
-# A `pulumi up` cut short (Ctrl-C) may leave an install going on here: the next run waits for
-# it rather than building the same environment at the same time.
-exec 9>"${JLD_SETUP_LOCK:?}"
-flock 9
+# take_setup_lock comes from lib/setup-lock.sh, sent ahead of this script.
+take_setup_lock
 
 umask 022
 requirements=$(mktemp)
@@ -53,7 +51,8 @@ if [ ! -f "${target}/.complete" ]; then
     exit 1
   fi
   rm -f "${target}.log"
-  touch "${target}/.complete"
+  # The environment is the user's: mark it as the user, so no link planted in it is followed.
+  runuser -u "$user" -- touch "${target}/.complete"
 fi
 
 # The default kernel ("python3") runs this environment, through the stable `current` link.

@@ -92,7 +92,10 @@ export const mockValues = {
     saltBase64: Buffer.from("0123456789abcdef").toString("base64"),
 };
 
-function outputsFor(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
+/** The type of the stack's reference to its own last outputs: a read, which changes nothing. */
+const stackReferenceType = "pulumi:pulumi:StackReference";
+
+function outputsFor(args: pulumi.runtime.MockResourceArgs, previousOutputs: Record<string, unknown> = {}): Record<string, unknown> {
     const inputs = unwrapSecrets(args.inputs) as Record<string, unknown>;
     if (args.type.startsWith("jupyterlab-droplet:index:")) {
         return {}; // the program's own components
@@ -122,6 +125,8 @@ function outputsFor(args: pulumi.runtime.MockResourceArgs): Record<string, unkno
             return { ...inputs, status: "succeeded" };
         case "digitalocean:index/dnsRecord:DnsRecord":
             return { ...inputs, fqdn: inputs.name === "@" ? inputs.domain : `${String(inputs.name)}.${String(inputs.domain)}` };
+        case stackReferenceType:
+            return { name: inputs.name, outputs: previousOutputs, secretOutputNames: [] };
         case "command:remote:Command":
             return { ...inputs, stdout: args.name.endsWith("-host-key") ? mockValues.hostKey : "done\n", stderr: "" };
         default:
@@ -163,6 +168,15 @@ export interface ProgramOptions {
     stack?: string;
     /** The DNS zones of the mocked account (getDomains). */
     zones?: string[];
+    /** The stack's outputs from its last run, which the program reads through a reference to itself. */
+    previousOutputs?: Record<string, unknown>;
+}
+
+/** Records a registration, except reads of the stack's own outputs: they register nothing. */
+function recordRegistration(resources: Recorded[], args: pulumi.runtime.MockResourceArgs): void {
+    if (args.type !== stackReferenceType) {
+        resources.push(record(args));
+    }
 }
 
 // The mocks and the config are global to the SDK: one program runs at a time, even when
@@ -186,15 +200,15 @@ async function runProgramNow(config: Record<string, string>, options: ProgramOpt
     const resources: Recorded[] = [];
     await pulumi.runtime.setMocks({
         newResource(args) {
-            const state = outputsFor(args);
-            resources.push(record(args));
+            const state = outputsFor(args, options.previousOutputs);
+            recordRegistration(resources, args);
             const id = args.type === "digitalocean:index/droplet:Droplet" ? mockValues.dropletId : `${args.name}-id`;
             return { id, state };
         },
         call(args) {
             return answerCall(args, options.zones ?? []);
         },
-    }, "jupyterlab-droplet", options.stack ?? "alice", false);
+    }, "jupyterlab-droplet", options.stack ?? "alice", false, "organization");
     const fullConfig = Object.fromEntries(Object.entries(config).map(([k, v]) => [`jupyterlab-droplet:${k}`, v]));
     pulumi.runtime.setAllConfig(fullConfig, (options.secretKeys ?? ["password"]).map((k) => `jupyterlab-droplet:${k}`));
     clearProgramModules();
@@ -219,13 +233,13 @@ async function programErrorNow(config: Record<string, string>, options: ProgramO
     const resources: Recorded[] = [];
     await pulumi.runtime.setMocks({
         newResource(args) {
-            resources.push(record(args));
-            return { id: "x", state: outputsFor(args) };
+            recordRegistration(resources, args);
+            return { id: "x", state: outputsFor(args, options.previousOutputs) };
         },
         call(args) {
             return answerCall(args, options.zones ?? []);
         },
-    }, "jupyterlab-droplet", "alice", false);
+    }, "jupyterlab-droplet", options.stack ?? "alice", false, "organization");
     pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`jupyterlab-droplet:${k}`, v])),
         (options.secretKeys ?? ["password"]).map((k) => `jupyterlab-droplet:${k}`));
     clearProgramModules();

@@ -24,7 +24,7 @@ test("an empty config gives the documented defaults", () => {
         allowedCidrs: ["0.0.0.0/0", "::/0"], jupyterPort: 9000, dataVolumeGb: 10, retainData: false, idleKernelMinutes: 60,
         maxLoginFailures: 5, banMinutes: 60, paused: false, reservedIp: false,
         domain: undefined, acmeEmail: undefined, acmeServer: "https://acme-v02.api.letsencrypt.org/directory",
-        jupyterlabVersion: defaults.jupyterlabVersion, pythonPackages: [], requirements: undefined,
+        jupyterlabVersion: defaults.jupyterlabVersion, pythonPackages: [], requirements: undefined, allowVolumeDeletion: undefined,
     });
 });
 

@@ -22,6 +22,7 @@ describe("the default stack", async () => {
             "command:remote:Command setup-certificate",
             "command:remote:Command setup-cloud-init",
             "command:remote:Command setup-configure",
+            "command:remote:Command setup-data-volume",
             "command:remote:Command setup-host-key",
             "command:remote:Command setup-jupyterlab",
             "command:remote:Command setup-kernel",
@@ -47,6 +48,8 @@ describe("the default stack", async () => {
         assert.deepEqual(droplet.inputs.volumeIds, ["data-volume-id"]);
         assert.match(String(droplet.inputs.userData), /^#cloud-config\n/);
         assert.match(String(droplet.inputs.userData), /scsi-0DO_Volume_jupyterlab-alice-notebooks/);
+        // Shut down before it is deleted, so what the kernel had not flushed reaches the volume.
+        assert.equal(droplet.inputs.gracefulShutdown, true);
     });
 
     test("the data volume: size, region, filesystem, name with the stack", () => {
@@ -79,14 +82,26 @@ describe("the default stack", async () => {
     });
 
     test("the remote setup runs on the droplet, re-runs for a new droplet, in order", () => {
-        for (const suffix of ["-cloud-init", "-host-key", "-login-guard", "-jupyterlab", "-kernel", "-configure", "-certificate"]) {
+        for (const suffix of ["-cloud-init", "-host-key", "-login-guard", "-jupyterlab", "-kernel", "-configure", "-certificate", "-data-volume"]) {
             const step = one(run, "command:remote:Command", suffix);
             const connection = step.inputs.connection as Record<string, unknown>;
             assert.equal(connection.host, mockValues.ipv4);
             assert.equal(connection.user, "root");
             assert.equal(connection.privateKey, mockValues.sshPrivateKey);
-            assert.ok(Number(connection.dialErrorLimit) >= 60, "a booting droplet needs minutes of retries");
             assert.ok((step.inputs.triggers as unknown[]).includes(mockValues.dropletId), `${suffix} triggers on the droplet id`);
+        }
+    });
+
+    test("the host key: only the steps before it is read trust what answers; every other step checks it", () => {
+        for (const step of run.resources.filter((r) => r.type === "command:remote:Command")) {
+            const connection = step.inputs.connection as Record<string, unknown>;
+            if (step.name === "setup-cloud-init" || step.name === "setup-host-key") {
+                assert.equal(connection.hostKey, undefined, `${step.name} is the first contact`);
+                assert.ok(Number(connection.dialErrorLimit) >= 60, "a booting droplet needs minutes of retries");
+                assert.equal(step.inputs.stdin, undefined, `${step.name} sends the droplet nothing`);
+            } else {
+                assert.equal(connection.hostKey, mockValues.hostKey.trim(), `${step.name} checks the host key read first`);
+            }
         }
         const configure = one(run, "command:remote:Command", "-configure");
         assert.match(String(configure.inputs.create), / configure-jupyter 9000$/);
@@ -98,8 +113,11 @@ describe("the default stack", async () => {
         const configure = one(run, "command:remote:Command", "-configure");
         const lines = String(configure.inputs.stdin).trim().split("\n").map((l) => l.split(" "));
         const files = Object.fromEntries(lines.map(([name, b64]) => [name, Buffer.from(b64, "base64").toString()]));
-        assert.deepEqual(Object.keys(files), ["jupyter_server_config.json", "tls.crt", "tls.key", "port.conf"]);
-        assert.doesNotMatch(files["port.conf"], /AmbientCapabilities/, "port 9000 needs no capability");
+        assert.deepEqual(Object.keys(files), ["jupyter_server_config.json", "tls.crt", "tls.key", "unit.conf"]);
+        assert.match(files["unit.conf"], /^Environment=JUPYTER_CONFIG_DIR=\/etc\/jupyterlab-droplet$/m, "the config dir is root's");
+        assert.match(files["unit.conf"], /^Environment=PYTHONNOUSERSITE=1$/m);
+        assert.match(files["unit.conf"], /^RequiresMountsFor=\/home\/jupyter\/notebooks$/m, "it runs only with its volume");
+        assert.doesNotMatch(files["unit.conf"], /Capabilit/);
         assert.equal(files["tls.key"], mockValues.tlsKeyPem);
         const jupyterConfig = JSON.parse(files["jupyter_server_config.json"]);
         assert.match(jupyterConfig.PasswordIdentityProvider.hashed_password, /^argon2:\$argon2id\$v=19\$m=10240,t=10,p=8\$/);
@@ -290,6 +308,11 @@ describe("bad config stops the program before any resource is registered", () =>
         [{ reservedIp: "maybe" }, /reservedIp = "maybe": must be true or false/],
         [{ paused: "true", dataVolumeGb: "0" }, /paused = true: needs a data volume/],
         [{ requirementsFile: "no-such-requirements.txt" }, /requirementsFile = "no-such-requirements.txt": .* does not exist/],
+        // One entry must never become two lines of requirements.txt, the second read by pip as an option.
+        [{ pythonPackages: JSON.stringify(["numpy>=\n--pre"]) }, /pythonPackages = .*: must not contain control characters .*U\+000A/],
+        [{ region: "fra1\t" }, /region = "fra1\\t": must not contain control characters .*U\+0009/],
+        [{ acmeEmail: "me@example.com\u001b[2J" }, /acmeEmail = .*: must not contain control characters .*U\+001B/],
+        [{ password: "long enough\u0007password" }, /password = \(a value of 20 characters\): must not contain control characters/],
     ];
     for (const [config, pattern, secretKeys] of cases) {
         test(`${JSON.stringify(config)}`, async () => {
@@ -336,11 +359,12 @@ describe("a domain: its A record, port 80 for the challenge, a certificate step,
         assert.equal(one(plain, "command:remote:Command", "-certificate").inputs.stdin, undefined);
     });
 
-    test("port 443: the unit's drop-in grants the one capability binding it takes", () => {
+    test("port 443: the configure step is told the port, and the unit gets no capability for it", () => {
         const configure = one(run, "command:remote:Command", "-configure");
+        assert.match(String(configure.inputs.create), / configure-jupyter 443$/);
         const files = Object.fromEntries(String(configure.inputs.stdin).trim().split("\n").map((l) => l.split(" "))
             .map(([n, b64]) => [n, Buffer.from(b64, "base64").toString()]));
-        assert.match(files["port.conf"], /^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
+        assert.doesNotMatch(files["unit.conf"], /Capabilit/);
     });
 
     test("the url and the SSH entry use the name; the outputs describe the ACME certificate, not the self-signed one", () => {
@@ -374,4 +398,44 @@ test("a domain in no zone of the account stops the program, naming it, before an
     assert.equal(registered, 0);
     const none = await programError({ password, domain: "nb.example.net" }, { zones: [] });
     assert.match(none.error.message, /the account has no DNS zones/);
+});
+
+describe("a change that would lose the notebooks volume is refused before any resource is registered", () => {
+    const recorded = { id: "vol-1234", name: "jupyterlab-alice-notebooks", region: "nyc3", sizeGb: 10 };
+    const previousOutputs = { dataVolume: recorded };
+
+    test("the outputs record the volume, for the next run to compare with", async () => {
+        const run = await runProgram({ password });
+        assert.deepEqual(run.outputs.dataVolume, { id: "data-volume-id", name: "jupyterlab-alice-notebooks", region: "nyc3", sizeGb: 10 });
+        assert.ok(!("dataVolume" in (await runProgram({ password, dataVolumeGb: "0" })).outputs));
+    });
+
+    const refused: [Record<string, string>, RegExp][] = [
+        [{ dataVolumeGb: "0" }, /jupyterlab-droplet:dataVolumeGb = 0: would delete the data volume jupyterlab-alice-notebooks \(id vol-1234, 10 GB in nyc3\) and every notebook on it\. To do it on purpose, copy your notebooks off first .*`pulumi config set allowVolumeDeletion vol-1234`/],
+        [{ region: "fra1" }, /jupyterlab-droplet:region = "fra1": would replace the data volume jupyterlab-alice-notebooks .* with an empty volume in fra1 .*allowVolumeDeletion vol-1234/],
+        [{ dataVolumeGb: "0", allowVolumeDeletion: "vol-9999" }, /would delete the data volume/],
+        [{ dataVolumeGb: "5" }, /dataVolumeGb = 5: is smaller than the data volume .*: DigitalOcean volumes can only grow\. Set 10 or more/],
+        [{ dataVolumeGb: "5", allowVolumeDeletion: "vol-1234" }, /can only grow/],
+    ];
+    for (const [change, pattern] of refused) {
+        test(`refused: ${JSON.stringify(change)}`, async () => {
+            const { error, registered } = await programError({ password, ...change }, { previousOutputs });
+            assert.match(error.message, pattern);
+            assert.equal(registered, 0, "nothing is registered, so nothing changes");
+        });
+    }
+
+    test("naming the volume in allowVolumeDeletion lets it go, on purpose", async () => {
+        const dropped = await runProgram({ password, dataVolumeGb: "0", allowVolumeDeletion: "vol-1234" }, { previousOutputs });
+        assert.equal(dropped.resources.filter((r) => r.type === "digitalocean:index/volume:Volume").length, 0);
+        const moved = await runProgram({ password, region: "fra1", allowVolumeDeletion: "vol-1234" }, { previousOutputs });
+        assert.equal(one(moved, "digitalocean:index/volume:Volume").inputs.region, "fra1");
+    });
+
+    test("a grow is no loss: the volume grows, and the setup grows its filesystem", async () => {
+        const grown = await runProgram({ password, dataVolumeGb: "25" }, { previousOutputs });
+        assert.equal(one(grown, "digitalocean:index/volume:Volume").inputs.size, 25);
+        assert.match(String(one(grown, "command:remote:Command", "-data-volume").inputs.create),
+            / grow-data-volume \/dev\/disk\/by-id\/scsi-0DO_Volume_jupyterlab-alice-notebooks 25$/);
+    });
 });

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,7 +13,7 @@ import { loginGuardFiles, renderLoginJails } from "../../components/login-guard"
 import { readRemoteLibrary, readRemoteScript, remoteCommand, remoteScriptDir, shellQuote } from "../../components/remote-scripts";
 import { serverLayout } from "../../components/server-layout";
 import { sshConfigEntry, sshKeyFingerprint } from "../../components/ssh-config";
-import { renderPortDropIn, renderSystemdUnit } from "../../components/systemd-unit";
+import { renderSystemdUnit, renderUnitDropIn } from "../../components/systemd-unit";
 import { certificatePayload, renderRenewalHook } from "../../components/acme-certificate";
 import { requireCommand } from "../support/jupyter-venv";
 
@@ -71,11 +72,20 @@ test("the systemd unit runs JupyterLab as the jupyter user, on boot, restarting 
     const unit = renderSystemdUnit();
     const lines = unit.split("\n");
     for (const expected of ["User=jupyter", "Group=jupyter", "Restart=on-failure", "WantedBy=multi-user.target",
-        `ExecStart=${serverLayout.serverEnv}/bin/jupyter-lab`, `Environment=JUPYTER_CONFIG_DIR=${serverLayout.configDir}`,
-        `ConditionPathExists=${serverLayout.configFile}`, "NoNewPrivileges=true"]) {
+        `ExecStart=${serverLayout.serverEnv}/bin/jupyter-lab`, `Environment=JUPYTER_CONFIG_DIR=${serverLayout.legacyConfigDir}`,
+        `ConditionPathExists=${serverLayout.legacyConfigFile}`, "NoNewPrivileges=true"]) {
         assert.ok(lines.includes(expected), `missing ${expected}`);
     }
     assert.ok(!/^User=root/m.test(unit));
+});
+
+test("the user-data is byte for byte what earlier versions sent: upgrading the program replaces no droplet", () => {
+    // The user-data can never change (DigitalOcean cannot update it in place), so the unit in it
+    // keeps the paths it has always had and the configure step's drop-in overrides them.
+    const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+    assert.equal(sha256(renderCloudInit({})), "4d25b206496387981ad06a67572e9b7c1527ef96d9c810329bcae7f62d6d7ad7");
+    assert.equal(sha256(renderCloudInit({ dataVolumeName: "jupyterlab-alice-notebooks" })),
+        "b14d7717a5f36d3afbae85634b683ecc3c03f4f10cd37c64566ecf3e06ff22c1");
 });
 
 test("the Jupyter config uses jupyter_server 2.x names: hash, TLS, all interfaces, no token, no password change", () => {
@@ -208,10 +218,30 @@ test("the real fail2ban-client accepts the rendered settings, with the jail on a
     }
 });
 
-test("port 443 gets the unit the one capability binding it takes; a high port gets none", () => {
-    assert.match(renderPortDropIn(443), /^\[Service\]\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n$/m);
-    assert.doesNotMatch(renderPortDropIn(9000), /Capabilit/);
-    assert.match(renderPortDropIn(9000), /^\[Service\]$/m);
+test("the unit's drop-in: the root-owned config dir, no user site, the volume it needs; no capability", () => {
+    for (const dataVolume of [true, false]) {
+        const dropIn = renderUnitDropIn({ dataVolume });
+        assert.match(dropIn, /^ConditionPathExists=\nConditionPathExists=\/etc\/jupyterlab-droplet\/jupyter_server_config\.json$/m,
+            "the unit's own condition, on the old config file, is dropped first");
+        assert.match(dropIn, /^Environment=JUPYTER_CONFIG_DIR=\/etc\/jupyterlab-droplet$/m);
+        assert.match(dropIn, /^Environment=PYTHONNOUSERSITE=1$/m);
+        assert.doesNotMatch(dropIn, /Capabilit/);
+        assert.equal(/^RequiresMountsFor=\/home\/jupyter\/notebooks$/m.test(dropIn), dataVolume);
+        assert.equal(/^ExecStartPre=\/usr\/bin\/mountpoint --quiet \/home\/jupyter\/notebooks$/m.test(dropIn), dataVolume);
+    }
+});
+
+test("systemd-analyze verify reads every key of the unit and its drop-in in its right section", (t) => {
+    const analyze = spawnSync("systemd-analyze", ["--version"], { encoding: "utf8" });
+    assert.equal(analyze.status, 0, "install Debian's systemd package (apt-get install systemd) for systemd-analyze");
+    const dir = fs.mkdtempSync(path.join(tmp, "unit-"));
+    const unit = path.join(dir, "jupyterlab.service");
+    fs.writeFileSync(unit, renderSystemdUnit());
+    fs.mkdirSync(`${unit}.d`);
+    fs.writeFileSync(path.join(`${unit}.d`, "jupyterlab-droplet.conf"), renderUnitDropIn({ dataVolume: true }));
+    const verify = spawnSync("systemd-analyze", ["verify", "--man=no", unit], { encoding: "utf8" });
+    t.diagnostic(verify.stderr);
+    assert.doesNotMatch(verify.stderr, /Unknown (key|section)|Failed to parse|Invalid/, verify.stderr);
 });
 
 test("certbot's renewal hook: the layout, domain and port set at its top, the functions it calls, and it passes shellcheck", () => {
@@ -250,7 +280,7 @@ test("serve_best_certificate serves the ACME pair while one is installed and val
         const served = fs.readFileSync(env.JLD_CERT_FILE, "utf8");
         const kind = served === fs.readFileSync(env.JLD_SELF_SIGNED_CERT_FILE, "utf8") ? "self-signed" : "acme";
         assert.equal(fs.readFileSync(env.JLD_KEY_FILE, "utf8"), fs.readFileSync(path.join(dir, `${kind}.key`), "utf8"), "the key goes with its certificate");
-        assert.equal(fs.statSync(env.JLD_KEY_FILE).mode & 0o777, 0o600);
+        assert.equal(fs.statSync(env.JLD_KEY_FILE).mode & 0o777, 0o640, "root's, readable by JupyterLab's group");
         return { name, kind };
     };
     assert.deepEqual(serve(), { name: "127.0.0.1", kind: "self-signed" }, "no ACME pair yet");

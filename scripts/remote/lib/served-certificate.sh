@@ -14,9 +14,10 @@ serve_best_certificate() {
     key=$JLD_ACME_KEY_FILE
     name=$(cat "$JLD_ACME_NAME_FILE")
   fi
-  # install(1) sets owner and mode before the content is visible under the final name.
-  install -o "${JLD_USER:?}" -g "$JLD_USER" -m 0600 "$key" "${JLD_KEY_FILE:?}"
-  install -o "$JLD_USER" -g "$JLD_USER" -m 0600 "$cert" "${JLD_CERT_FILE:?}"
+  # Root's, readable by JupyterLab's group: install(1) sets owner and mode before the content
+  # is visible under the final name.
+  install -o root -g "${JLD_USER:?}" -m 0640 "$key" "${JLD_KEY_FILE:?}"
+  install -o root -g "$JLD_USER" -m 0640 "$cert" "${JLD_CERT_FILE:?}"
   printf '%s\n' "$name"
 }
 
