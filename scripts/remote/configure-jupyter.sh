@@ -66,15 +66,18 @@ elif [ "$(stat -c %U "$notebook_dir")" != "$user" ]; then
   runuser -u "$user" -- chmod 0750 "$notebook_dir"
 fi
 
-# What earlier versions kept in the user's own config dir: removed by the user, through no link.
+# What earlier versions kept in the user's own config dir: removed by the user, so no link is
+# followed; whatever the user has made of the dir since may refuse, and is the user's own.
 runuser -u "$user" -- rm -f "${legacy_config_dir}/jupyter_server_config.json" \
-  "${legacy_config_dir}"/tls/{jupyterlab,self-signed,acme}.{crt,key} "${legacy_config_dir}/tls/acme.name"
+  "${legacy_config_dir}"/tls/{jupyterlab,self-signed,acme}.{crt,key} "${legacy_config_dir}/tls/acme.name" 2>/dev/null || true
 
 # The same SSH keys as root, so VS Code Remote-SSH works as the user who owns the notebooks:
 # written by the user, from root's file on stdin.
 if [ -f /root/.ssh/authorized_keys ]; then
   # shellcheck disable=SC2016 # $1 is the inner shell's, the directory passed after "sh"
-  runuser -u "$user" -- sh -c 'umask 077 && mkdir -p "$1" && cat >"$1/authorized_keys"' sh "${home}/.ssh" </root/.ssh/authorized_keys
+  if ! runuser -u "$user" -- sh -c 'umask 077 && mkdir -p "$1" && cat >"$1/authorized_keys"' sh "${home}/.ssh" </root/.ssh/authorized_keys; then
+    echo "warning: could not write ${home}/.ssh/authorized_keys as ${user}: SSH as ${user} may not work; SSH as root does" >&2
+  fi
 fi
 
 systemctl daemon-reload
