@@ -32,6 +32,11 @@ export class Server extends pulumi.ComponentResource {
             volumeIds: args.volumeIds,
             tags: args.tags,
             ipv6: false,
+            // Shut the droplet down (and wait until it is off) before deleting it: a droplet deleted
+            // while running loses whatever the kernel has not yet flushed to the volume, e.g. the
+            // last notebook saves. The provider reads this flag only when it deletes the droplet:
+            // turning it on is an in-place update that just records it, never a replacement.
+            gracefulShutdown: true,
         }, {
             parent: this,
             // A volume attaches to one droplet at a time: the old droplet must be gone before a

@@ -3,11 +3,15 @@
 // DigitalOcean formats a new volume. A droplet's public IPv4 is the loopback address its SSH
 // and Jupyter ports are forwarded on. A reserved IP is another loopback address whose same
 // ports a forwarder process sends to the droplet it is assigned to, as DigitalOcean's network does.
+// The `shutdown` droplet action presses the VM's ACPI power button and waits for qemu to exit by
+// itself, `power_off` pulls the plug; each deleted droplet is remembered with whether it was shut
+// down cleanly first (deletedDroplets()). A volume resize grows the disk file through the qemu
+// that has it open (QMP block_resize), so the guest sees the new size live, as on DigitalOcean.
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { DropletSpec, LocalCloudBackend, VolumeSpec } from "../standin/do-api";
-import { bootLocalDroplet, createVolumeDisk, ensureImage, LocalDroplet, waitForKernel } from "../vm/local-droplet";
+import { bootLocalDroplet, createVolumeDisk, ensureImage, growVolumeDisk, LocalDroplet, waitForKernel } from "../vm/local-droplet";
 
 /**
  * The image slugs the local cloud boots, and how each one's ssh starts: debian-13-x64 is the
@@ -29,7 +33,20 @@ export interface VmBackendOptions {
     reservedAddresses?: string[];
     /** The DNS server the zones' A records are served from (as DigitalOcean's name servers serve them). */
     dns?: { setA(name: string, address: string): Promise<void>; clearA(name: string): Promise<void> };
+    /**
+     * How long the `shutdown` action waits for a guest to power off before it fails (the droplet
+     * then stays active, as DigitalOcean's best-effort shutdown leaves it). Defaults to 2 minutes.
+     */
+    shutdownTimeoutMs?: number;
     log?: (line: string) => void;
+}
+
+/** A droplet the API deleted, and whether its VM had been shut down cleanly before that. */
+export interface DeletedDroplet {
+    id: number;
+    name: string;
+    /** qemu had exited by itself after the guest powered off (a `shutdown`); false if it was killed. */
+    shutDownCleanly: boolean;
 }
 
 /** A reserved IP's forwarder to the droplet it is assigned to. */
@@ -41,6 +58,9 @@ interface ReservedRoute {
 export class VmBackend implements LocalCloudBackend {
     private readonly droplets = new Map<number, LocalDroplet>();
     private readonly volumeFiles = new Map<string, { name: string; file: string }>();
+    /** Volume id -> the droplet whose qemu has its disk file open (from its boot until it is deleted). */
+    private readonly volumeHolders = new Map<string, number>();
+    private readonly deleted: DeletedDroplet[] = [];
     private readonly freeAddresses: string[];
     private readonly freeReservedAddresses: string[];
     private readonly reservedRoutes = new Map<string, ReservedRoute>();
@@ -117,20 +137,73 @@ export class VmBackend implements LocalCloudBackend {
             droplet = await boot();
         }
         this.droplets.set(d.id, droplet);
+        for (const v of d.volumes) this.volumeHolders.set(v.id, d.id);
         this.log(`droplet ${d.name} (${d.id}) booting at ${ipv4}, console ${droplet.consoleLogPath}`);
         return { ipv4 };
     }
 
+    /** Deletes a droplet's VM: kills qemu if it still runs (after a `shutdown` it does not). */
     async stopDroplet(id: number): Promise<void> {
         const droplet = this.droplets.get(id);
         if (droplet === undefined) {
             return;
         }
+        const shutDownCleanly = droplet.shutDownCleanly();
         await droplet.stop();
         this.droplets.delete(id);
+        for (const [volumeId, holder] of [...this.volumeHolders]) {
+            if (holder === id) this.volumeHolders.delete(volumeId);
+        }
+        this.deleted.push({ id, name: droplet.name, shutDownCleanly });
         // Like DigitalOcean, an address may be handed to a later droplet.
         this.freeAddresses.push(droplet.ipv4);
-        this.log(`droplet ${droplet.name} (${id}) stopped`);
+        this.log(`droplet ${droplet.name} (${id}) deleted, ${shutDownCleanly ? "after a clean shutdown" : "while running or powered off hard"}`);
+    }
+
+    /**
+     * The `shutdown` (graceful: the ACPI power button, then qemu exits by itself once the guest has
+     * powered off) and `power_off` (not graceful: qemu is ended at once) droplet actions.
+     */
+    async powerOffDroplet(id: number, how: { graceful: boolean }): Promise<void> {
+        const droplet = this.droplets.get(id);
+        if (droplet === undefined) {
+            throw new Error(`no local VM for droplet ${id}`);
+        }
+        const started = Date.now();
+        if (how.graceful) {
+            await droplet.shutdown(this.options.shutdownTimeoutMs ?? 120_000);
+        } else {
+            await droplet.powerOff();
+        }
+        const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        this.log(`droplet ${droplet.name} (${id}) ${how.graceful ? "shut down cleanly" : "powered off hard"} in ${seconds} s`);
+    }
+
+    /**
+     * Grows a volume's disk file. If a droplet's qemu has it open, through that qemu (QMP
+     * block_resize), so that the guest kernel sees the new size at once, as a droplet sees a
+     * DigitalOcean volume resize; a volume no VM holds just grows its file.
+     */
+    async resizeVolume(v: { id: string; sizeGb: number }): Promise<void> {
+        const volume = this.volumeFiles.get(v.id);
+        if (volume === undefined) {
+            throw new Error(`volume ${v.id} has no disk file`);
+        }
+        const sizeBytes = Math.round(v.sizeGb * 1024 ** 3);
+        const holder = this.droplets.get(this.volumeHolders.get(v.id) ?? -1);
+        const started = Date.now();
+        if (holder !== undefined) {
+            await holder.growVolume(volume.name, sizeBytes);
+        } else {
+            await growVolumeDisk(volume.file, sizeBytes);
+        }
+        const through = holder?.isRunning() === true ? `the running qemu of ${holder.name}` : "its file only";
+        this.log(`volume ${volume.name} (${v.id}) grown to ${v.sizeGb} GB through ${through} in ${Date.now() - started} ms`);
+    }
+
+    /** The droplets deleted so far, in order, each with whether it was shut down cleanly first. */
+    deletedDroplets(): DeletedDroplet[] {
+        return this.deleted.map((d) => ({ ...d }));
     }
 
     async publishDnsRecord(fqdn: string, type: string, data: string | undefined): Promise<void> {

@@ -642,6 +642,84 @@ describe("droplets", () => {
         ["powerOffDroplet", "resizeDroplet", "powerOnDroplet"],
       );
     }));
+
+  it("shutdown asks the backend for a graceful power-off, power_off for a hard one; shutting down an off droplet is no error", () =>
+    withStandin(async (env) => {
+      const gentle = await createDroplet(env, { name: "gentle" });
+      const hard = await createDroplet(env, { name: "hard" });
+      await env.standin.state.idle();
+      const gentlePath = `/v2/droplets/${num(gentle.id)}/actions`;
+
+      const releaseOff = env.backend.pause();
+      const shutdown = await env.api("POST", gentlePath, { type: "shutdown" });
+      assert.equal(shutdown.status, 201);
+      assert.equal(obj(shutdown.json.action).type, "shutdown");
+      // Until the guest is off, the droplet is active and locked (the provider polls for "off").
+      const during = obj((await getDroplet(env, gentle.id)).json.droplet);
+      assert.deepEqual([during.status, during.locked], ["active", true]);
+      releaseOff();
+      await env.standin.state.idle();
+      assert.equal(obj((await env.api("GET", `${gentlePath}/${num(obj(shutdown.json.action).id)}`)).json.action).status, "completed");
+      const done = obj((await getDroplet(env, gentle.id)).json.droplet);
+      assert.deepEqual([done.status, done.locked], ["off", false]);
+
+      // terraform-provider-digitalocean shuts a droplet down before deleting it even if it is off.
+      const again = await env.api("POST", gentlePath, { type: "shutdown" });
+      assert.equal(again.status, 201);
+      await env.standin.state.idle();
+      assert.equal(obj((await env.api("GET", `/v2/actions/${num(obj(again.json.action).id)}`)).json.action).status, "completed");
+      assertError(await env.api("POST", gentlePath, { type: "power_off" }), 422, "Droplet is already powered off");
+
+      assert.equal((await env.api("POST", `/v2/droplets/${num(hard.id)}/actions`, { type: "power_off" })).status, 201);
+      await env.standin.state.idle();
+      assert.equal(obj((await getDroplet(env, hard.id)).json.droplet).status, "off");
+      assert.deepEqual(
+        env.backend.calls.filter((c) => c.op === "powerOffDroplet"),
+        [
+          { op: "powerOffDroplet", id: num(gentle.id), graceful: true },
+          { op: "powerOffDroplet", id: num(hard.id), graceful: false },
+        ],
+      );
+    }));
+
+  it("a shutdown the guest does not follow errors its action and leaves the droplet active", () =>
+    withStandin(async (env) => {
+      const d = await createDroplet(env);
+      await env.standin.state.idle();
+      env.backend.failNextShutdown("the guest ignored its power button");
+      const r = await env.api("POST", `/v2/droplets/${num(d.id)}/actions`, { type: "shutdown" });
+      assert.equal(r.status, 201);
+      await env.standin.state.idle();
+      assert.equal(obj((await env.api("GET", `/v2/actions/${num(obj(r.json.action).id)}`)).json.action).status, "errored");
+      const droplet = obj((await getDroplet(env, d.id)).json.droplet);
+      assert.deepEqual([droplet.status, droplet.locked], ["active", false]);
+      assert.ok(env.logs.some((l) => l.includes("the guest ignored its power button")), env.logs.join("\n"));
+      assert.ok(env.backend.running.has(num(d.id)));
+    }));
+
+  it("a delete with graceful_shutdown, as the provider makes it: shutdown, wait for off, detach the volume, DELETE", () =>
+    withStandin(async (env) => {
+      const v = await createVolume(env, "notebooks");
+      const d = await createDroplet(env, { volumes: [{ id: str(v.id) }] });
+      await env.standin.state.idle();
+      assert.equal((await env.api("POST", `/v2/droplets/${num(d.id)}/actions`, { type: "shutdown" })).status, 201);
+      await env.standin.state.idle();
+      assert.equal(obj((await getDroplet(env, d.id)).json.droplet).status, "off");
+      const detach = await env.api("POST", `/v2/volumes/${str(v.id)}/actions`, { type: "detach", droplet_id: num(d.id), region: "fra1" });
+      assert.equal(detach.status, 202);
+      assert.equal((await env.api("DELETE", `/v2/droplets/${num(d.id)}`)).status, 204);
+      await env.standin.state.idle();
+      assert.equal((await getDroplet(env, d.id)).status, 404);
+      assert.deepEqual(
+        env.backend.ops().filter((o) => o === "powerOffDroplet" || o === "stopDroplet"),
+        ["powerOffDroplet", "stopDroplet"],
+        "the backend is told to stop (delete) the VM after it was shut down",
+      );
+      // Its replacement attaches the volume.
+      const next = await createDroplet(env, { name: "jupyter-2", volumes: [{ id: str(v.id) }] });
+      await env.standin.state.idle();
+      assert.equal(obj((await getDroplet(env, next.id)).json.droplet).status, "active");
+    }));
 });
 
 // --- volume actions ------------------------------------------------------------------------------

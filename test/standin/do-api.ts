@@ -69,8 +69,13 @@ export interface LocalCloudBackend {
   deleteVolume(id: string): Promise<void>;
   bootDroplet(d: DropletSpec): Promise<{ ipv4: string }>;
   stopDroplet(id: number): Promise<void>;
-  /** Optional. Without it, the `power_off` and `shutdown` droplet actions answer 422. */
-  powerOffDroplet?(id: number): Promise<void>;
+  /**
+   * Optional. Without it, the `power_off` and `shutdown` droplet actions answer 422.
+   * `power_off` passes graceful false: pull the plug. `shutdown` passes graceful true: ask the
+   * guest to power itself off (its ACPI power button) and resolve once it has; reject if it did
+   * not, and the droplet stays active (DigitalOcean's shutdown is best effort, too).
+   */
+  powerOffDroplet?(id: number, how: { graceful: boolean }): Promise<void>;
   /** Optional. Without it, the `power_on` droplet action answers 422. */
   powerOnDroplet?(id: number): Promise<{ ipv4: string }>;
   /** Optional. Without it, a resize changes the API's record only (and says so in the log). */
@@ -1299,13 +1304,20 @@ class DoStandin {
     switch (type) {
       case "power_off":
       case "shutdown": {
-        if (d.status === "off") throw ApiError.unprocessable("Droplet is already powered off.");
+        const graceful = type === "shutdown";
+        if (d.status === "off") {
+          // DigitalOcean refuses to power off a droplet that is off, but a shutdown of one is not
+          // an error (terraform-provider-digitalocean relies on it when it deletes a droplet with
+          // graceful_shutdown).
+          if (!graceful) throw ApiError.unprocessable("Droplet is already powered off.");
+          return this.lockedAction(d, type, () => Promise.resolve());
+        }
         const powerOff = this.backend.powerOffDroplet?.bind(this.backend);
         if (powerOff === undefined) {
           throw ApiError.unprocessable(`type: ${type} ${NOT_LOCAL}: its backend cannot power a VM off`);
         }
         return this.lockedAction(d, type, async () => {
-          await powerOff(d.id);
+          await powerOff(d.id, { graceful });
           d.status = "off";
         });
       }
@@ -1584,7 +1596,8 @@ class DoStandin {
         v.dropletIds = v.dropletIds.filter((x) => x !== dropletId);
         d.volumeIds = d.volumeIds.filter((x) => x !== v.id);
         if (this.vmDisks.get(v.id) === dropletId && d.vmStopped === undefined) {
-          this.log(`volume ${v.id} detached from droplet ${dropletId} in the API; its running VM keeps the disk until it stops`);
+          const vm = d.status === "off" ? "powered-off VM keeps the disk until the droplet is deleted" : "running VM keeps the disk until it stops";
+          this.log(`volume ${v.id} detached from droplet ${dropletId} in the API; its ${vm}`);
         }
         return { status: 202, body: { action: actionJson(this.timedAction("detach_volume", "volume", v.id, v.region)) } };
       }

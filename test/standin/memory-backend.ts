@@ -14,7 +14,7 @@ export type MemoryBackendCall =
   | { op: "deleteVolume"; id: string }
   | { op: "bootDroplet"; droplet: DropletSpec }
   | { op: "stopDroplet"; id: number }
-  | { op: "powerOffDroplet"; id: number }
+  | { op: "powerOffDroplet"; id: number; graceful: boolean }
   | { op: "powerOnDroplet"; id: number }
   | { op: "resizeDroplet"; id: number; size: string; resizeDisk: boolean }
   | { op: "resizeVolume"; id: string; sizeGb: number }
@@ -43,6 +43,7 @@ export class MemoryBackend implements LocalCloudBackend {
   /** Name (fully qualified, no trailing dot) -> the address its published A record answers. */
   readonly dnsAddresses = new Map<string, string>();
   private readonly bootFailures: string[] = [];
+  private readonly shutdownFailures: string[] = [];
   private readonly addresses = new Map<number, string>();
   private readonly bootDelayMs: number;
   private readonly stopDelayMs: number;
@@ -116,10 +117,17 @@ export class MemoryBackend implements LocalCloudBackend {
     }
   }
 
-  async powerOffDroplet(id: number): Promise<void> {
-    this.calls.push({ op: "powerOffDroplet", id });
+  /** Fails the next `shutdown` (graceful power-off) with this reason, as a guest that ignores its power button. */
+  failNextShutdown(reason: string): void {
+    this.shutdownFailures.push(reason);
+  }
+
+  async powerOffDroplet(id: number, how: { graceful: boolean }): Promise<void> {
+    this.calls.push({ op: "powerOffDroplet", id, graceful: how.graceful });
     await this.gate;
     await sleep(this.stopDelayMs);
+    const failure = how.graceful ? this.shutdownFailures.shift() : undefined;
+    if (failure !== undefined) throw new Error(failure);
     this.running.delete(id);
   }
 

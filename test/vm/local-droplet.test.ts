@@ -1,7 +1,9 @@
 // Boots a local droplet (Debian 13 under qemu) with a small cloud-config of this test's
 // own, and checks that it behaves like a DigitalOcean droplet: root logs in with the key,
 // cloud-init runs the user-data, a volume shows up at /dev/disk/by-id/scsi-0DO_Volume_<name>,
-// password logins are refused, it survives a reboot, and stop() leaves no qemu behind.
+// password logins are refused, it survives a reboot, a volume grown while it runs shows its new
+// size in the guest at once, a graceful shutdown (the ACPI power button) ends with qemu exiting
+// by itself and what was written to the volume on it, and stop() leaves no qemu behind.
 // Then boots the image's Ubuntu 24.04 stand-in (sshActivation "socket") and checks that its
 // ssh is socket-activated the way Ubuntu 24.04's is.
 //
@@ -9,7 +11,7 @@
 
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -26,6 +28,7 @@ import {
 
 const VOLUME = "notebooks";
 const IPV4 = "127.0.0.2";
+const GIB = 1024 ** 3;
 
 function seconds(since: number): string {
   return `${((Date.now() - since) / 1000).toFixed(1)}s`;
@@ -167,13 +170,51 @@ test("a local droplet boots, runs its user-data and behaves like a droplet", { t
     assert.equal(r.stdout.split("\n")[0], "written by cloud-init");
   });
 
-  await t.test("stop() ends qemu and removes the overlay, not the volume", async () => {
+  await t.test("a volume grown while the droplet runs shows its new size in the guest at once", async () => {
+    const dev = `/dev/disk/by-id/scsi-0DO_Volume_${VOLUME}`;
+    const before = await d.ssh(key, `lsblk -bdno SIZE ${dev}`);
+    assert.equal(before.stdout.trim(), String(1 * GIB), before.stderr);
+    const t1 = Date.now();
+    await d.growVolume(VOLUME, 2 * GIB);
+    assert.equal(statSync(volumePath).size, 2 * GIB, "qemu grew the disk file");
+    // The guest kernel rescans the SCSI disk when qemu reports its capacity changed.
+    let seen = "";
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+      seen = (await d.ssh(key, `lsblk -bdno SIZE ${dev}`)).stdout.trim();
+      if (seen === String(2 * GIB)) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    console.log(`phase volume grow seen in the guest: ${seconds(t1)}`);
+    assert.equal(seen, String(2 * GIB), "lsblk in the guest shows the grown volume");
+    const dmesg = await d.ssh(key, "dmesg | grep -i 'capacity change' | tail -n 1");
+    t.diagnostic(`guest kernel: ${dmesg.stdout.trim()}`);
+    await assert.rejects(d.growVolume(VOLUME, 1 * GIB), /cannot shrink/);
+  });
+
+  await t.test("a graceful shutdown ends with qemu exiting by itself, and what was written reaches the volume", async () => {
+    // Written to the page cache only (no sync): a droplet deleted while running would lose it.
+    const w = await d.ssh(key, `mount /dev/disk/by-id/scsi-0DO_Volume_${VOLUME} /mnt/v && echo saved-before-shutdown > /mnt/v/unflushed`);
+    assert.equal(w.code, 0, w.stderr);
     const pid = d.pid;
-    await d.stop();
-    assert.equal(processExists(pid), false, `qemu (pid ${pid}) still runs`);
+    const t1 = Date.now();
+    await d.shutdown(3 * 60_000);
+    console.log(`phase graceful shutdown (qemu exited by itself): ${seconds(t1)}`);
     assert.equal(d.isRunning(), false);
+    assert.equal(processExists(pid), false, `qemu (pid ${pid}) still runs`);
+    assert.equal(d.shutDownCleanly(), true);
+    const read = spawnSync("debugfs", ["-R", "cat /unflushed", volumePath]);
+    assert.equal(read.stdout.toString(), "saved-before-shutdown\n", read.stderr.toString());
+    // With qemu gone, a volume grows as a file.
+    await d.growVolume(VOLUME, 3 * GIB);
+    assert.equal(statSync(volumePath).size, 3 * GIB);
+  });
+
+  await t.test("stop() on a droplet that is off removes the overlay, not the volume", async () => {
+    await d.stop();
+    assert.equal(d.isRunning(), false);
+    assert.equal(d.shutDownCleanly(), true, "stop() after the shutdown killed nothing");
     const left = spawnSync("ls", [workDir]).stdout.toString();
-    assert.doesNotMatch(left, /\.qcow2/);
+    assert.doesNotMatch(left, /\.qcow2|\.qmp/);
     assert.match(left, new RegExp(`${VOLUME}\\.raw`));
   });
 });
@@ -215,5 +256,9 @@ test("the socket variant boots with ssh socket-activated as on Ubuntu 24.04", { 
   const again = await d.ssh(key, "systemctl is-active ssh.service");
   assert.equal(again.stdout.trim(), "active", again.stderr);
 
+  // stop() on a running droplet kills qemu: that is no clean shutdown.
+  const pid = d.pid;
   await d.stop();
+  assert.equal(processExists(pid), false, `qemu (pid ${pid}) still runs`);
+  assert.equal(d.shutDownCleanly(), false);
 });

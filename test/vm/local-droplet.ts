@@ -10,12 +10,17 @@
 //
 // Volumes are attached like DigitalOcean attaches them: a SCSI disk (virtio-scsi) whose
 // vendor/product/device id make udev name it /dev/disk/by-id/scsi-0DO_Volume_<name>.
+//
+// Each qemu listens on a QMP socket in its work dir (<name>.qmp): it is how a volume grows
+// while the guest runs (block_resize, seen by the guest kernel at once, as a DigitalOcean
+// volume resize is) and how the guest is asked to shut down (system_powerdown: the ACPI power
+// button, as DigitalOcean's `shutdown` action presses it).
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { open, rm, writeFile } from "node:fs/promises";
-import type { Socket } from "node:net";
+import { createConnection, type Socket } from "node:net";
 import { dirname, join, resolve } from "node:path";
 
 const BUILD_SCRIPT = join(__dirname, "build-image.sh");
@@ -89,10 +94,37 @@ export interface LocalDroplet {
   waitForCloudInit(privateKeyPath?: string, timeoutMs?: number): Promise<CloudInitResult>;
   /** Reboots the guest (systemctl reboot) and waits until SSH answers from the new boot. */
   reboot(privateKeyPath?: string, timeoutMs?: number): Promise<void>;
-  /** Kills qemu and removes the overlay disk and seed (never the volume files). */
+  /**
+   * Kills qemu (if it still runs) and removes the overlay disk, the seed and the QMP socket
+   * (never the volume files). Works on a droplet that is already off.
+   */
   stop(): Promise<void>;
   /** Whether the qemu process is still running. */
   isRunning(): boolean;
+  /**
+   * A graceful shutdown, as DigitalOcean's `shutdown` action: presses the guest's ACPI power
+   * button (QMP system_powerdown, again every 15 s while qemu runs: a guest still booting may
+   * miss it) and resolves once qemu has exited by itself after the guest powered off. Rejects,
+   * with qemu still running, when that took longer than timeoutMs (default 2 minutes), and when
+   * qemu ended some other way. Keeps the disks: stop() removes them.
+   */
+  shutdown(timeoutMs?: number): Promise<void>;
+  /** Pulls the plug, as DigitalOcean's `power_off` action: ends qemu at once; keeps the disks. */
+  powerOff(): Promise<void>;
+  /**
+   * Whether qemu exited by itself, with status 0, after the guest kernel powered off (its console
+   * ends with the kernel's "reboot: Power down"): false while it runs and after it was killed.
+   */
+  shutDownCleanly(): boolean;
+  /**
+   * Grows the disk file of an attached volume (by its name) to sizeBytes, as a DigitalOcean volume
+   * resize does: while qemu runs, through QMP block_resize, which grows the file and tells the
+   * guest at once (its kernel rescans the SCSI disk: `lsblk -b` shows the new size); when qemu is
+   * not running, the file only. Never shrinks.
+   */
+  growVolume(name: string, sizeBytes: number): Promise<void>;
+  /** Sends one QMP command to this droplet's qemu and resolves with its `return` value. */
+  qmp(execute: string, args?: Record<string, unknown>): Promise<unknown>;
 }
 
 export interface CloudInitResult extends ExecResult {
@@ -227,13 +259,113 @@ export async function createVolumeDisk(opts: VolumeDiskOptions): Promise<void> {
   }
 }
 
-const running = new Map<number, { child: ChildProcess; cleanupPaths: string[] }>();
+/**
+ * Grows the disk file of a volume that no running qemu has open (sparse; never shrinks it). A
+ * volume attached to a running local droplet grows with LocalDroplet.growVolume instead.
+ */
+export async function growVolumeDisk(path: string, sizeBytes: number): Promise<void> {
+  if (!needsGrowing(path, sizeBytes)) return;
+  const fh = await open(path, "r+");
+  try {
+    await fh.truncate(sizeBytes);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Whether a volume's disk file is smaller than sizeBytes; throws if sizeBytes would shrink it. */
+function needsGrowing(path: string, sizeBytes: number): boolean {
+  if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0) throw new Error(`sizeBytes must be a positive integer, got ${sizeBytes}`);
+  const current = statSync(path).size;
+  if (sizeBytes < current) throw new Error(`volume file ${path} has ${current} bytes; it cannot shrink to ${sizeBytes}`);
+  return sizeBytes > current;
+}
+
+/** The longest path a unix socket can have (sun_path holds 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * One QMP exchange on a fresh connection: the greeting, qmp_capabilities, the command; resolves
+ * with the command's `return` value (events are skipped). qemu takes one QMP client at a time.
+ */
+function qmpExchange(socketPath: string, execute: string, args: Record<string, unknown> | undefined, timeoutMs: number): Promise<unknown> {
+  return new Promise((resolvePromise, reject) => {
+    const socket = createConnection(socketPath);
+    let settled = false;
+    let buffer = "";
+    let stage: "greeting" | "capabilities" | "command" = "greeting";
+    const finish = (error: Error | undefined, value?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (error) reject(error);
+      else resolvePromise(value);
+    };
+    const timer = setTimeout(() => finish(new Error(`QMP ${execute}: no answer from ${socketPath} within ${timeoutMs} ms`)), timeoutMs);
+    const send = (message: Record<string, unknown>): void => {
+      socket.write(JSON.stringify(message) + "\n");
+    };
+    socket.setEncoding("utf8");
+    socket.on("error", (e: NodeJS.ErrnoException) => finish(Object.assign(new Error(`QMP ${execute} on ${socketPath}: ${e.message}`), { code: e.code })));
+    socket.on("close", () => finish(new Error(`QMP ${execute}: qemu closed ${socketPath} before answering`)));
+    socket.on("data", (chunk: string) => {
+      buffer += chunk;
+      for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (line === "") continue;
+        let message: Record<string, unknown>;
+        try {
+          message = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          finish(new Error(`QMP ${execute}: not JSON from qemu: ${line}`));
+          return;
+        }
+        if ("event" in message) continue;
+        const error = message.error as { class?: string; desc?: string } | undefined;
+        if (error !== undefined) {
+          finish(new Error(`QMP ${stage === "command" ? execute : "qmp_capabilities"}: ${error.class ?? "Error"}: ${error.desc ?? line}`));
+          return;
+        }
+        if (stage === "greeting") {
+          if (!("QMP" in message)) {
+            finish(new Error(`QMP ${execute}: expected qemu's greeting, got ${line}`));
+            return;
+          }
+          stage = "capabilities";
+          send({ execute: "qmp_capabilities" });
+        } else if (stage === "capabilities") {
+          stage = "command";
+          send(args === undefined ? { execute } : { execute, arguments: args });
+        } else {
+          finish(undefined, message.return);
+          return;
+        }
+      }
+    });
+  });
+}
+
+/** A qemu this process started, until stop(); `killed` once this process ended it. */
+interface RunningQemu {
+  child: ChildProcess;
+  cleanupPaths: string[];
+  killed: boolean;
+}
+
+const running = new Map<number, RunningQemu>();
 let handlersInstalled = false;
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
 
 function killAllSync(): void {
   for (const [pid, entry] of running) {
     try {
-      process.kill(pid, "SIGKILL");
+      // A qemu that exited by itself (its pid may be someone else's by now) is left alone.
+      if (!exited(entry.child)) process.kill(pid, "SIGKILL");
     } catch {
       // already gone
     }
@@ -260,17 +392,25 @@ export async function stopAllLocalDroplets(): Promise<void> {
   await Promise.all(entries.map((pid) => stopPid(pid)));
 }
 
-async function stopPid(pid: number): Promise<void> {
+/** Ends a qemu this process started, if it still runs (SIGTERM, then SIGKILL after 10 s). */
+async function killPid(pid: number): Promise<void> {
   const entry = running.get(pid);
   if (!entry) return;
   const { child } = entry;
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  if (!exited(child)) {
+    entry.killed = true;
+    const gone = new Promise<void>((r) => child.once("exit", () => r()));
     child.kill("SIGTERM");
     const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    await exited;
+    await gone;
     clearTimeout(timer);
   }
+}
+
+async function stopPid(pid: number): Promise<void> {
+  const entry = running.get(pid);
+  if (!entry) return;
+  await killPid(pid);
   running.delete(pid);
   await Promise.all(entry.cleanupPaths.map((p) => rm(p, { force: true })));
 }
@@ -364,6 +504,11 @@ export async function bootLocalDroplet(opts: BootOptions): Promise<LocalDroplet>
   const seedDir = join(workDir, `${opts.name}-seed`);
   const seed = join(workDir, `${opts.name}-seed.iso`);
   const consoleLogPath = join(workDir, `${opts.name}-console.log`);
+  const qmpPath = join(workDir, `${opts.name}.qmp`);
+  if (Buffer.byteLength(qmpPath) > MAX_SOCKET_PATH) {
+    throw new Error(`the QMP socket path ${qmpPath} is longer than ${MAX_SOCKET_PATH} bytes: use a shorter workDir or name`);
+  }
+  rmSync(qmpPath, { force: true });
 
   // Copy-on-write overlay: the cached image stays untouched.
   const size = opts.diskGb !== undefined ? [`${opts.diskGb}G`] : [];
@@ -388,6 +533,7 @@ export async function bootLocalDroplet(opts: BootOptions): Promise<LocalDroplet>
     "-nodefaults", "-no-user-config",
     "-display", "none",
     "-serial", `file:${consoleLogPath}`,
+    "-qmp", `unix:${qmpPath},server=on,wait=off`,
     "-kernel", join(imageDir, "vmlinuz"),
     "-initrd", join(imageDir, "initrd.img"),
     "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0",
@@ -419,7 +565,8 @@ export async function bootLocalDroplet(opts: BootOptions): Promise<LocalDroplet>
   const pid = child.pid;
   if (pid === undefined) throw new Error("qemu did not start");
   installExitHandlers();
-  running.set(pid, { child, cleanupPaths: [overlay, seed] });
+  const entry: RunningQemu = { child, cleanupPaths: [overlay, seed, qmpPath], killed: false };
+  running.set(pid, entry);
   // A forgotten droplet must not keep this process alive: when it exits, the exit
   // handler (and setpriv's parent-death signal) ends qemu.
   child.unref();
@@ -433,7 +580,11 @@ export async function bootLocalDroplet(opts: BootOptions): Promise<LocalDroplet>
   }
 
   let lastKey: string | undefined;
-  const isRunning = () => child.exitCode === null && child.signalCode === null;
+  const isRunning = () => !exited(child);
+  const hasExited = new Promise<void>((r) => {
+    if (exited(child)) r();
+    else child.once("exit", () => r());
+  });
   const qemuError = () =>
     `qemu is not running (exit ${child.exitCode ?? child.signalCode}): ${Buffer.concat(stderrChunks).toString("utf8")}\n--- console ---\n${tail(consoleLogPath, 40)}`;
 
@@ -463,6 +614,31 @@ export async function bootLocalDroplet(opts: BootOptions): Promise<LocalDroplet>
     );
   };
 
+  // One QMP exchange at a time (qemu serves one client at a time anyway). Right after the
+  // spawn the socket may not be listening yet: retry connecting for a few seconds.
+  let qmpQueue: Promise<unknown> = Promise.resolve();
+  const qmp = (execute: string, args?: Record<string, unknown>): Promise<unknown> => {
+    const exchange = async (): Promise<unknown> => {
+      const retryUntil = Date.now() + 5_000;
+      for (;;) {
+        if (!isRunning()) throw new Error(`QMP ${execute}: ${qemuError()}`);
+        try {
+          return await qmpExchange(qmpPath, execute, args, 30_000);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (!(code === "ENOENT" || code === "ECONNREFUSED") || Date.now() >= retryUntil) throw e;
+          await sleep(200);
+        }
+      }
+    };
+    const result = qmpQueue.then(exchange, exchange);
+    qmpQueue = result.catch(() => undefined);
+    return result;
+  };
+
+  const shutDownCleanly = (): boolean =>
+    child.exitCode === 0 && child.signalCode === null && !entry.killed && /reboot: Power down/.test(tail(consoleLogPath, 5));
+
   const droplet: LocalDroplet = {
     name: opts.name,
     ipv4: opts.ipv4,
@@ -491,6 +667,60 @@ export async function bootLocalDroplet(opts: BootOptions): Promise<LocalDroplet>
     async stop() {
       await stopPid(pid);
     },
+    qmp,
+    async shutdown(timeoutMs = 120_000) {
+      const started = Date.now();
+      while (isRunning() && Date.now() - started < timeoutMs) {
+        try {
+          await qmp("system_powerdown");
+        } catch (e) {
+          // qemu may exit while answering; anything else is a real failure.
+          if (isRunning()) throw e;
+          break;
+        }
+        await settledWithin(hasExited, Math.min(15_000, timeoutMs - (Date.now() - started)));
+      }
+      if (isRunning()) {
+        throw new Error(
+          `the guest of ${opts.name} did not power off within ${timeoutMs} ms of the ACPI power button; qemu still runs\n` +
+            `--- console ---\n${tail(consoleLogPath, 20)}`,
+        );
+      }
+      if (!shutDownCleanly()) throw new Error(`${opts.name} did not shut down cleanly: ${qemuError()}`);
+    },
+    async powerOff() {
+      await killPid(pid);
+    },
+    shutDownCleanly,
+    async growVolume(name, sizeBytes) {
+      const index = volumes.findIndex((v) => v.name === name);
+      const volume = volumes[index];
+      if (volume === undefined) throw new Error(`${opts.name} has no volume ${name} attached`);
+      const file = resolve(volume.path);
+      if (!needsGrowing(file, sizeBytes)) return;
+      if (isRunning()) {
+        try {
+          // qemu truncates the raw file itself and reports the new capacity to the guest.
+          await qmp("block_resize", { device: `vol${index}`, size: sizeBytes });
+          return;
+        } catch (e) {
+          if (isRunning()) throw e;
+        }
+      }
+      await growVolumeDisk(file, sizeBytes);
+    },
   };
   return droplet;
+}
+
+/** Resolves when the promise settles or after ms, whichever comes first (no timer left behind). */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.then(() => undefined, () => undefined),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, Math.max(0, ms));
+    }),
+  ]);
+  clearTimeout(timer);
 }
