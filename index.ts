@@ -20,7 +20,7 @@ import { knownHostsLine as knownHostsEntry, sshConfigEntry, sshKeyFingerprint } 
 import { SshKey } from "./components/ssh-key";
 import { TlsCertificate } from "./components/tls-certificate";
 import { renderUnitDropIn } from "./components/systemd-unit";
-import { recordedVolume, volumeChangeProblem, volumeOutputName } from "./components/volume-guard";
+import { existingVolume, volumeChangeProblem } from "./components/volume-guard";
 
 // The SDK knows which keys were set with --secret but marks the function internal; the SDK
 // version is pinned in package.json, and without the function no key counts as plain text.
@@ -66,9 +66,13 @@ if (config.dataVolumeGb === 0) {
 
 /** A change that would lose the notebooks stops the program before any resource exists too. */
 async function checkVolumeChangeOrStop(): Promise<void> {
-    const problem = volumeChangeProblem(await recordedVolume(), config);
-    if (problem !== undefined) {
-        throw new pulumi.RunError(problem.message);
+    try {
+        const problem = volumeChangeProblem(await existingVolume(volumeName), config);
+        if (problem !== undefined) {
+            throw problem;
+        }
+    } catch (e) {
+        throw new pulumi.RunError((e as Error).message);
     }
 }
 
@@ -202,10 +206,6 @@ export = async () => {
         monthlyPriceUsd: price.apply((p) => p.monthlyUsd),
         password: jupyterPassword.password,
         ...(sshKey.privateKey === undefined ? {} : { sshPrivateKey: sshKey.privateKey }),
-        // What the next run compares a new config with (volume-guard.ts).
-        ...(dataVolume === undefined ? {} : {
-            [volumeOutputName]: dataVolume.volumeId.apply((id) => ({ id, name: volumeName, region: config.region, sizeGb: config.dataVolumeGb })),
-        }),
         ...(running === undefined ? {} : serverOutputs(running)),
     };
 };

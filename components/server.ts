@@ -42,6 +42,10 @@ export class Server extends pulumi.ComponentResource {
             // A volume attaches to one droplet at a time: the old droplet must be gone before a
             // replacement can attach it.
             deleteBeforeReplace: true,
+            // The provider gives a delete 60 s by default, shutdown included, and fails the delete
+            // (leaving the droplet running) if the guest is not off by then: a busy droplet's
+            // shutdown can take longer.
+            customTimeouts: { delete: "10m" },
         });
         this.dropletId = droplet.id;
         this.ipv4Address = droplet.ipv4Address;

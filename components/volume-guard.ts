@@ -1,14 +1,12 @@
 // Nothing a user has is lost to a config change: a change that would delete the notebooks
 // volume, or replace it with an empty one, is refused before any resource is registered, unless
-// the user names that volume to say it is on purpose. What the stack has now is read from its
-// own last outputs (a stack reference to itself), the only record of it before the engine runs.
-import * as pulumi from "@pulumi/pulumi";
+// the user names that volume to say it is on purpose. The volume the stack has is looked up in
+// the account by its name (every stack's volume is named after the stack): an API read, which
+// leaves nothing in the state.
+import * as digitalocean from "@pulumi/digitalocean";
 import { ConfigError } from "./config";
 
-/** The stack output that records the volume, for the next run to compare with. */
-export const volumeOutputName = "dataVolume";
-
-/** The volume a stack has, as its outputs record it. */
+/** The volume a stack has, as DigitalOcean describes it. */
 export interface VolumeRecord {
     id: string;
     name: string;
@@ -49,15 +47,24 @@ export function volumeChangeProblem(previous: VolumeRecord | undefined, next: Vo
     return undefined;
 }
 
-/** Reads the volume record from this stack's last outputs: undefined for a new stack or one without a volume. */
-export async function recordedVolume(): Promise<VolumeRecord | undefined> {
-    const self = new pulumi.StackReference("previous-outputs", {
-        name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
-    });
-    const details = await self.getOutputDetails(volumeOutputName);
-    const value = (details.value ?? details.secretValue) as Partial<VolumeRecord> | undefined;
-    if (value === undefined || typeof value.id !== "string" || typeof value.region !== "string" || typeof value.sizeGb !== "number") {
-        return undefined;
+/**
+ * The account's volume named `name`, in any region: undefined when there is none. Volumes of that
+ * name in several regions (a retained one beside its replacement) are a config error: which one
+ * this stack means cannot be told.
+ */
+export async function existingVolume(name: string): Promise<VolumeRecord | undefined> {
+    try {
+        const volume = await digitalocean.getVolume({ name });
+        return { id: volume.id, name: volume.name, region: volume.region ?? "", sizeGb: volume.size };
+    } catch (e) {
+        const message = (e as Error).message;
+        if (message.includes(`no volumes found with name ${name}`)) {
+            return undefined;
+        }
+        if (message.includes(`too many volumes found with name ${name}`)) {
+            throw new ConfigError("dataVolumeGb", "(any)", `cannot be checked: the account has volumes named ${name} in several regions. ` +
+                "Delete or rename the one this stack no longer uses (Volumes, in the control panel)");
+        }
+        throw e;
     }
-    return { id: value.id, name: String(value.name), region: value.region, sizeGb: value.sizeGb };
 }

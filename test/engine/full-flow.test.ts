@@ -25,6 +25,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
+import { shellQuote } from "../../components/remote-scripts";
 import { serverLayout } from "../../components/server-layout";
 import { startDoStandin, Standin } from "../standin/do-api";
 import { AcmeServer, buildAcmeBinaries, makeTrustingBrowserHome, startAcmeServer } from "./acme-server";
@@ -52,6 +53,8 @@ const bob = { stack: "bob", password: "bob's password, long enough", keyFile: pa
 const faults = { tooManyRequestsEvery: 13, unavailableEvery: 17, retryAfterSeconds: 1 };
 
 type Outputs = Record<string, string | number | undefined>;
+/** What the planting test saw before the password change. */
+const planted = { before: "" };
 const outs: Record<string, Outputs> = {};
 
 async function outputs(stack: string): Promise<Outputs> {
@@ -133,6 +136,51 @@ async function setConfig(stack: string, config: Record<string, string>, secrets:
     for (const [key, value] of Object.entries(secrets)) {
         await cli.ok(["config", "set", `--stack=${stack}`, "--secret", key], { stdin: value });
     }
+}
+
+/** Runs a shell script on the droplet as the jupyter user: what any notebook code can do. */
+function asJupyter(stack: string, script: string): string {
+    return rootShell(stack, `runuser -u ${serverLayout.user} -- bash -c ${shellQuote(script)}`);
+}
+
+/**
+ * Plants, as the jupyter user, a Jupyter config of its own where Jupyter would look for one, a
+ * .pth that runs at every Python start, and links at the paths root steps wrote to in earlier
+ * versions (the config, the certificate and key, the SSH keys), pointing at root's files.
+ */
+function plantAsJupyter(stack: string): void {
+    asJupyter(stack, `set -e; cd "$HOME"
+        ran='open("/home/jupyter/planted-code-ran", "a").write'
+        sitedir=$(python3 -c 'import site; print(site.getusersitepackages())')
+        mkdir -p .jupyter .local/etc/jupyter "$sitedir"
+        echo "$ran('~/.jupyter config\\n')" > .jupyter/jupyter_server_config.py
+        echo "$ran('~/.local/etc/jupyter config\\n')" > .local/etc/jupyter/jupyter_server_config.py
+        echo "import os; $ran('user site .pth\\n')" > "$sitedir/planted.pth"
+        ln -sfn /etc/shadow .jupyter/jupyter_server_config.json
+        rm -rf .jupyter/tls && ln -sfn /root .jupyter/tls
+        mv .ssh .ssh.saved && ln -sfn /etc/ssh .ssh`);
+}
+
+/** Undoes plantAsJupyter, as the jupyter user. */
+function unplantAsJupyter(stack: string): void {
+    asJupyter(stack, `set -e; cd "$HOME"
+        rm -f .jupyter/jupyter_server_config.py .local/etc/jupyter/jupyter_server_config.py .jupyter/jupyter_server_config.json .jupyter/tls
+        rm -f "$(python3 -c 'import site; print(site.getusersitepackages())')/planted.pth"
+        rm .ssh && mv .ssh.saved .ssh`);
+}
+
+/**
+ * Owner, mode and content of what the planted links point at and of the root-owned config, and
+ * every file outside the jupyter user's own trees that it owns: none of it may change.
+ */
+function rootFilesSnapshot(stack: string): string {
+    const l = serverLayout;
+    return rootShell(stack, `find /etc/ssh /root/.ssh -maxdepth 1 -printf '%p %u %g %m %s\n' | sort
+        stat -c '%n %U %G %a' /root /etc
+        sha256sum /etc/shadow /etc/ssh/sshd_config
+        stat -c '%n %U %G %a' ${l.configDir} ${l.tlsDir} ${l.configFile} ${l.certFile} ${l.keyFile}
+        find / -xdev -user ${l.user} -not -path '${l.home}' -not -path '${l.home}/*' -not -path '${l.kernelEnvRoot}/*' \
+            -not -path '/tmp/*' -not -path '/var/tmp/*' -not -path '/var/log/journal/*' 2>/dev/null | sort`);
 }
 
 /** Options for every engine command of a stack: bob's logs in through his agent. */
@@ -359,15 +407,25 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             assert.match(bySsh.stderr, /Permission denied \(publickey\)/, "the server offers public key logins only");
         });
 
-        test("only SSH and Jupyter listen beyond loopback; secret files 0600; the server runs as jupyter, enabled at boot", () => {
+        test("only SSH and Jupyter listen beyond loopback; config and secrets root's, readable by JupyterLab only; the server runs as jupyter, enabled at boot", () => {
             const listening = rootShell(alice.stack, "ss -H -ltn").trim().split("\n").map((line) => line.trim().split(/\s+/)[3]);
             const exposed = listening.filter((address) => !/^(127\.[\d.]+|\[::1\]|\[::ffff:127\.[\d.]+\]):\d+$/.test(address));
             assert.deepEqual([...new Set(exposed.map((a) => Number(a.split(":").pop())))].sort((a, b) => a - b), [22, 9000], listening.join(" "));
-            for (const file of [serverLayout.keyFile, serverLayout.configFile, serverLayout.certFile]) {
-                assert.equal(rootShell(alice.stack, `stat -c '%a %U %G' ${file}`).trim(), "600 jupyter jupyter", file);
+            for (const dir of [serverLayout.configDir, serverLayout.tlsDir]) {
+                assert.equal(rootShell(alice.stack, `stat -c '%a %U %G' ${dir}`).trim(), "750 root jupyter", dir);
             }
+            for (const file of [serverLayout.keyFile, serverLayout.configFile, serverLayout.certFile]) {
+                assert.equal(rootShell(alice.stack, `stat -c '%a %U %G' ${file}`).trim(), "640 root jupyter", file);
+            }
+            assert.equal(rootShell(alice.stack, `stat -c '%a %U %G' ${serverLayout.selfSignedKeyFile}`).trim(), "600 root root");
             const pid = rootShell(alice.stack, `systemctl show -p MainPID --value ${serverLayout.service}`).trim();
             assert.equal(rootShell(alice.stack, `ps -o user= -p ${pid}`).trim(), "jupyter");
+            const environment = rootShell(alice.stack, `tr '\\0' '\\n' < /proc/${pid}/environ`).split("\n");
+            assert.ok(environment.includes(`JUPYTER_CONFIG_DIR=${serverLayout.configDir}`), environment.join(" "));
+            assert.ok(environment.includes("PYTHONNOUSERSITE=1"));
+            // The setup lock is root's alone: no other user can take it and stall the setup.
+            assert.equal(rootShell(alice.stack, `stat -c '%a %U' ${path.dirname(serverLayout.setupLock)}`).trim(), "700 root");
+            assert.notEqual(sshAsRoot(alice.stack, `runuser -u jupyter -- flock --nonblock ${serverLayout.setupLock} true`).status, 0);
             assert.equal(rootShell(alice.stack, `systemctl is-enabled ${serverLayout.service}`).trim(), "enabled");
         });
 
@@ -442,6 +500,32 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             await cli.ok(["preview", "--expect-no-changes", `--stack=${alice.stack}`]);
         });
 
+        test("a change that would delete or replace her volume stops `up` and `preview`, naming it, and nothing is written", async () => {
+            const volume = standin.state.volumes().find((v) => v.name === "jupyterlab-alice-notebooks");
+            assert.ok(volume !== undefined);
+            for (const [change, message] of [
+                [{ dataVolumeGb: "0" }, new RegExp(`dataVolumeGb = 0: would delete the data volume jupyterlab-alice-notebooks \\(id ${volume.id}, 1 GB in fra1\\)` +
+                    `[^]*pulumi config set allowVolumeDeletion ${volume.id}`)],
+                [{ region: "nyc1" }, /region = "nyc1": would replace the data volume jupyterlab-alice-notebooks .* with an empty volume in nyc1/],
+            ] as const) {
+                await setConfig(alice.stack, change);
+                const requestsBefore = standin.state.requests().length;
+                for (const command of [["up", "--yes", "--skip-preview"], ["preview"]]) {
+                    const refused = await cli.run([...command, `--stack=${alice.stack}`]);
+                    assert.notEqual(refused.code, 0, `${command[0]} with ${JSON.stringify(change)} is refused`);
+                    assert.match(refused.stdout + refused.stderr, message);
+                }
+                assert.deepEqual(standin.state.requests().slice(requestsBefore).filter((r) => r.method !== "GET"), [], "nothing was created or changed");
+            }
+            await setConfig(alice.stack, { dataVolumeGb: "1", region: "fra1" });
+            await cli.ok(["preview", "--expect-no-changes", `--stack=${alice.stack}`]);
+        });
+
+        test("notebook code plants links and a config of its own; the setup's root steps follow none (checked after the password change)", () => {
+            plantAsJupyter(alice.stack);
+            planted.before = rootFilesSnapshot(alice.stack);
+        });
+
         test("a new password changes only the configure step; only it logs in; old cookies stop working", async () => {
             const oldClient = await loggedIn(outs[alice.stack], alice.password);
             await setConfig(alice.stack, {}, { password: alice.newPassword });
@@ -454,9 +538,29 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             assert.equal((await client.request("GET", "/api/contents/kept.ipynb")).status, 200);
         });
 
+        test("after the password change: nothing outside jupyter's own files changed owner, mode or content; the planted config never ran", () => {
+            const after = rootFilesSnapshot(alice.stack);
+            assert.equal(after, planted.before, "root's files are as they were");
+            assert.equal(sshAsRoot(alice.stack, "test -e /home/jupyter/planted-code-ran").status, 1,
+                `JupyterLab ran code the jupyter user planted: ${sshAsRoot(alice.stack, "cat /home/jupyter/planted-code-ran").stdout}`);
+            unplantAsJupyter(alice.stack);
+        });
+
         test("login throttling: new limits change only the guard step; at the limit the address is shut out of JupyterLab, not SSH", async () => {
             await setConfig(alice.stack, { maxLoginFailures: String(alice.loginLimit), banMinutes: "5" });
             assert.deepEqual(await plannedChanges(alice.stack), { "setup-login-guard": "update" });
+            // First, another machine answers at her address (here: her droplet with a new host
+            // key): the step refuses to talk to it, and sends it nothing.
+            const hostKey = "/etc/ssh/ssh_host_ed25519_key";
+            rootShell(alice.stack, `mkdir -p /root/saved-host-key && cp -a ${hostKey} ${hostKey}.pub /root/saved-host-key/ && rm ${hostKey} ${hostKey}.pub ` +
+                `&& ssh-keygen -q -t ed25519 -N '' -f ${hostKey} && systemctl reload ssh`);
+            const impostor = await cli.run(["up", "--yes", "--skip-preview", `--stack=${alice.stack}`]);
+            seconds["up refused by a changed host key"] = impostor.seconds;
+            report.hostKeyMismatch = (impostor.stdout + impostor.stderr).split("\n").filter((line) => /mismatch|handshake/.test(line)).slice(0, 3);
+            assert.notEqual(impostor.code, 0, "an `up` against a droplet with another host key fails");
+            assert.match(impostor.stdout + impostor.stderr, /host key mismatch/);
+            assert.equal(rootShell(alice.stack, "fail2ban-client get jupyterlab maxretry").trim(), "5", "the guard step never ran there");
+            rootShell(alice.stack, `cp -a /root/saved-host-key/* /etc/ssh/ && rm -r /root/saved-host-key && systemctl reload ssh`);
             await up(alice.stack, "login limits up");
             const out = outs[alice.stack];
             assert.match(rootShell(alice.stack, "fail2ban-client status"), /Jail list:\s+jupyterlab, sshd\s*$/m);
@@ -503,6 +607,38 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             assert.equal(rootShell(alice.stack, "systemctl is-active fail2ban").trim(), "active");
             assert.match(rootShell(alice.stack, "fail2ban-client status jupyterlab"), /Currently banned:/, "the JupyterLab jail is active again");
             assert.match(rootShell(alice.stack, "fail2ban-client get jupyterlab maxretry"), new RegExp(`^${alice.loginLimit}$`, "m"));
+        });
+
+        test("her volume grows from 1 to 2 GB: `up` grows the filesystem too, and df shows it, with the notebook", async () => {
+            const size = () => Number(rootShell(alice.stack, `df --block-size=1 --output=size ${serverLayout.notebookDir} | tail -n 1`).trim());
+            const before = size();
+            await setConfig(alice.stack, { dataVolumeGb: "2" });
+            assert.deepEqual(await plannedChanges(alice.stack), { "data-volume": "update", "setup-data-volume": "update" });
+            await up(alice.stack, "volume grow up");
+            const after = size();
+            report.volumeGrow = { dfBytesBefore: before, dfBytesAfter: after };
+            assert.ok(before < 1.1 * 2 ** 30 && after > 1.8 * 2 ** 30, `df: ${before} bytes before, ${after} after`);
+            const client = await loggedIn(outs[alice.stack], alice.newPassword);
+            assert.equal((await client.request("GET", "/api/contents/kept.ipynb")).status, 200);
+        });
+
+        test("without its volume JupyterLab does not start: never on the root disk under an empty mount point", async () => {
+            const out = outs[alice.stack];
+            const mountUnit = rootShell(alice.stack, `systemd-escape --path --suffix=mount ${serverLayout.notebookDir}`).trim();
+            // As if the volume had not attached at boot: its mount cannot happen.
+            rootShell(alice.stack, `systemctl stop ${serverLayout.service} && umount ${serverLayout.notebookDir} && systemctl mask --runtime ${mountUnit}`);
+            const start = sshAsRoot(alice.stack, `systemctl start ${serverLayout.service}`);
+            assert.notEqual(start.status, 0, "JupyterLab refuses to start");
+            await new Promise((r) => setTimeout(r, 10_000));
+            assert.notEqual(rootShell(alice.stack, `systemctl is-active ${serverLayout.service} || true`).trim(), "active");
+            assert.equal(await jupyterAnswers(out), false);
+            assert.equal(sshAsRoot(alice.stack, `mountpoint --quiet ${serverLayout.notebookDir}`).status, 32, "still not mounted");
+            rootShell(alice.stack, `systemctl unmask --runtime ${mountUnit} && systemctl start ${serverLayout.service}`);
+            await new JupyterClient(baseUrl(out), String(out.certificatePem)).waitUntilReady(300_000);
+            assert.equal(rootShell(alice.stack, `findmnt -n -o SOURCE ${serverLayout.notebookDir}`).trim(),
+                rootShell(alice.stack, "readlink -f /dev/disk/by-id/scsi-0DO_Volume_jupyterlab-alice-notebooks").trim(), "starting it mounts the volume first");
+            const client = await loggedIn(out, alice.newPassword);
+            assert.equal((await client.request("GET", "/api/contents/kept.ipynb")).status, 200);
         });
 
         test("idleKernelMinutes 1: an idle kernel is culled within two minutes, one running a cell is kept", async () => {
@@ -570,6 +706,8 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         assert.match(paused.stdout, /jupyterlab-bob: paused: no droplet; the 1 GB volume costs \$0\.00015\/hour, up to \$0\.10\/month/);
         assert.deepEqual(standin.state.droplets().map((d) => d.name), ["jupyterlab-alice"]);
         assert.deepEqual(backend.runningDroplets().map((d) => d.name), ["jupyterlab-alice"], "bob's VM is gone");
+        assert.deepEqual(backend.deletedDroplets().map((d) => [d.name, d.shutDownCleanly]), [["jupyterlab-bob", true]],
+            "his droplet was shut down (the guest powered itself off) before it was deleted");
         assert.ok(standin.state.volumes().some((v) => v.name === "jupyterlab-bob-notebooks" && v.dropletIds.length === 0), "his volume stays, detached");
         assert.equal(standin.state.sshKeys().length, 2, "his key stays registered");
         assert.equal(standin.state.firewalls().length, 1, "only alice's firewall is left");
@@ -604,6 +742,8 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             }
         }
         assert.deepEqual(Object.fromEntries(standin.state.volumes().map((v) => [v.name, v.id])), volumes, "the same volumes");
+        assert.deepEqual(backend.deletedDroplets().map((d) => [d.name, d.shutDownCleanly]), [["jupyterlab-bob", true], ["jupyterlab-alice", true]],
+            "her replaced droplet was shut down before it was deleted");
         const aliceOut = await outputs(alice.stack);
         const bobOut = await outputs(bob.stack);
         assert.equal(aliceOut.ipAddress, before.alice.ipAddress, "alice's reserved IP points at her new droplet");
@@ -792,9 +932,18 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             } finally {
                 await browser.close();
             }
-            for (const file of [serverLayout.acmeCertFile, serverLayout.acmeKeyFile, serverLayout.keyFile]) {
-                assert.equal(rootShell(alice.stack, `stat -c '%a %U %G' ${file}`).trim(), "600 jupyter jupyter", file);
+            for (const file of [serverLayout.acmeCertFile, serverLayout.acmeKeyFile]) {
+                assert.equal(rootShell(alice.stack, `stat -c '%a %U %G' ${file}`).trim(), "600 root root", file);
             }
+            assert.equal(rootShell(alice.stack, `stat -c '%a %U %G' ${serverLayout.keyFile}`).trim(), "640 root jupyter");
+            // Port 443 without a capability: JupyterLab, and so every kernel and terminal it starts,
+            // has none, and port 80 (the ACME challenge's) stays root's.
+            const pid = rootShell(alice.stack, `systemctl show -p MainPID --value ${serverLayout.service}`).trim();
+            const capabilities = rootShell(alice.stack, `grep -E '^Cap(Prm|Eff|Amb):' /proc/${pid}/status`);
+            assert.match(capabilities, /^CapPrm:\s+0+\nCapEff:\s+0+\n[^]*CapAmb:\s+0+$/m, capabilities);
+            const bind80 = sshAsRoot(alice.stack, `runuser -u jupyter -- python3 -c "import socket; socket.socket().bind(('0.0.0.0', 80))"`);
+            assert.notEqual(bind80.status, 0);
+            assert.match(bind80.stderr, /Permission denied/, "notebook code cannot take port 80");
             assert.equal(rootShell(alice.stack, "systemctl is-enabled certbot.timer").trim(), "enabled", "the packaged timer renews it");
             await cli.ok(["preview", "--expect-no-changes", `--stack=${alice.stack}`]);
         });
@@ -802,6 +951,8 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         test("a forced renewal (certbot renew, as its timer runs it): JupyterLab serves the new certificate, trusted, with no action by her", async () => {
             const before = await servedCertificate();
             assert.ok(before.authorized, before.error);
+            plantAsJupyter(alice.stack);
+            const rootFiles = rootFilesSnapshot(alice.stack);
             const started = Date.now();
             rootShell(alice.stack, "certbot renew --force-renewal --no-random-sleep-on-renew --quiet");
             let after = await servedCertificate();
@@ -813,6 +964,9 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             report.renewal = { before: before.serial, after: after.serial };
             assert.notEqual(after.serial, before.serial, "a new certificate (new serial) is served");
             assert.ok(after.authorized, after.error);
+            assert.equal(rootFilesSnapshot(alice.stack), rootFiles, "the renewal changed none of root's files the jupyter user pointed at");
+            assert.equal(sshAsRoot(alice.stack, "test -e /home/jupyter/planted-code-ran").status, 1, "the restart ran no planted code");
+            unplantAsJupyter(alice.stack);
             const client = new JupyterClient(`https://${domain}`, fs.readFileSync(pebbleRootFile, "utf8"), 30_000, address);
             assert.equal((await client.login(String(outs[alice.stack].password))).status, 302, "she logs in as before");
         });

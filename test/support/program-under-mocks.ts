@@ -92,10 +92,7 @@ export const mockValues = {
     saltBase64: Buffer.from("0123456789abcdef").toString("base64"),
 };
 
-/** The type of the stack's reference to its own last outputs: a read, which changes nothing. */
-const stackReferenceType = "pulumi:pulumi:StackReference";
-
-function outputsFor(args: pulumi.runtime.MockResourceArgs, previousOutputs: Record<string, unknown> = {}): Record<string, unknown> {
+function outputsFor(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
     const inputs = unwrapSecrets(args.inputs) as Record<string, unknown>;
     if (args.type.startsWith("jupyterlab-droplet:index:")) {
         return {}; // the program's own components
@@ -125,8 +122,6 @@ function outputsFor(args: pulumi.runtime.MockResourceArgs, previousOutputs: Reco
             return { ...inputs, status: "succeeded" };
         case "digitalocean:index/dnsRecord:DnsRecord":
             return { ...inputs, fqdn: inputs.name === "@" ? inputs.domain : `${String(inputs.name)}.${String(inputs.domain)}` };
-        case stackReferenceType:
-            return { name: inputs.name, outputs: previousOutputs, secretOutputNames: [] };
         case "command:remote:Command":
             return { ...inputs, stdout: args.name.endsWith("-host-key") ? mockValues.hostKey : "done\n", stderr: "" };
         default:
@@ -142,10 +137,22 @@ function clearProgramModules(): void {
     }
 }
 
-/** The account's DNS zones, as getDomains answers; any other call fails loudly. */
-function answerCall(args: pulumi.runtime.MockCallArgs, zones: readonly string[]): Record<string, unknown> {
+/** The account's DNS zones and volumes, as getDomains and getVolume answer; any other call fails loudly. */
+function answerCall(args: pulumi.runtime.MockCallArgs, options: ProgramOptions): Record<string, unknown> {
     if (args.token === "digitalocean:index/getDomains:getDomains") {
-        return { id: "domains", domains: zones.map((name) => ({ name, ttl: 1800, urn: `do:domain:${name}`, zoneFile: "" })) };
+        return { id: "domains", domains: (options.zones ?? []).map((name) => ({ name, ttl: 1800, urn: `do:domain:${name}`, zoneFile: "" })) };
+    }
+    if (args.token === "digitalocean:index/getVolume:getVolume") {
+        const volumes = (options.volumes ?? []).filter((v) => v.name === args.inputs.name);
+        if (volumes.length !== 1) {
+            // The provider's own words (terraform-provider-digitalocean, datasource_volume.go), as a
+            // gRPC error's details: what the SDK turns into the invoke's error message.
+            const details = volumes.length === 0 ? `no volumes found with name ${String(args.inputs.name)}`
+                : `too many volumes found with name ${String(args.inputs.name)} (found ${volumes.length}, expected 1)`;
+            throw Object.assign(new Error(details), { details });
+        }
+        const [v] = volumes;
+        return { id: v.id, name: v.name, region: v.region, size: v.sizeGb, dropletIds: [], tags: [], urn: `do:volume:${v.id}` };
     }
     throw new Error(`the program made an unexpected call to ${args.token}`);
 }
@@ -168,15 +175,8 @@ export interface ProgramOptions {
     stack?: string;
     /** The DNS zones of the mocked account (getDomains). */
     zones?: string[];
-    /** The stack's outputs from its last run, which the program reads through a reference to itself. */
-    previousOutputs?: Record<string, unknown>;
-}
-
-/** Records a registration, except reads of the stack's own outputs: they register nothing. */
-function recordRegistration(resources: Recorded[], args: pulumi.runtime.MockResourceArgs): void {
-    if (args.type !== stackReferenceType) {
-        resources.push(record(args));
-    }
+    /** The volumes the mocked account has (getVolume). */
+    volumes?: { id: string; name: string; region: string; sizeGb: number }[];
 }
 
 // The mocks and the config are global to the SDK: one program runs at a time, even when
@@ -200,13 +200,13 @@ async function runProgramNow(config: Record<string, string>, options: ProgramOpt
     const resources: Recorded[] = [];
     await pulumi.runtime.setMocks({
         newResource(args) {
-            const state = outputsFor(args, options.previousOutputs);
-            recordRegistration(resources, args);
+            const state = outputsFor(args);
+            resources.push(record(args));
             const id = args.type === "digitalocean:index/droplet:Droplet" ? mockValues.dropletId : `${args.name}-id`;
             return { id, state };
         },
         call(args) {
-            return answerCall(args, options.zones ?? []);
+            return answerCall(args, options);
         },
     }, "jupyterlab-droplet", options.stack ?? "alice", false, "organization");
     const fullConfig = Object.fromEntries(Object.entries(config).map(([k, v]) => [`jupyterlab-droplet:${k}`, v]));
@@ -233,11 +233,11 @@ async function programErrorNow(config: Record<string, string>, options: ProgramO
     const resources: Recorded[] = [];
     await pulumi.runtime.setMocks({
         newResource(args) {
-            recordRegistration(resources, args);
-            return { id: "x", state: outputsFor(args, options.previousOutputs) };
+            resources.push(record(args));
+            return { id: "x", state: outputsFor(args) };
         },
         call(args) {
-            return answerCall(args, options.zones ?? []);
+            return answerCall(args, options);
         },
     }, "jupyterlab-droplet", options.stack ?? "alice", false, "organization");
     pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`jupyterlab-droplet:${k}`, v])),

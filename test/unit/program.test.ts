@@ -401,14 +401,8 @@ test("a domain in no zone of the account stops the program, naming it, before an
 });
 
 describe("a change that would lose the notebooks volume is refused before any resource is registered", () => {
-    const recorded = { id: "vol-1234", name: "jupyterlab-alice-notebooks", region: "nyc3", sizeGb: 10 };
-    const previousOutputs = { dataVolume: recorded };
-
-    test("the outputs record the volume, for the next run to compare with", async () => {
-        const run = await runProgram({ password });
-        assert.deepEqual(run.outputs.dataVolume, { id: "data-volume-id", name: "jupyterlab-alice-notebooks", region: "nyc3", sizeGb: 10 });
-        assert.ok(!("dataVolume" in (await runProgram({ password, dataVolumeGb: "0" })).outputs));
-    });
+    const existing = { id: "vol-1234", name: "jupyterlab-alice-notebooks", region: "nyc3", sizeGb: 10 };
+    const volumes = [existing, { id: "vol-5678", name: "jupyterlab-bob-notebooks", region: "fra1", sizeGb: 5 }];
 
     const refused: [Record<string, string>, RegExp][] = [
         [{ dataVolumeGb: "0" }, /jupyterlab-droplet:dataVolumeGb = 0: would delete the data volume jupyterlab-alice-notebooks \(id vol-1234, 10 GB in nyc3\) and every notebook on it\. To do it on purpose, copy your notebooks off first .*`pulumi config set allowVolumeDeletion vol-1234`/],
@@ -419,21 +413,33 @@ describe("a change that would lose the notebooks volume is refused before any re
     ];
     for (const [change, pattern] of refused) {
         test(`refused: ${JSON.stringify(change)}`, async () => {
-            const { error, registered } = await programError({ password, ...change }, { previousOutputs });
+            const { error, registered } = await programError({ password, ...change }, { volumes });
             assert.match(error.message, pattern);
             assert.equal(registered, 0, "nothing is registered, so nothing changes");
         });
     }
 
     test("naming the volume in allowVolumeDeletion lets it go, on purpose", async () => {
-        const dropped = await runProgram({ password, dataVolumeGb: "0", allowVolumeDeletion: "vol-1234" }, { previousOutputs });
+        const dropped = await runProgram({ password, dataVolumeGb: "0", allowVolumeDeletion: "vol-1234" }, { volumes });
         assert.equal(dropped.resources.filter((r) => r.type === "digitalocean:index/volume:Volume").length, 0);
-        const moved = await runProgram({ password, region: "fra1", allowVolumeDeletion: "vol-1234" }, { previousOutputs });
+        const moved = await runProgram({ password, region: "fra1", allowVolumeDeletion: "vol-1234" }, { volumes });
         assert.equal(one(moved, "digitalocean:index/volume:Volume").inputs.region, "fra1");
     });
 
+    test("a new stack, or one without a volume yet, has nothing to lose", async () => {
+        const fresh = await runProgram({ password, region: "fra1" }, { volumes: [] });
+        assert.equal(one(fresh, "digitalocean:index/volume:Volume").inputs.region, "fra1");
+        await runProgram({ password, dataVolumeGb: "0" }, { volumes: [] });
+    });
+
+    test("volumes of its name in two regions: which is the stack's cannot be told, and the program says so", async () => {
+        const { error, registered } = await programError({ password }, { volumes: [existing, { ...existing, id: "vol-2", region: "fra1" }] });
+        assert.match(error.message, /dataVolumeGb = \(any\): cannot be checked: the account has volumes named jupyterlab-alice-notebooks in several regions/);
+        assert.equal(registered, 0);
+    });
+
     test("a grow is no loss: the volume grows, and the setup grows its filesystem", async () => {
-        const grown = await runProgram({ password, dataVolumeGb: "25" }, { previousOutputs });
+        const grown = await runProgram({ password, dataVolumeGb: "25" }, { volumes });
         assert.equal(one(grown, "digitalocean:index/volume:Volume").inputs.size, 25);
         assert.match(String(one(grown, "command:remote:Command", "-data-volume").inputs.create),
             / grow-data-volume \/dev\/disk\/by-id\/scsi-0DO_Volume_jupyterlab-alice-notebooks 25$/);
