@@ -16,12 +16,11 @@ export interface TableRow {
 }
 
 /**
- * The state an `up` left a stack in, from its summary's resource changes: nothing but "same" (and
- * reads, such as the program's reference to its own last outputs, which change nothing) is
+ * The state an `up` left a stack in, from its summary's resource changes: nothing but "same" is
  * unchanged; nothing kept from before ("same" absent) is created; anything else updated.
  */
 export function stateFromChanges(changes: OpMap | undefined): "created" | "updated" | "unchanged" {
-    const counts = Object.entries(changes ?? {}).filter(([op, count]) => (count ?? 0) > 0 && !op.startsWith("read"));
+    const counts = Object.entries(changes ?? {}).filter(([, count]) => (count ?? 0) > 0);
     if (counts.every(([op]) => op === "same")) {
         return "unchanged";
     }
