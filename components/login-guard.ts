@@ -16,18 +16,46 @@ export const findMinutes = 10;
 export const jupyterJail = "jupyterlab";
 const filterName = "jupyterlab-droplet";
 
+/** The server's own start of a line, "[W <date> ServerApp] ", after "<host> <ident>[<pid>]: " in the journal. */
+const serverLineStart = String.raw`^(?:\S+ ){0,2}\[[A-Z] [^\]]*ServerApp\] `;
+/** The login page's path in origin or absolute form, and any query: no space, whatever else it holds. */
+const loginTarget = String.raw`(?:[A-Za-z][A-Za-z0-9+.-]*://[^/ ]*)?/login(?:\?[^ ]*)?`;
+
 /**
- * The failure jupyter_server 2.x logs for each refused password: a warning naming the client's
- * address after the user part, which is empty before a login. The address is the socket's peer
- * (jupyter_server trusts no X-Forwarded-For unless told to). The URI cannot hold a space, so
- * nothing a client sends can put another address in the "(@address)" position.
+ * A refused login as jupyter_server 2.x logs it: any answer of 400 or more to a POST to the
+ * login page from a client that is not logged in. That is a wrong password (401), and also what
+ * a script gets for a missing or mismatched _xsrf (403), a foreign Origin (404), or a password or
+ * `next` that is not UTF-8 (400, after the password was checked). The request log line:
  *   [W 2026-11-26 17:25:43.709 ServerApp] 401 POST /login?next=%2Flab (@203.0.113.7) 105.33ms referer=None
+ * and in the journal, where fail2ban reads it, behind "<host> jupyter-lab[<pid>]: ".
+ *
+ * Only the address right after the request target is credited: tornado's own socket peer
+ * (jupyter_server trusts no X-Forwarded-For unless told to), with an empty user part (no valid
+ * login cookie; a wrong password empties it too). Everything else on the line is the client's to
+ * choose, so the pattern is anchored at the line's start, which only the server writes, and
+ * steps over the target without reading it:
+ * - the target holds no space (tornado refuses a request line that does, and any control byte),
+ *   so `[^ ]*` ends exactly before the real "(@address)". Not `\S*`: Python's \s also
+ *   matches U+0085 and U+00A0, which tornado makes of the bytes 0x85 and 0xA0 (it reads latin1);
+ * - a line that is not a login POST never matches, whatever its Referer holds: jupyter_server
+ *   appends "referer=<Referer header>" to every answer of 400 or more, spaces and all, and an
+ *   unanchored pattern found a forged "401 POST /login (@<someone else>)" there;
+ * - the absolute form of the target (`POST https://host:port/login`) counts too: tornado 6 answers
+ *   it 404 without reading the password, a server that routes it would read it.
+ * A refusal that names a user ("(<user>@address)", e.g. the owner's stale _xsrf) does not count.
+ * The level letter and the date are left open: fail2ban-regex cuts the date out of a log file's
+ * lines, the journal keeps it. <ADDR> takes an IP address only, never a name.
+ * Not covered by any pattern: journald cuts a line longer than its LineMax (48 KiB by default)
+ * into separate entries, and tornado takes 64 KiB of request line and headers; so a longer
+ * target evades the filter, and the tail of a longer Referer reaches fail2ban as a line of its
+ * own, which the client wrote. Only a LineMax above the longest line closes that.
  */
-export const loginFailureRegex = String.raw`ServerApp\] 401 POST /login(?:\?\S*)? \(\S*@<HOST>\) \d+(?:\.\d+)?ms`;
+export const loginFailureRegex = String.raw`${serverLineStart}[45]\d\d POST ${loginTarget} \(@<ADDR>\) \d+(?:\.\d+)?ms`;
 
 /** filter.d/jupyterlab-droplet.conf */
 export function renderLoginFilter(): string {
-    return `# Written by jupyterlab-droplet: a refused JupyterLab password, as jupyter_server logs it.
+    return `# Written by jupyterlab-droplet: a refused JupyterLab login, as jupyter_server logs it
+# (see components/login-guard.ts for why the pattern is what it is).
 [Definition]
 failregex = ${loginFailureRegex}
 ignoreregex =
