@@ -45,10 +45,10 @@ const loginTarget = String.raw`(?:[A-Za-z][A-Za-z0-9+.-]*://[^/ ]*)?/login(?:\?[
  * A refusal that names a user ("(<user>@address)", e.g. the owner's stale _xsrf) does not count.
  * The level letter and the date are left open: fail2ban-regex cuts the date out of a log file's
  * lines, the journal keeps it. <ADDR> takes an IP address only, never a name.
- * Not covered by any pattern: journald cuts a line longer than its LineMax (48 KiB by default)
- * into separate entries, and tornado takes 64 KiB of request line and headers; so a longer
- * target evades the filter, and the tail of a longer Referer reaches fail2ban as a line of its
- * own, which the client wrote. Only a LineMax above the longest line closes that.
+ * No pattern covers a line journald cut in two (it cuts lines longer than its LineMax, 48 KiB by
+ * default, and tornado takes 64 KiB of request line and headers): a longer target would evade
+ * the filter, and the tail of a longer Referer would reach fail2ban as a line of its own, which
+ * the client wrote. renderJournaldSettings raises LineMax above the longest line, so none is cut.
  */
 export const loginFailureRegex = String.raw`${serverLineStart}[45]\d\d POST ${loginTarget} \(@<ADDR>\) \d+(?:\.\d+)?ms`;
 
@@ -104,11 +104,25 @@ logtarget = SYSTEMD-JOURNAL
 `;
 }
 
+/**
+ * journald.conf.d/jupyterlab-droplet.conf: journald cuts a log line longer than LineMax (48 KiB by
+ * default) into pieces, and a request line and headers of up to 64 KiB reach jupyter_server's
+ * log. A cut refused login would not be counted, and the cut-off tail of a long Referer would
+ * start a line of its own, one an attacker writes. Longer than any line the server logs: none is cut.
+ */
+export function renderJournaldSettings(): string {
+    return `# Written by jupyterlab-droplet: no log line of JupyterLab's is cut in two (see its login guard).
+[Journal]
+LineMax=1M
+`;
+}
+
 /** The files configure-login-guard.sh installs, by the names it knows them by. */
 export function loginGuardFiles(args: LoginGuardArgs): Record<string, string> {
     return {
         "jail.local": renderLoginJails(args),
         "filter.conf": renderLoginFilter(),
         "fail2ban.local": renderFail2banSettings(),
+        "journald.conf": renderJournaldSettings(),
     };
 }

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Installs fail2ban (once) and its settings read from stdin, then restarts it so they apply.
 # fail2ban keeps its bans in its own database: a restart lifts none of them.
-# stdin: one line per file, "<name> <base64 content>" (jail.local, filter.conf, fail2ban.local)
+# stdin: one line per file, "<name> <base64 content>" (jail.local, filter.conf, fail2ban.local,
+# journald.conf)
 set -euo pipefail
 
 jail_file=/etc/fail2ban/jail.d/jupyterlab-droplet.local
 filter_file=/etc/fail2ban/filter.d/jupyterlab-droplet.conf
 settings_file=/etc/fail2ban/fail2ban.d/jupyterlab-droplet.local
+journald_file=/etc/systemd/journald.conf.d/jupyterlab-droplet.conf
 packages=(fail2ban python3-systemd nftables)
 
 staging=$(mktemp -d)
 trap 'rm -rf "$staging"' EXIT
 # read_file_payload comes from lib/file-payload.sh, sent ahead of this script.
-read_file_payload "$staging" jail.local filter.conf fail2ban.local
+read_file_payload "$staging" jail.local filter.conf fail2ban.local journald.conf
 
 # install_missing_packages comes from lib/packages.sh, sent ahead of this script.
 install_missing_packages "${packages[@]}"
@@ -20,6 +22,14 @@ install_missing_packages "${packages[@]}"
 install -o root -g root -m 0644 "${staging}/jail.local" "$jail_file"
 install -o root -g root -m 0644 "${staging}/filter.conf" "$filter_file"
 install -o root -g root -m 0644 "${staging}/fail2ban.local" "$settings_file"
+
+# journald reads its settings only when it starts; it keeps the services' log streams open across
+# a restart.
+if ! cmp --silent "${staging}/journald.conf" "$journald_file"; then
+  install -d -m 0755 "$(dirname "$journald_file")"
+  install -o root -g root -m 0644 "${staging}/journald.conf" "$journald_file"
+  systemctl restart systemd-journald
+fi
 
 # A setting fail2ban cannot read must fail this step, not leave the server unguarded.
 fail2ban-client --test >/dev/null

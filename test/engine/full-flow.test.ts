@@ -29,6 +29,7 @@ import { shellQuote } from "../../components/remote-scripts";
 import { serverLayout } from "../../components/server-layout";
 import { startDoStandin, Standin } from "../standin/do-api";
 import { AcmeServer, buildAcmeBinaries, makeTrustingBrowserHome, startAcmeServer } from "./acme-server";
+import { adversarialLogins, sendRawRequests, spoofedAddress } from "../support/adversarial-logins";
 import { JupyterClient } from "../support/jupyter-client";
 import { requireCommand } from "../support/jupyter-venv";
 import { leaveCellRunning, runCell, startKernel } from "../support/kernel";
@@ -565,12 +566,16 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             const out = outs[alice.stack];
             assert.match(rootShell(alice.stack, "fail2ban-client status"), /Jail list:\s+jupyterlab, sshd\s*$/m);
             const restartedAt = rootShell(alice.stack, "systemctl show fail2ban --property=ActiveEnterTimestamp --value").trim();
-            let limitReachedAt = 0;
-            for (let attempt = 1; attempt <= alice.loginLimit; attempt++) {
-                const refused = await login(out, `not alice's password ${attempt}`);
-                assert.equal(refused.status, 401, `attempt ${attempt} of ${alice.loginLimit} is answered, and refused`);
-                limitReachedAt = Date.now();
-            }
+            // An attacker's tries, each of a shape the guard's first filter did not count (or credited
+            // to an address in its Referer): refused all the same, and every one counts.
+            const origin = new URL(baseUrl(out));
+            const attempts = adversarialLogins(origin.host).filter((r) => ["bytes 0x80-0xFF in next", "an absolute-form target",
+                "the same Referer on a refusal other than 401"].includes(r.name));
+            assert.equal(attempts.length, alice.loginLimit);
+            const statuses = await sendRawRequests({ host: origin.hostname, port: Number(origin.port), ca: String(out.certificatePem) }, attempts);
+            const limitReachedAt = Date.now();
+            report.adversarialLogins = Object.fromEntries(attempts.map((r, i) => [r.name, statuses[i]]));
+            assert.ok(statuses.every((status) => status >= 400), `each try is answered, and refused: ${JSON.stringify(report.adversarialLogins)}`);
             while (await jupyterAnswers(out) && Date.now() - limitReachedAt < 60_000) {
                 await new Promise((r) => setTimeout(r, 250));
             }
@@ -586,6 +591,7 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             const banned = /\[jupyterlab\] Ban (\S+)/.exec(journal)?.[1];
             assert.ok(banned !== undefined, `the journal names the banned address:\n${journal}`);
             assert.ok(found.filter((address) => address === banned).length >= alice.loginLimit, `fail2ban found the refused logins:\n${journal}`);
+            assert.ok(!journal.includes(spoofedAddress), `no address the attacker wrote into the request is credited:\n${journal}`);
             assert.ok(journal.indexOf(`Ban ${banned}`) > journal.lastIndexOf(`Found ${banned}`), "the ban follows the failures");
             assert.match(rootShell(alice.stack, "fail2ban-client status jupyterlab"), new RegExp(`Banned IP list:\\s+${banned.replaceAll(".", "\\.")}`));
             report.loginBan = { limit: alice.loginLimit, bannedAddress: banned, journal: journal.split("\n").filter((l) => l.includes("jupyterlab")) };

@@ -164,7 +164,8 @@ test("the login guard: fail2ban's files from the config on stdin; new limits cha
     assert.match(String(guard.inputs.create), / configure-login-guard$/);
     const files = Object.fromEntries(String(guard.inputs.stdin).trim().split("\n").map((line) => line.split(" "))
         .map(([name, b64]) => [name, Buffer.from(b64, "base64").toString()]));
-    assert.deepEqual(Object.keys(files).sort(), ["fail2ban.local", "filter.conf", "jail.local"]);
+    assert.deepEqual(Object.keys(files).sort(), ["fail2ban.local", "filter.conf", "jail.local", "journald.conf"]);
+    assert.match(files["journald.conf"], /^\[Journal\]\nLineMax=1M$/m, "no log line is cut in two");
     assert.match(files["jail.local"], /\nport = 8443\n[\s\S]*\nmaxretry = 3\n[\s\S]*\nbantime = 15m\n/);
     const base = await runProgram({ password });
     const limitsOnly = await runProgram({ password, maxLoginFailures: "3", banMinutes: "15" });
