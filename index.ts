@@ -37,11 +37,25 @@ function readConfigOrStop(): DropletConfig {
         return readConfig({
             get: (key) => stackConfig.get(key),
             isSecret: (key) => isConfigSecret(`${namespace}:${key}`),
+            keys: () => Object.keys(pulumi.runtime.allConfig())
+                .filter((key) => key.startsWith(`${namespace}:`)).map((key) => key.slice(namespace.length + 1)),
         }, __dirname);
     } catch (e) {
         throw new pulumi.RunError((e as Error).message);
     }
 }
+
+const tokenHelp = "Create a token with read and write scope at https://cloud.digitalocean.com/account/api/tokens, then " +
+    "`export DIGITALOCEAN_TOKEN=dop_v1_...` (or `pulumi config set --secret digitalocean:token dop_v1_...`) and run this again.";
+
+/** Without a token the provider would fail only once resources are being created: say so first, in preview too. */
+function checkTokenOrStop(): void {
+    const token = process.env.DIGITALOCEAN_TOKEN || process.env.DIGITALOCEAN_ACCESS_TOKEN || new pulumi.Config("digitalocean").get("token");
+    if (!token) {
+        throw new pulumi.RunError(`No DigitalOcean API token: DIGITALOCEAN_TOKEN is not set. ${tokenHelp}`);
+    }
+}
+checkTokenOrStop();
 
 /** The zone lookup is the one check that needs the API: it too stops the program before any resource. */
 async function findZoneOrStop(domain: string): Promise<ZonePlace> {
@@ -72,7 +86,12 @@ async function checkVolumeChangeOrStop(): Promise<void> {
             throw problem;
         }
     } catch (e) {
-        throw new pulumi.RunError((e as Error).message);
+        const message = (e as Error).message;
+        // The volume lookup is the first authenticated read: a token DigitalOcean refuses shows here.
+        if (message.includes("Unable to authenticate you")) {
+            throw new pulumi.RunError(`DigitalOcean refused the API token (401 Unable to authenticate you): it is wrong, expired or revoked. ${tokenHelp}`);
+        }
+        throw new pulumi.RunError(message);
     }
 }
 

@@ -9,6 +9,8 @@ export interface ConfigSource {
     get(key: string): string | undefined;
     /** Whether `key` was set as a secret (`pulumi config set --secret`). */
     isSecret(key: string): boolean;
+    /** Every key set in the namespace, when the source can tell: an unknown one is a mistyped one. */
+    keys?(): string[];
 }
 
 export interface DropletConfig {
@@ -67,6 +69,13 @@ export const defaults = {
 
 export const regions = [
     "nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "tor1", "lon1", "ams3", "fra1", "sgp1", "blr1", "syd1", "atl1",
+] as const;
+
+/** Every key the program reads. */
+export const configKeys = [
+    "region", "size", "image", "password", "sshPublicKey", "allowedCidrs", "jupyterPort", "dataVolumeGb", "retainData",
+    "idleKernelMinutes", "maxLoginFailures", "banMinutes", "paused", "reservedIp", "domain", "acmeEmail", "acmeServer",
+    "jupyterlabVersion", "pythonPackages", "requirementsFile", "allowVolumeDeletion",
 ] as const;
 
 export const minimumPasswordLength = 12;
@@ -138,6 +147,11 @@ export function readConfig(source: ConfigSource, projectDir: string): DropletCon
         requirements: check(() => readRequirementsFile(raw("requirementsFile"), projectDir), undefined),
         allowVolumeDeletion: check(() => raw("allowVolumeDeletion"), undefined),
     };
+    for (const key of source.keys?.() ?? []) {
+        if (!(configKeys as readonly string[]).includes(key)) {
+            errors.push(unknownKeyError(key, source.isSecret(key) ? "(a secret value)" : JSON.stringify(source.get(key) ?? "")).message);
+        }
+    }
     if (config.paused && config.dataVolumeGb === 0) {
         // Pausing deletes the droplet and its disk: without a volume the notebooks would go with it.
         errors.push(new ConfigError("paused", "true",
@@ -147,6 +161,35 @@ export function readConfig(source: ConfigSource, projectDir: string): DropletCon
         throw new Error(errors.join("\n"));
     }
     return config;
+}
+
+/** A key the program does not read: most likely a typo, which would otherwise leave the default in force. */
+export function unknownKeyError(key: string, shownValue: string): ConfigError {
+    const nearest = nearestKey(key);
+    return new ConfigError(key, shownValue, `is not a setting of this program, so it would change nothing` +
+        `${nearest === undefined ? "" : `; did you mean ${nearest}?`} (\`pulumi config rm ${key}\`; the settings are ${configKeys.join(", ")})`);
+}
+
+/** The known key closest to `key` in edit distance (case aside), if close enough to be a typo of it. */
+export function nearestKey(key: string): string | undefined {
+    const scored = configKeys.map((known) => ({ known, distance: editDistance(key.toLowerCase(), known.toLowerCase()) }))
+        .sort((a, b) => a.distance - b.distance);
+    const best = scored[0];
+    return best.distance <= Math.max(2, Math.floor(best.known.length / 3)) ? best.known : undefined;
+}
+
+/** Levenshtein distance, with a swap of two neighbours counting as one edit. */
+function editDistance(a: string, b: string): number {
+    const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+                d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    return d[a.length][b.length];
 }
 
 /**
@@ -307,8 +350,58 @@ export function parseCidrs(value: string | undefined): string[] {
             throw new ConfigError("allowedCidrs", JSON.stringify(item),
                 "each entry must be an IPv4 or IPv6 CIDR block such as 203.0.113.7/32 or 2001:db8::/48");
         }
+        const { network, hostBitsSet } = cidrNetwork(item);
+        if (hostBitsSet) {
+            // 203.0.113.7/24 is most often one's own address with the wrong suffix, not a wish to
+            // let in 255 neighbours: say what it would mean, and what was probably meant.
+            const [address] = item.split("/");
+            throw new ConfigError("allowedCidrs", JSON.stringify(item),
+                `has host bits set: as a block it means ${network}, every address from there; ` +
+                `for your own address alone write ${address}/${address.includes(":") ? 128 : 32}`);
+        }
         return item;
     });
+}
+
+/** The block a CIDR names (its host bits cleared; IPv6 in RFC 5952 text), and whether it had any set. */
+export function cidrNetwork(cidr: string): { network: string; hostBitsSet: boolean } {
+    const [address, prefix] = cidr.split("/");
+    const bits = Number(prefix);
+    const v6 = address.includes(":");
+    const width = v6 ? 128 : 32;
+    const value = v6 ? ipv6Value(address) : address.split(".").reduce((n, octet) => (n << 8n) + BigInt(octet), 0n);
+    const mask = bits === 0 ? 0n : ((1n << BigInt(bits)) - 1n) << BigInt(width - bits);
+    const network = value & mask;
+    const text = v6 ? ipv6Text(network) : [24n, 16n, 8n, 0n].map((shift) => String((network >> shift) & 255n)).join(".");
+    return { network: `${text}/${bits}`, hostBitsSet: network !== value };
+}
+
+function ipv6Value(address: string): bigint {
+    const [head, tail] = address.includes("::") ? address.split("::") : [address, undefined];
+    const headGroups = head === "" ? [] : head.split(":");
+    const tailGroups = tail === undefined || tail === "" ? [] : tail.split(":");
+    const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill("0"), ...tailGroups];
+    return groups.reduce((n, group) => (n << 16n) + BigInt(parseInt(group, 16)), 0n);
+}
+
+/** RFC 5952 text: lower case, the longest run of two or more zero groups as "::". */
+function ipv6Text(value: bigint): string {
+    const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+    let best = { start: -1, length: 0 };
+    for (let i = 0; i < 8; i++) {
+        let j = i;
+        while (j < 8 && groups[j] === 0) {
+            j++;
+        }
+        if (j - i > best.length && j - i >= 2) {
+            best = { start: i, length: j - i };
+        }
+    }
+    const text = groups.map((g) => g.toString(16));
+    if (best.start < 0) {
+        return text.join(":");
+    }
+    return `${text.slice(0, best.start).join(":")}::${text.slice(best.start + best.length).join(":")}`;
 }
 
 export function isCidr(value: string): boolean {

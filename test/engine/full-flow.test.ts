@@ -17,7 +17,7 @@
 //          blocked port 80 first, then the certificate, a trusted login and a forced renewal.
 // The stand-in answers a deterministic share of all requests with 429 and 503 throughout.
 import * as assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash, createPublicKey } from "node:crypto";
 import * as tls from "node:tls";
 import * as fs from "node:fs";
@@ -182,6 +182,21 @@ function rootFilesSnapshot(stack: string): string {
         stat -c '%n %U %G %a' ${l.configDir} ${l.tlsDir} ${l.configFile} ${l.certFile} ${l.keyFile}
         find / -xdev -user ${l.user} -not -path '${l.home}' -not -path '${l.home}/*' -not -path '${l.kernelEnvRoot}/*' \
             -not -path '/tmp/*' -not -path '/var/tmp/*' -not -path '/var/log/journal/*' 2>/dev/null | sort`);
+}
+
+/** `npm run server -- <verb> --stack <stack>` as a user runs it, in the project; its output is kept. */
+function serverVerb(stack: string, verb: string[]): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+        const child = spawn("npm", ["run", "--silent", "server", "--", ...verb, "--stack", stack],
+            { cwd: projectDir, env: { ...cli.environment, ...(stack === bob.stack ? { SSH_AUTH_SOCK: agent.socket } : {}) } });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
+        child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 }));
+    });
 }
 
 /** Options for every engine command of a stack: bob's logs in through his agent. */
@@ -450,6 +465,19 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             assert.ok(!fs.existsSync(path.join(home, ".ssh", "known_hosts")), "the shared known_hosts is never touched");
         });
 
+        test("everyday verbs: status gives state, url and cost; open --print the url; logs JupyterLab's journal, over SSH to the pinned host key", async () => {
+            const out = outs[alice.stack];
+            const status = await serverVerb(alice.stack, ["status"]);
+            assert.equal(status.code, 0, status.stderr);
+            assert.equal(status.stdout.trim(), `alice: running\n  url:  ${String(out.url)}\n  cost: ${String(out.costNote)}`);
+            const open = await serverVerb(alice.stack, ["open", "--print"]);
+            assert.equal(open.stdout.trim(), String(out.url));
+            const logs = await serverVerb(alice.stack, ["logs", "--lines", "30"]);
+            assert.equal(logs.code, 0, logs.stderr);
+            assert.match(logs.stdout, /jupyter-lab\[\d+\]: .*(ServerApp|Jupyter Server)/, "JupyterLab's own log lines");
+            assert.ok(logs.stdout.trim().split("\n").length <= 31, "at most the lines asked for");
+        });
+
         test("refresh finds no drift; a no-op `up` changes nothing; preview --expect-no-changes passes", async () => {
             const refresh = await cli.ok(["refresh", "--yes", "--skip-preview", "--expect-no-changes", `--stack=${alice.stack}`]);
             seconds.refresh = refresh.seconds;
@@ -708,7 +736,10 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         for (const kept of ["data-volume", "ssh-do", "password-salt"]) {
             assert.equal(changes[kept], undefined, `${kept} stays: ${JSON.stringify(changes)}`);
         }
-        const paused = await up(bob.stack, "pause (bob)");
+        // The everyday verb: sets what the preview above was planned with, and runs `up`.
+        const paused = await serverVerb(bob.stack, ["pause"]);
+        seconds["pause (bob), npm run server -- pause"] = paused.seconds;
+        assert.equal(paused.code, 0, paused.stderr);
         assert.match(paused.stdout, /jupyterlab-bob: paused: no droplet; the 1 GB volume costs \$0\.00015\/hour, up to \$0\.10\/month/);
         assert.deepEqual(standin.state.droplets().map((d) => d.name), ["jupyterlab-alice"]);
         assert.deepEqual(backend.runningDroplets().map((d) => d.name), ["jupyterlab-alice"], "bob's VM is gone");
@@ -723,6 +754,9 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         assert.equal(out.hourlyPriceUsd, 0.00015);
         assert.equal(out.password, bob.password);
         assert.equal(out.url, undefined, "no url while paused");
+        const status = await serverVerb(bob.stack, ["status"]);
+        assert.equal(status.code, 0, status.stderr);
+        assert.match(status.stdout, /^bob: paused\n {2}cost: paused: no droplet; the 1 GB volume costs \$0\.00015\/hour[^\n]*\n {2}resume: npm run server -- resume --stack bob$/m);
         const connect = spawnSync("bash", [path.join(projectDir, "scripts", "connect.sh"), bob.stack], { cwd: projectDir, env: cli.environment, encoding: "utf8" });
         assert.notEqual(connect.status, 0);
         assert.match(connect.stderr, /the stack is paused: .*'pulumi config set paused false'/);
@@ -741,7 +775,10 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         for (const changes of [aliceChanges, bobChanges]) {
             assert.equal(changes["data-volume"], undefined, `the volume stays: ${JSON.stringify(changes)}`);
         }
-        const results = await Promise.allSettled([up(alice.stack, "replacement up (alice)"), up(bob.stack, "resume (bob)")]);
+        const results = await Promise.allSettled([up(alice.stack, "replacement up (alice)"), serverVerb(bob.stack, ["resume"]).then((resumed) => {
+            seconds["resume (bob), npm run server -- resume"] = resumed.seconds;
+            assert.equal(resumed.code, 0, resumed.stderr);
+        })]);
         for (const r of results) {
             if (r.status === "rejected") {
                 throw r.reason;

@@ -139,6 +139,10 @@ function clearProgramModules(): void {
 
 /** The account's DNS zones and volumes, as getDomains and getVolume answer; any other call fails loudly. */
 function answerCall(args: pulumi.runtime.MockCallArgs, options: ProgramOptions): Record<string, unknown> {
+    if (options.tokenRefused) {
+        const details = "GET https://api.digitalocean.com/v2/volumes?name=x: 401 (request \"0\") Unable to authenticate you";
+        throw Object.assign(new Error(details), { details });
+    }
     if (args.token === "digitalocean:index/getDomains:getDomains") {
         return { id: "domains", domains: (options.zones ?? []).map((name) => ({ name, ttl: 1800, urn: `do:domain:${name}`, zoneFile: "" })) };
     }
@@ -177,6 +181,8 @@ export interface ProgramOptions {
     zones?: string[];
     /** The volumes the mocked account has (getVolume). */
     volumes?: { id: string; name: string; region: string; sizeGb: number }[];
+    /** The token DigitalOcean refuses: every call answers 401, in the provider's words. */
+    tokenRefused?: boolean;
 }
 
 // The mocks and the config are global to the SDK: one program runs at a time, even when
@@ -187,6 +193,9 @@ function oneAtATime<T>(run: () => Promise<T>): Promise<T> {
     previousRun = result.catch(() => undefined);
     return result;
 }
+
+// The program checks that a DigitalOcean token is there before anything else; the mocks never use it.
+process.env.DIGITALOCEAN_TOKEN ??= "mock-token";
 
 export function runProgram(config: Record<string, string>, options: ProgramOptions = {}): Promise<ProgramRun> {
     return oneAtATime(() => runProgramNow(config, options));

@@ -73,6 +73,13 @@ test("a malformed CIDR is refused, naming the entry", () => {
     rejects({ allowedCidrs: '["2001:db8:::/48"]' }, /allowedCidrs = "2001:db8:::\/48"/);
     rejects({ allowedCidrs: "203.0.113.7/32" }, /allowedCidrs = "203.0.113.7\/32": must be a list/);
     rejects({ allowedCidrs: "[]" }, /allowedCidrs = \[\]: must hold at least one CIDR block/);
+    // Host bits set: one's own address with the wrong suffix, or a whole provider's range.
+    rejects({ allowedCidrs: '["203.0.113.7/24"]' },
+        /allowedCidrs = "203\.0\.113\.7\/24": has host bits set: as a block it means 203\.0\.113\.0\/24, .*write 203\.0\.113\.7\/32/);
+    rejects({ allowedCidrs: '["2001:db8:1234:5678::1/32"]' },
+        /allowedCidrs = "2001:db8:1234:5678::1\/32": has host bits set: as a block it means 2001:db8::\/32, .*write 2001:db8:1234:5678::1\/128/);
+    // An empty address: what `$(curl ...)/32` gives when curl printed nothing.
+    rejects({ allowedCidrs: '["/32"]' }, /allowedCidrs = "\/32": each entry must be an IPv4 or IPv6 CIDR/);
 });
 
 test("ports out of range, privileged (but 443) or equal to 22 are refused", () => {
@@ -158,4 +165,21 @@ test("a domain that is not a host name, an email that is not an address, a serve
     for (const acmeServer of ["http://acme.example.net/dir", "acme.example.net", "ftp://x/dir", "https://user:pw@acme.example.net/dir"]) {
         rejects({ acmeServer }, /jupyterlab-droplet:acmeServer = .*: must be the https URL of an ACME directory/);
     }
+});
+
+test("a block written without host bits is kept as written, in any case and form", () => {
+    const config = readConfig(source({ allowedCidrs: '["10.0.0.0/8","2001:DB8::/32","2001:db8:0:0::/64","0.0.0.0/0","::/0","198.51.100.4/32"]' }), projectDir);
+    assert.deepEqual(config.allowedCidrs, ["10.0.0.0/8", "2001:DB8::/32", "2001:db8:0:0::/64", "0.0.0.0/0", "::/0", "198.51.100.4/32"]);
+});
+
+test("a key the program does not read is refused, naming the nearest one: a typo never leaves the default in force", () => {
+    const withKeys = (values: Record<string, string>, secrets: string[] = ["password"]): ConfigSource =>
+        ({ ...source(values, secrets), keys: () => Object.keys(values) });
+    assert.throws(() => readConfig(withKeys({ regoin: "fra1" }), projectDir),
+        /Invalid config jupyterlab-droplet:regoin = "fra1": is not a setting of this program, so it would change nothing; did you mean region\? \(`pulumi config rm regoin`; the settings are region, size, /);
+    assert.throws(() => readConfig(withKeys({ datavolumegb: "20" }), projectDir), /did you mean dataVolumeGb\?/);
+    assert.throws(() => readConfig(withKeys({ pasword: "a secret value" }, ["pasword"]), projectDir),
+        (e: Error) => /jupyterlab-droplet:pasword = \(a secret value\): .*did you mean password\?/.test(e.message) && !e.message.includes("a secret value\""));
+    assert.throws(() => readConfig(withKeys({ colour: "blue" }), projectDir), (e: Error) => /colour = "blue": is not a setting/.test(e.message) && !/did you mean/.test(e.message));
+    assert.equal(readConfig(withKeys({ region: "fra1", password: "long enough password" }), projectDir).region, "fra1");
 });

@@ -446,3 +446,29 @@ describe("a change that would lose the notebooks volume is refused before any re
             / grow-data-volume \/dev\/disk\/by-id\/scsi-0DO_Volume_jupyterlab-alice-notebooks 25$/);
     });
 });
+
+describe("pre-flight: what would fail halfway through `up` stops the program before any resource", () => {
+    test("no DigitalOcean token: says where to get one and which variable to set", async () => {
+        const saved = process.env.DIGITALOCEAN_TOKEN;
+        delete process.env.DIGITALOCEAN_TOKEN;
+        try {
+            const { error, registered } = await programError({ password });
+            assert.match(error.message, /^No DigitalOcean API token: DIGITALOCEAN_TOKEN is not set\. Create a token .* at https:\/\/cloud\.digitalocean\.com\/account\/api\/tokens, then `export DIGITALOCEAN_TOKEN=dop_v1_\.\.\.`/);
+            assert.equal(registered, 0);
+        } finally {
+            process.env.DIGITALOCEAN_TOKEN = saved;
+        }
+    });
+
+    test("a token DigitalOcean refuses: the same help, after the one read that found out", async () => {
+        const { error, registered } = await programError({ password }, { tokenRefused: true });
+        assert.match(error.message, /^DigitalOcean refused the API token \(401 Unable to authenticate you\): it is wrong, expired or revoked\. Create a token/);
+        assert.equal(registered, 0);
+    });
+
+    test("a mistyped key is refused, naming the key it was probably meant to be", async () => {
+        const { error, registered } = await programError({ password, regoin: "fra1" });
+        assert.match(error.message, /Invalid config jupyterlab-droplet:regoin = "fra1": is not a setting of this program, so it would change nothing; did you mean region\?/);
+        assert.equal(registered, 0);
+    });
+});
