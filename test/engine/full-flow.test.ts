@@ -33,7 +33,7 @@ import { adversarialLogins, sendRawRequests, spoofedAddress } from "../support/a
 import { JupyterClient } from "../support/jupyter-client";
 import { requireCommand } from "../support/jupyter-venv";
 import { leaveCellRunning, runCell, startKernel } from "../support/kernel";
-import { buildEngine, copyProject, installPlugins, previewSteps, PulumiCli, readEvents, RunOptions, secondsByResource, urnName } from "./pulumi-cli";
+import { buildEngine, changedResources, copyProject, copyProjectAt, installPlugins, previewSteps, PulumiCli, readEvents, RunOptions, secondsByResource, urnName } from "./pulumi-cli";
 import { VmBackend } from "./vm-backend";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "jld-engine-"));
@@ -47,6 +47,13 @@ let cli: PulumiCli;
 let projectDir: string;
 let agent: { socket: string; pid: number };
 let acme: AcmeServer;
+/**
+ * bob's droplet is made by the last version that landed before this one, then upgraded by this
+ * one: every change to the program is checked to upgrade a running server without replacing its
+ * droplet or volume. Move it forward to the commit of each version that lands.
+ */
+const upgradeBaseline = "b20141e65ba97ce75bfd7661e07818beee378fb8";
+let baselineCli: PulumiCli;
 
 const alice = { stack: "alice", password: "alice's first password", newPassword: "alice's second password!", loginLimit: 3 };
 const bob = { stack: "bob", password: "bob's password, long enough", keyFile: path.join(work, "bob_ed25519"), runningAddress: "" };
@@ -207,14 +214,16 @@ function stackOptions(stack: string, extra: RunOptions = {}): RunOptions {
 let eventLogs = 0;
 /** What alice's first `up` printed: the cost reminder is among its diagnostics. */
 let firstUpOutput = "";
-/** `pulumi up`, with the engine's event log kept for the per-resource times. */
-async function up(stack: string, label: string, extra: RunOptions = {}): Promise<{ stdout: string; perResource: Record<string, number> }> {
+/** `pulumi up` (by this version, or another's `using`), with the engine's event log kept for the per-resource times and changes. */
+async function up(stack: string, label: string, extra: RunOptions = {}, using = cli):
+    Promise<{ stdout: string; perResource: Record<string, number>; changed: Record<string, string> }> {
     const eventLog = path.join(work, `events-${++eventLogs}.jsonl`);
-    const result = await cli.ok(["up", "--yes", "--skip-preview", `--stack=${stack}`], stackOptions(stack, { ...extra, eventLog }));
-    const perResource = secondsByResource(readEvents(eventLog));
+    const result = await using.ok(["up", "--yes", "--skip-preview", `--stack=${stack}`], stackOptions(stack, { ...extra, eventLog }));
+    const events = readEvents(eventLog);
+    const perResource = secondsByResource(events);
     seconds[label] = result.seconds;
     seconds[`${label}: per resource`] = perResource;
-    return { stdout: result.stdout, perResource };
+    return { stdout: result.stdout, perResource, changed: changedResources(events) };
 }
 
 /** The names of the resources a preview would change, and how. */
@@ -258,6 +267,7 @@ before(async () => {
     fs.mkdirSync(home, { recursive: true });
     const cliDir = await installPlugins(engine.binDir, work, PulumiCli.environment(engine.binDir, home, standin.url));
     cli = new PulumiCli(projectDir, PulumiCli.environment(cliDir, home, standin.url));
+    baselineCli = new PulumiCli(copyProjectAt(upgradeBaseline, work), cli.environment);
     fs.mkdirSync(path.join(work, "state"));
     await cli.ok(["login", `file://${path.join(work, "state")}`]);
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "bob@laptop", "-f", bob.keyFile]);
@@ -335,20 +345,31 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         await setConfig(bob.stack, { size: "s-1vcpu-2gb" });
     });
 
-    test("alice's `up` and bob's (Ctrl-C during the JupyterLab install, then `up` again) run side by side", async () => {
+    test("alice's `up` and bob's (the previous version's: Ctrl-C during the JupyterLab install, `up` again; then this version's upgrade) run side by side", async () => {
         const aliceUp = up(alice.stack, "first up (alice), to login working").then((result) => {
             firstUpOutput = result.stdout;
         });
         const bobUp = (async () => {
+            // The previous version makes his droplet, with his stack's config as set above.
+            fs.copyFileSync(path.join(projectDir, `Pulumi.${bob.stack}.yaml`), path.join(baselineCli.directory, `Pulumi.${bob.stack}.yaml`));
             const eventLog = path.join(work, "events-interrupted.jsonl");
-            const interrupted = await cli.run(["up", "--yes", "--skip-preview", `--stack=${bob.stack}`], stackOptions(bob.stack, {
+            const interrupted = await baselineCli.run(["up", "--yes", "--skip-preview", `--stack=${bob.stack}`], stackOptions(bob.stack, {
                 eventLog,
                 interrupt: { when: (e) => e.resourcePreEvent?.metadata.urn.endsWith("::setup-jupyterlab") === true, afterSeconds: 20 },
             }));
             report.interruptedUp = { code: interrupted.code, seconds: interrupted.seconds, tail: (interrupted.stdout + interrupted.stderr).split("\n").slice(-15) };
             assert.notEqual(interrupted.code, 0, "an interrupted `up` does not report success");
             assert.ok(readEvents(eventLog).some((e) => e.resourcePreEvent?.metadata.urn.endsWith("::setup-jupyterlab")), "the install had started");
-            await up(bob.stack, "up after Ctrl-C (bob)");
+            await up(bob.stack, "up after Ctrl-C (bob), previous version", {}, baselineCli);
+            // This version upgrades the running server: the droplet and volume stay; the steps whose
+            // scripts changed run again.
+            const upgrade = await up(bob.stack, "upgrade up (bob), this version on the previous version's droplet");
+            report.upgrade = { baseline: upgradeBaseline, changed: upgrade.changed };
+            for (const kept of ["server-droplet", "data-volume", "ssh-do", "tls-cert", "password-salt"]) {
+                assert.ok(![`replace`, "create-replacement", "delete-replaced", "delete"].includes(upgrade.changed[kept] ?? "same"),
+                    `the upgrade keeps ${kept}: ${JSON.stringify(upgrade.changed)}`);
+            }
+            await cli.ok(["preview", "--expect-no-changes", `--stack=${bob.stack}`], stackOptions(bob.stack));
         })();
         const results = await Promise.allSettled([aliceUp, bobUp]);
         for (const r of results) {

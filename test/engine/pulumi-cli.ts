@@ -1,6 +1,6 @@
 // Runs the real Pulumi CLI (built from Go modules by build-engine.sh) on a temporary copy of the
 // project, with state in a local directory and the DigitalOcean provider pointed at the stand-in.
-import { spawn, spawnSync } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -90,6 +90,11 @@ export class PulumiCli {
     readonly timings: { command: string; seconds: number }[] = [];
 
     constructor(private readonly cwd: string, readonly environment: NodeJS.ProcessEnv) {}
+
+    /** The project directory it runs in. */
+    get directory(): string {
+        return this.cwd;
+    }
 
     static environment(binDir: string, home: string, apiUrl: string): NodeJS.ProcessEnv {
         return {
@@ -221,6 +226,35 @@ export function secondsByResource(events: EngineEvent[]): Record<string, number>
         }
     }
     return seconds;
+}
+
+/** What an `up` did to each resource it did not leave as it was (create, update, replace, delete...), from its event log. */
+export function changedResources(events: EngineEvent[]): Record<string, string> {
+    const changed: Record<string, string> = {};
+    for (const event of events) {
+        const pre = event.resourcePreEvent?.metadata;
+        if (pre !== undefined && pre.op !== "same" && pre.op !== "read" && !pre.urn.includes("pulumi:providers:") && !pre.urn.includes("pulumi:pulumi:Stack")) {
+            changed[urnName(pre.urn)] = pre.op;
+        }
+    }
+    return changed;
+}
+
+/**
+ * The project as an earlier commit had it (the files copyProject copies), beside the current copy,
+ * for an `up` with that version: git archive of `commit` from this repository.
+ */
+export function copyProjectAt(commit: string, into: string): string {
+    const dir = path.join(into, `project-${commit.slice(0, 12)}`);
+    fs.mkdirSync(dir, { recursive: true });
+    const archive = spawnSync("git", ["-C", projectDir, "archive", "--format=tar", commit, "index.ts", "components", "scripts", "Pulumi.yaml", "package.json", "tsconfig.json"],
+        { maxBuffer: 256 * 1024 * 1024 });
+    if (archive.status !== 0) {
+        throw new Error(`git archive ${commit}: ${archive.stderr.toString()} (the engine suite needs the repository's history: a full clone, not a shallow one)`);
+    }
+    execFileSync("tar", ["-x", "-C", dir], { input: archive.stdout });
+    fs.symlinkSync(path.join(projectDir, "node_modules"), path.join(dir, "node_modules"));
+    return dir;
 }
 
 /** One step of `pulumi preview --json`. */
