@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { defaults } from "../../components/config";
 import { renderJupyterConfig } from "../../components/jupyter-config";
-import { renderLoginFilter } from "../../components/login-guard";
+import { renderJournaldSettings, renderLoginFilter } from "../../components/login-guard";
 import { hashJupyterPassword } from "../../components/password-hash";
 import { adversarialLogins, highBytes, loginPost, RawRequest, sendRawRequests, spoofedAddress, TlsTarget } from "../support/adversarial-logins";
 import { JupyterClient } from "../support/jupyter-client";
@@ -274,4 +274,42 @@ done`;
     assertRefusalsMatch(parseMatches(output("jupyter-lab")));
     // Each byte that is not UTF-8 reaches the filter as U+FFFD.
     assertRefusalsMatch(parseMatches(output("jupyter-lab-latin1")), (line) => line.replace(/[\x80-\xff]/g, "\ufffd"));
+});
+
+test("journald with the login guard's LineMax keeps a 60 KB refused login whole, and it counts; by default it would be cut and missed", () => {
+    for (const [command, install] of [["unshare", "util-linux"], ["systemd-cat", "systemd"], ["journalctl", "systemd"]]) {
+        requireCommand(command, `install Debian's ${install} package`);
+    }
+    const journald = ["/usr/lib/systemd/systemd-journald", "/lib/systemd/systemd-journald"].find((f) => fs.existsSync(f));
+    assert.ok(journald, "no systemd-journald: install Debian's systemd package");
+    // A refused login as the server logs it, with a next of 60,000 characters (tornado takes 64 KiB).
+    const refusal = fs.readFileSync(path.join(tmp, "server.log"), "utf8").split("\n").find((l) => / 401 POST \/login\?next=%2Flab \(@127\.0\.0\.1\) /.test(l));
+    assert.ok(refusal !== undefined, "the server logged a plain refused login");
+    fs.writeFileSync(path.join(tmp, "long.log"), `${refusal.replace("?next=%2Flab", `?next=/${"a".repeat(60_000)}`)}\n`);
+    fs.writeFileSync(path.join(tmp, "journald-guard.conf"), renderJournaldSettings());
+    filterFile("new");
+    const counted = (settings: "default" | "guard") => {
+        const script = String.raw`set -eu
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /etc/systemd
+printf '[Journal]\nStorage=volatile\nReadKMsg=no\nForwardToSyslog=no\nForwardToWall=no\n' > /etc/systemd/journald.conf
+if [ "$3" = guard ]; then mkdir /etc/systemd/journald.conf.d && cp "$2/journald-guard.conf" /etc/systemd/journald.conf.d/jupyterlab-droplet.conf; fi
+"$1" & journald=$!
+trap 'kill $journald' EXIT
+i=0; until [ -S /run/systemd/journal/stdout ]; do i=$((i+1)); [ $i -lt 100 ] || { echo "journald did not start" >&2; exit 1; }; sleep 0.1; done
+systemd-cat -t jupyter-lab < "$2/long.log"
+journalctl --sync
+journalctl -D /run/log/journal -t jupyter-lab -o cat | wc -l > "$2/long-entries.txt"
+fail2ban-regex --raw -m SYSLOG_IDENTIFIER=jupyter-lab --out '<ip>' 'systemd-journal[journalpath=/run/log/journal]' "$2/filter-new.conf" > "$2/long.out"`;
+        const result = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "-", journald, tmp, settings],
+            { encoding: "utf8", env: { ...process.env, PYTHONUTF8: "1" } });
+        assert.equal(result.status, 0, `a journald of its own (run the tests as root, as CI does): ${result.stderr}`);
+        return {
+            entries: Number(fs.readFileSync(path.join(tmp, "long-entries.txt"), "utf8").trim()),
+            counted: fs.readFileSync(path.join(tmp, "long.out"), "utf8").split("\n").filter((l) => l === "127.0.0.1").length,
+        };
+    };
+    assert.deepEqual(counted("guard"), { entries: 1, counted: 1 }, "one entry, counted for the connection's address");
+    const cut = counted("default");
+    assert.ok(cut.entries > 1 && cut.counted === 0, `journald's default cuts it and the refusal goes uncounted: ${JSON.stringify(cut)}`);
 });
