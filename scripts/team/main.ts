@@ -12,7 +12,8 @@ import {
     confirmed, notConfirmedMessage, planPrune, PrunePlan, PruneNotConfirmed, pruneDecision, prunePrompt, renderPrunePlan,
     renderUnlistedNote, rosterIdentity, stackMarker, standing,
 } from "./prune";
-import { hourlyPrice, renderTable, stateFromOutputs, TableRow } from "./report";
+import { passphraseGiven, passphraseInEnvironment, PassphraseNotSet, passphraseProblem } from "./passphrase";
+import { firstErrorLine, hourlyPrice, renderTable, stateFromOutputs, TableRow } from "./report";
 import { declaredConfigKeys, mergedConfig, parseRoster, Person, readPasswords, Roster, RosterError } from "./roster";
 import { RunListener, StackResult, TeamWorkspace } from "./stacks";
 
@@ -26,7 +27,7 @@ function loadRoster(file: string): Roster {
         throw new RosterError([`${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
     }
     const declaredKeys = declaredConfigKeys(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8"));
-    return parseRoster(text, { declaredKeys, projectDir });
+    return parseRoster(text, { declaredKeys, projectDir, file });
 }
 
 function selectedPeople(roster: Roster, only: string | undefined): Person[] {
@@ -70,7 +71,7 @@ function settledResults(results: PromiseSettledResult<StackResult>[], stacks: st
             return r.value;
         }
         const reason: unknown = r.reason;
-        const error = (reason instanceof Error ? reason.message : String(reason)).split("\n")[0];
+        const error = firstErrorLine([], reason instanceof Error ? reason.message : String(reason));
         return { stack: stacks[i], state: "failed", error, outputs: {} };
     });
 }
@@ -84,10 +85,36 @@ interface Run {
     team: TeamWorkspace;
 }
 
+/**
+ * Refuses (PassphraseNotSet) before any of `stacks` is touched when one keeps its secrets with a
+ * passphrase and the environment gives the CLI none. Asks the CLI nothing when it has one.
+ */
+async function requirePassphrase(team: TeamWorkspace, stacks: string[]): Promise<void> {
+    const given = passphraseInEnvironment(process.env);
+    let fileProblem: string | undefined;
+    if (given?.kind === "file") {
+        try {
+            // The CLI runs in the project directory, and reads a relative path from there.
+            fs.accessSync(path.resolve(projectDir, given.file), fs.constants.R_OK);
+        } catch (e) {
+            fileProblem = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        }
+    }
+    if (passphraseGiven(process.env, fileProblem) || stacks.length === 0) {
+        return;
+    }
+    const [backendUrl, secretsProviders] = await Promise.all([team.backendUrl(), Promise.all(stacks.map((stack) => team.secretsProvider(stack)))]);
+    const problem = passphraseProblem({ env: process.env, fileProblem, backendUrl, secretsProviders });
+    if (problem !== undefined) {
+        throw new PassphraseNotSet(problem);
+    }
+}
+
 async function up({ options, roster, identity, team }: Run): Promise<StackResult[]> {
     const people = selectedPeople(roster, options.only);
     const passwords = readPasswords(people, path.dirname(path.resolve(options.rosterFile)), projectDir,
         { env: process.env, readFile: (file) => fs.readFileSync(file, "utf8") });
+    await requirePassphrase(team, people.map((p) => p.stack));
     const outDir = path.resolve(options.outDir ?? "");
     prepareSheetDirectory(outDir);
     const board = new ProgressBoard(people.map((p) => p.stack));
@@ -107,6 +134,7 @@ async function up({ options, roster, identity, team }: Run): Promise<StackResult
 async function status({ options, roster, team }: Run): Promise<StackResult[]> {
     const people = selectedPeople(roster, options.only);
     const existing = await team.stackNames();
+    await requirePassphrase(team, people.map((p) => p.stack).filter((stack) => existing.includes(stack)));
     const results = await runBounded(people, options.concurrency, async ({ stack }): Promise<StackResult> => {
         if (!existing.includes(stack)) {
             return { stack, state: "not deployed", outputs: {} };
@@ -122,8 +150,11 @@ async function down(run: Run): Promise<StackResult[]> {
     const people = selectedPeople(roster, options.only);
     const existing = await team.stackNames();
     const targets = people.map((p) => p.stack).filter((stack) => existing.includes(stack));
-    if (options.prune) {
-        targets.push(...await confirmedPrune(run, existing, targets.length));
+    // What --prune would destroy is read from the stacks' files alone, so it can be checked with the rest.
+    const plan = options.prune ? await unlisted(run, existing) : undefined;
+    await requirePassphrase(team, [...targets, ...plan?.prune ?? []]);
+    if (plan !== undefined) {
+        targets.push(...await confirmedPrune(run, plan, targets.length));
     }
     const board = new ProgressBoard(targets);
     const destroyed = settledResults(await runBounded(targets, options.concurrency, (stack) => team.down(stack, listenerFor(board, stack))), targets);
@@ -140,12 +171,11 @@ async function unlisted({ roster, identity, team }: Run, existing?: string[]): P
 }
 
 /**
- * The stacks `down --prune` may destroy: off the roster and made by it. Lists them (with how each
+ * The stacks `down --prune` may destroy: the plan's, off the roster and made by it. Lists them (with how each
  * stands) and what it leaves alone; then goes on with `--yes`, asks on a terminal, and without
  * either destroys nothing (PruneNotConfirmed).
  */
-async function confirmedPrune(run: Run, existing: string[], rosterStacks: number): Promise<string[]> {
-    const plan = await unlisted(run, existing);
+async function confirmedPrune(run: Run, plan: PrunePlan, rosterStacks: number): Promise<string[]> {
     // From the outputs in the backend: no program runs, DigitalOcean is not asked.
     const outputs = await runBounded(plan.prune, run.options.concurrency, (stack) => run.team.outputs(stack));
     const standings = new Map(plan.prune.map((stack, i) => {
@@ -194,8 +224,8 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
 }, (e: unknown) => {
-    // A bad roster or command line is the admin's to fix, and an unconfirmed prune the admin's to
-    // confirm: its message, not a stack trace.
-    console.error(e instanceof RosterError || e instanceof UsageError || e instanceof PruneNotConfirmed ? e.message : e);
+    // A bad roster or command line is the admin's to fix, an unconfirmed prune the admin's to
+    // confirm, a missing passphrase the admin's to give: its message, not a stack trace.
+    console.error(e instanceof RosterError || e instanceof UsageError || e instanceof PruneNotConfirmed || e instanceof PassphraseNotSet ? e.message : e);
     process.exitCode = 2;
 });

@@ -2,6 +2,7 @@
 // a table at the end. Pure functions of engine events, summaries and outputs.
 import type { EngineEvent, OpMap, OutputMap } from "@pulumi/pulumi/automation";
 import { formatHourlyUsd } from "../../components/pricing";
+import { isPassphraseNotSetError, passphraseNotSetMessage } from "./passphrase";
 
 /** What happened to a person's stack in this run, or (for `status`) how it stands. */
 export type PersonState = "created" | "updated" | "unchanged" | "destroyed" | "deployed" | "paused" | "not deployed" | "failed";
@@ -65,16 +66,26 @@ export function progressText(event: EngineEvent): string | undefined {
 const genericErrors = [/^update failed$/, /^destroy failed$/, /^preview failed$/, /^one or more errors occurred/i];
 
 /**
+ * The Automation API's framing of a failed CLI command ("code: -2", " stdout: ", " err?: " with
+ * nothing after them): never the cause.
+ */
+const commandFraming = /^\s*(?:code: -?\d+|stdout:|stderr:|err\?:)\s*$/;
+
+/**
  * The first line that explains a failure: from the engine's error diagnostics in order (the
- * generic "update failed" last), else from the thrown error's text.
+ * generic "update failed" last), else from the thrown error's text. The CLI's missing-passphrase
+ * error, wherever it is, is the advice to set one.
  */
 export function firstErrorLine(diagnostics: string[], thrown: string): string {
+    if ([...diagnostics, thrown].some(isPassphraseNotSetError)) {
+        return passphraseNotSetMessage;
+    }
     // Without the wrapping a provider adds (its Go source line, its SDK's name, its version).
-    const clean = (line: string) => line.trim().replace(/^(?:std(?:out|err):\s*)?error:\s*/, "")
+    const clean = (line: string) => line.trim().replace(/^std(?:out|err):\s*/, "").replace(/^error:\s*/, "")
         .replace(/^[\w./-]+\.go:\d+:\s*/, "").replace(/^sdk\.helper_schema:\s*/, "").replace(/:\s*provider=\S+$/, "").replace(/ \(request "[^"]*"\)/, "");
     const specific = (line: string) => line !== "" && !genericErrors.some((pattern) => pattern.test(line));
     const fromDiagnostics = diagnostics.map((d) => clean(d.trim().split("\n")[0]));
-    const thrownLines = thrown.split("\n").filter((line) => line.trim() !== "");
+    const thrownLines = thrown.split("\n").filter((line) => line.trim() !== "" && !commandFraming.test(line));
     const fromThrown = thrownLines.filter((line) => /\berror:/.test(line)).map(clean);
     return fromDiagnostics.find(specific) ?? fromThrown.find(specific) ?? fromDiagnostics[0]
         ?? (thrownLines.length > 0 ? clean(thrownLines[0]) : "failed (no message)");

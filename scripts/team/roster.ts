@@ -2,7 +2,9 @@
 // caller reads the files), and every value is checked by the program's own readConfig, so a
 // roster accepts exactly what `pulumi up` on a stack would.
 import * as path from "path";
-import { parse as parseYaml } from "yaml";
+import {
+    Document, isAlias, isMap as isYamlMap, isNode, isScalar as isYamlScalar, isSeq, LineCounter, Node, parse as parseYaml, parseDocument, visit, YAMLError,
+} from "yaml";
 import { namespace, readConfig } from "../../components/config";
 import { resourceBaseName } from "../../components/naming";
 
@@ -26,8 +28,9 @@ export interface Roster {
 
 export class RosterError extends Error {
     constructor(readonly problems: string[]) {
+        // A problem may go on over lines (a YAML error's excerpt): all of them indented alike.
         super(`The roster has ${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing was run:\n` +
-            problems.map((p) => `  ${p}`).join("\n"));
+            problems.map((p) => `  ${p.replace(/\n/g, "\n  ")}`).join("\n"));
         this.name = "RosterError";
     }
 }
@@ -37,85 +40,235 @@ export interface RosterContext {
     declaredKeys: string[];
     /** The project directory, which readConfig resolves requirementsFile against. */
     projectDir: string;
+    /** The roster's file as the admin named it, which every problem starts with (`<file>:<line>:<column>: `); "roster" if not given. */
+    file?: string;
 }
+
+/** A place in the roster's data: keys of maps, indexes of lists (as in `people[2].config.region`). */
+type RosterPath = (string | number)[];
+
+/** Where a problem is: `<file>:<line>:<column>` of the key or value at a path, or `<file>` when the path is not in the text. */
+type Locate = (path: RosterPath, part?: "key" | "value") => string;
 
 const personFields = ["stack", "config", "passwordFromEnv", "passwordFile"];
 const stackNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
-/** Parses and validates a roster's YAML text, naming every problem (stack, key, value) at once. */
+/**
+ * Parses and validates a roster's YAML text, naming every problem (stack, key, value) at once,
+ * each with where it is in the file (`<file>:<line>:<column>: `).
+ */
 export function parseRoster(text: string, context: RosterContext): Roster {
+    const file = context.file ?? "roster";
+    const lines = new LineCounter();
+    // The positions are the yaml package's own (its errors' offsets, its nodes' ranges), turned
+    // into lines and columns by its LineCounter; the messages are built here, not prettified.
+    const yamlDocument = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+    if (yamlDocument.errors.length > 0) {
+        throw new RosterError(yamlDocument.errors.map((error) => syntaxProblem(error, yamlDocument, text, lines, file)));
+    }
     let document: unknown;
     try {
-        document = parseYaml(text);
+        document = yamlDocument.toJS();
     } catch (e) {
-        throw new RosterError([`not valid YAML: ${(e as Error).message.split("\n")[0]}`]);
+        // An alias to an anchor that is not there (or not yet): the one error toJS finds itself.
+        const alias = unresolvedAlias(yamlDocument);
+        const what = (e as Error).message;
+        throw new RosterError([alias?.range == null ? `${file}: ${what}` : excerpt(file, text, lines, alias.range[0], what)]);
     }
+    const at: Locate = (path, part = "value") => {
+        const node = nodeAt(yamlDocument, path, part);
+        return node?.range == null ? file : position(file, lines, node.range[0]);
+    };
     const problems: string[] = [];
     if (!isMap(document)) {
-        throw new RosterError(["must be a map with `people:` (a list) and optionally `defaults:` (a map of config keys)"]);
+        throw new RosterError([`${at([])}: must be a map with \`people:\` (a list) and optionally \`defaults:\` (a map of config keys)`]);
     }
     for (const key of Object.keys(document).filter((k) => k !== "defaults" && k !== "people")) {
-        problems.push(`unknown top-level key ${JSON.stringify(key)}: a roster has only \`defaults\` and \`people\``);
+        problems.push(`${at([key], "key")}: unknown top-level key ${JSON.stringify(key)}: a roster has only \`defaults\` and \`people\``);
     }
-    const defaults = readConfigMap("defaults", document.defaults ?? {}, context.declaredKeys, problems);
-    const people: Person[] = [];
+    const defaults = readConfigMap("defaults", ["defaults"], document.defaults ?? {}, context.declaredKeys, at, problems);
+    const people: Listed[] = [];
     if (!Array.isArray(document.people) || document.people.length === 0) {
-        problems.push("people: must be a list with at least one `- stack: <name>` entry");
+        problems.push(`${at(["people"])}: people: must be a list with at least one \`- stack: <name>\` entry`);
     } else {
         document.people.forEach((entry: unknown, index: number) => {
-            const person = readPerson(entry, index, context.declaredKeys, problems);
+            const person = readPerson(entry, index, context.declaredKeys, at, problems);
             if (person !== undefined) {
-                people.push(person);
+                people.push({ person, index });
             }
         });
     }
-    problems.push(...duplicateStacks(people));
-    problems.push(...invalidValues(defaults, people, context.projectDir));
+    problems.push(...duplicateStacks(people, at));
+    problems.push(...invalidValues(defaults, people, context.projectDir, at));
     if (problems.length > 0) {
         throw new RosterError(problems);
     }
-    return { defaults, people };
+    return { defaults, people: people.map((p) => p.person) };
+}
+
+/** A person with their entry's index in the roster's `people` list (where their problems are). */
+interface Listed {
+    person: Person;
+    index: number;
+}
+
+/** `<file>:<line>:<column>` of an offset in the text. */
+function position(file: string, lines: LineCounter, offset: number): string {
+    const { line, col } = lines.linePos(offset);
+    return `${file}:${line}:${col}`;
+}
+
+/** The node at a path of the document (the key's node, for part "key"), through aliases; undefined if the path is not there. */
+function nodeAt(document: Document, path: RosterPath, part: "key" | "value"): Node | undefined {
+    let node: unknown = document.contents;
+    for (const [i, segment] of path.entries()) {
+        if (isAlias(node)) {
+            node = node.resolve(document);
+        }
+        if (isYamlMap(node)) {
+            const pair = node.items.find((item) => isYamlScalar(item.key) && String(item.key.value) === String(segment));
+            if (pair === undefined) {
+                return undefined;
+            }
+            // `key:` with nothing after it: the key is where the value is missing.
+            node = (i === path.length - 1 && part === "key") || pair.value === null ? pair.key : pair.value;
+        } else if (isSeq(node) && typeof segment === "number") {
+            node = node.items[segment];
+        } else {
+            return undefined;
+        }
+    }
+    return isNode(node) ? node : undefined;
+}
+
+function unresolvedAlias(document: Document): Node | undefined {
+    let found: Node | undefined;
+    visit(document, {
+        Alias: (_, alias) => {
+            if (found === undefined && alias.resolve(document) === undefined) {
+                found = alias;
+            }
+        },
+    });
+    return found;
+}
+
+/**
+ * A YAML syntax error as `<file>:<line>:<column>: <what is wrong>`, then the line's full text
+ * and a caret under the column. An unclosed quote or bracket is shown where it opens (the yaml
+ * package notices it where the text runs out of it); a duplicate key names the first one.
+ */
+function syntaxProblem(error: YAMLError, document: Document, text: string, lines: LineCounter, file: string): string {
+    const [start, end] = error.pos;
+    if (start < 0) {
+        return `${file}: ${error.message}`;
+    }
+    const noticed = lines.linePos(start);
+    const opened = openingOf(error, document, text);
+    let what = error.code === "MULTIPLE_DOCS" ? "a roster is one YAML document: this `---` starts a second one" : error.message;
+    if (opened !== undefined) {
+        what += `: the ${text[opened]} opened here is still open at line ${noticed.line}, column ${noticed.col}`;
+    }
+    if (error.code === "DUPLICATE_KEY") {
+        const first = firstOfDuplicateKey(document, start);
+        if (first !== undefined) {
+            const { line, col } = lines.linePos(first.range[0]);
+            what += `: ${JSON.stringify(String(first.value))} is also at line ${line}, column ${col}`;
+        }
+    }
+    if (opened !== undefined) {
+        return excerpt(file, text, lines, opened, what);
+    }
+    // The error's span when it lies on its first line.
+    const stop = lines.linePos(end);
+    return excerpt(file, text, lines, start, what, stop.line === noticed.line ? stop.col - noticed.col : 1);
+}
+
+/** `<file>:<line>:<column>: <what>`, then the line's full text and carets under the column (`width` of them, within the line). */
+function excerpt(file: string, text: string, lines: LineCounter, offset: number, what: string, width = 1): string {
+    const { line, col } = lines.linePos(offset);
+    const lineText = text.slice(lines.lineStarts[line - 1], lines.lineStarts[line] ?? text.length).replace(/\r?\n$/, "");
+    // Tabs before the column are kept in the caret's line, so it stays under the column on a terminal.
+    const caret = lineText.slice(0, col - 1).replace(/[^\t]/g, " ") + "^".repeat(Math.max(1, Math.min(width, lineText.length - col + 1)));
+    return `${file}:${line}:${col}: ${what}\n    ${lineText}\n    ${caret}`;
+}
+
+/** For an unclosed quote or flow collection: the offset of its opening quote or bracket. */
+function openingOf(error: YAMLError, document: Document, text: string): number | undefined {
+    const closer = /^Missing closing (["'])quote/.exec(error.message)?.[1] ?? /^Flow (?:map|sequence) .* end with an? ([}\]])$/.exec(error.message)?.[1];
+    const opener = closer === "}" ? "{" : closer === "]" ? "[" : closer;
+    if (opener === undefined) {
+        return undefined;
+    }
+    const at = error.pos[0];
+    let found: number | undefined;
+    // Depth first, outer before inner: the last one that reaches the error is the innermost.
+    visit(document, (_, node) => {
+        if (isNode(node) && node.range != null && text[node.range[0]] === opener && node.range[0] < at && at <= node.range[2]) {
+            found = node.range[0];
+        }
+    });
+    return found;
+}
+
+/** The earlier key of a duplicate whose second one starts at `offset`. */
+function firstOfDuplicateKey(document: Document, offset: number): { value: unknown; range: [number, number, number] } | undefined {
+    let found: { value: unknown; range: [number, number, number] } | undefined;
+    visit(document, {
+        Map: (_, map) => {
+            const second = map.items.find((pair) => isYamlScalar(pair.key) && pair.key.range?.[0] === offset);
+            if (second !== undefined && isYamlScalar(second.key)) {
+                const key = second.key.value;
+                const first = map.items.find((pair) => pair !== second && isYamlScalar(pair.key) && pair.key.value === key);
+                if (first !== undefined && isYamlScalar(first.key) && first.key.range != null) {
+                    found = { value: key, range: first.key.range };
+                }
+            }
+        },
+    });
+    return found;
 }
 
 function isMap(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function readPerson(entry: unknown, index: number, declaredKeys: string[], problems: string[]): Person | undefined {
+function readPerson(entry: unknown, index: number, declaredKeys: string[], at: Locate, problems: string[]): Person | undefined {
     const where = `people[${index}]`;
+    const path = ["people", index];
     if (!isMap(entry) || typeof entry.stack !== "string") {
-        problems.push(`${where}: must be a map with \`stack: <name>\` (got ${JSON.stringify(entry)})`);
+        problems.push(`${at(path)}: ${where}: must be a map with \`stack: <name>\` (got ${JSON.stringify(entry)})`);
         return undefined;
     }
     const stack = entry.stack;
     const named = `stack ${stack}`;
     if (!stackNamePattern.test(stack)) {
-        problems.push(`${where}: stack ${JSON.stringify(stack)}: must be 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit`);
+        problems.push(`${at([...path, "stack"])}: ${where}: stack ${JSON.stringify(stack)}: must be 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit`);
     }
     for (const key of Object.keys(entry).filter((k) => !personFields.includes(k))) {
-        problems.push(`${named}: unknown field ${JSON.stringify(key)}: a person has ${personFields.join(", ")}`);
+        problems.push(`${at([...path, key], "key")}: ${named}: unknown field ${JSON.stringify(key)}: a person has ${personFields.join(", ")}`);
     }
-    const config = readConfigMap(named, entry.config ?? {}, declaredKeys, problems);
-    const password = readPasswordSource(named, entry, problems);
+    const config = readConfigMap(named, [...path, "config"], entry.config ?? {}, declaredKeys, at, problems);
+    const password = readPasswordSource(named, path, entry, at, problems);
     return { stack, config, password };
 }
 
-function readPasswordSource(named: string, entry: Record<string, unknown>, problems: string[]): PasswordSource | undefined {
+function readPasswordSource(named: string, path: RosterPath, entry: Record<string, unknown>, at: Locate, problems: string[]): PasswordSource | undefined {
     const { passwordFromEnv, passwordFile } = entry;
     if (passwordFromEnv !== undefined && passwordFile !== undefined) {
-        problems.push(`${named}: passwordFromEnv and passwordFile: give one password source, not both`);
+        problems.push(`${at([...path, "passwordFile"], "key")}: ${named}: passwordFromEnv and passwordFile: give one password source, not both`);
         return undefined;
     }
     if (passwordFromEnv !== undefined) {
         if (typeof passwordFromEnv !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(passwordFromEnv)) {
-            problems.push(`${named}: passwordFromEnv = ${JSON.stringify(passwordFromEnv)}: must be an environment variable name such as ALICE_PASSWORD`);
+            problems.push(`${at([...path, "passwordFromEnv"])}: ${named}: passwordFromEnv = ${JSON.stringify(passwordFromEnv)}: must be an environment variable name such as ALICE_PASSWORD`);
             return undefined;
         }
         return { kind: "env", variable: passwordFromEnv };
     }
     if (passwordFile !== undefined) {
         if (typeof passwordFile !== "string" || passwordFile === "") {
-            problems.push(`${named}: passwordFile = ${JSON.stringify(passwordFile)}: must be a file path (relative to the roster)`);
+            problems.push(`${at([...path, "passwordFile"])}: ${named}: passwordFile = ${JSON.stringify(passwordFile)}: must be a file path (relative to the roster)`);
             return undefined;
         }
         return { kind: "file", path: passwordFile };
@@ -124,9 +277,9 @@ function readPasswordSource(named: string, entry: Record<string, unknown>, probl
 }
 
 /** A map of config keys (defaults, or a person's config): known keys, YAML scalars or lists. */
-function readConfigMap(where: string, value: unknown, declaredKeys: string[], problems: string[]): Record<string, RosterValue> {
+function readConfigMap(where: string, path: RosterPath, value: unknown, declaredKeys: string[], at: Locate, problems: string[]): Record<string, RosterValue> {
     if (!isMap(value)) {
-        problems.push(`${where}: config must be a map of config keys to values (got ${JSON.stringify(value)})`);
+        problems.push(`${at(path)}: ${where}: config must be a map of config keys to values (got ${JSON.stringify(value)})`);
         return {};
     }
     const config: Record<string, RosterValue> = {};
@@ -134,14 +287,14 @@ function readConfigMap(where: string, value: unknown, declaredKeys: string[], pr
         const shown = `${namespace}:${key} = ${JSON.stringify(item)}`;
         if (key === "password") {
             // Never echo it: a roster is a plain file, likely in version control.
-            problems.push(`${where}: ${namespace}:password: a password never goes in the roster in plain text; ` +
+            problems.push(`${at([...path, key], "key")}: ${where}: ${namespace}:password: a password never goes in the roster in plain text; ` +
                 "use `passwordFromEnv: VAR` or `passwordFile: path` on the person, or leave it out for a generated one");
         } else if (!declaredKeys.includes(key)) {
-            problems.push(`${where}: unknown config key ${shown}: the keys are ${declaredKeys.join(", ")}`);
+            problems.push(`${at([...path, key], "key")}: ${where}: unknown config key ${shown}: the keys are ${declaredKeys.join(", ")}`);
         } else if (isRosterValue(item)) {
             config[key] = item;
         } else {
-            problems.push(`${where}: Invalid config ${shown}: must be a value or a list of values`);
+            problems.push(`${at([...path, key])}: ${where}: Invalid config ${shown}: must be a value or a list of values`);
         }
     }
     return config;
@@ -156,16 +309,17 @@ function isRosterValue(value: unknown): value is RosterValue {
 }
 
 /** Two entries for one stack, or two stacks whose DigitalOcean names would collide. */
-function duplicateStacks(people: Person[]): string[] {
+function duplicateStacks(people: Listed[], at: Locate): string[] {
     const problems: string[] = [];
     const byBaseName = new Map<string, string>();
-    for (const { stack } of people) {
+    for (const { person: { stack }, index } of people) {
         const baseName = resourceBaseName(stack);
         const earlier = byBaseName.get(baseName);
+        const here = at(["people", index, "stack"]);
         if (earlier === stack) {
-            problems.push(`stack ${stack}: listed twice`);
+            problems.push(`${here}: stack ${stack}: listed twice`);
         } else if (earlier !== undefined) {
-            problems.push(`stack ${stack}: its droplet would be named ${baseName}, like stack ${earlier}'s; rename one`);
+            problems.push(`${here}: stack ${stack}: its droplet would be named ${baseName}, like stack ${earlier}'s; rename one`);
         } else {
             byBaseName.set(baseName, stack);
         }
@@ -187,9 +341,9 @@ export function rawConfigValue(value: RosterValue): string {
  * Each person's merged config through the program's readConfig. A problem in a default is named
  * once, as the defaults'; a problem in a person's own key is named with their stack.
  */
-function invalidValues(defaults: Record<string, RosterValue>, people: Person[], projectDir: string): string[] {
+function invalidValues(defaults: Record<string, RosterValue>, people: Listed[], projectDir: string, at: Locate): string[] {
     const problems = new Set<string>();
-    for (const person of people) {
+    for (const { person, index } of people) {
         const config = mergedConfig(defaults, person);
         try {
             readConfig({
@@ -200,7 +354,10 @@ function invalidValues(defaults: Record<string, RosterValue>, people: Person[], 
             for (const message of (e as Error).message.split("\n")) {
                 const key = /^Invalid config [^:]+:([A-Za-z0-9]+) /.exec(message)?.[1];
                 const fromDefaults = key !== undefined && !(key in person.config) && key in defaults;
-                problems.add(`${fromDefaults ? "defaults (every stack)" : `stack ${person.stack}`}: ${message}`);
+                // At the value readConfig refused; a problem of no one key at the person's entry.
+                const here = fromDefaults ? at(["defaults", key]) : key !== undefined && key in person.config
+                    ? at(["people", index, "config", key]) : at(["people", index]);
+                problems.add(`${here}: ${fromDefaults ? "defaults (every stack)" : `stack ${person.stack}`}: ${message}`);
             }
         }
     }

@@ -72,6 +72,24 @@ export class TeamWorkspace {
         }
     }
 
+    /** The backend the CLI is logged in to (its URL, as `pulumi whoami` gives it), or undefined when that cannot be told. */
+    async backendUrl(): Promise<string | undefined> {
+        try {
+            return (await this.workspace.whoAmI()).url;
+        } catch {
+            return undefined;
+        }
+    }
+
+    /** The secrets provider the stack's own file names, if it has a file that names one. */
+    async secretsProvider(stackName: string): Promise<string | undefined> {
+        try {
+            return (await this.workspace.stackSettings(stackName)).secretsProvider;
+        } catch {
+            return undefined;
+        }
+    }
+
     /** The stack's outputs (secrets included, for the caller to keep out of sight); runs no program. */
     outputs(stackName: string): Promise<OutputMap> {
         return this.workspace.stackOutputs(stackName);

@@ -9,7 +9,7 @@ import { declaredConfigKeys, mergedConfig, parseRoster, rawConfigValue, readPass
 
 const projectDir = path.resolve(__dirname, "..", "..");
 const declaredKeys = declaredConfigKeys(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8"));
-const context = { declaredKeys, projectDir };
+const context = { declaredKeys, projectDir, file: "team.yaml" };
 
 /** The problems a roster is refused with (fails the test if it is accepted). */
 function problems(yaml: string): string[] {
@@ -89,10 +89,10 @@ people:
     config: { allowedCidrs: [1.2.3.4/40], image: windows-2022 }
 `);
         assert.deepEqual(found, [
-            "stack alice: Invalid config jupyterlab-droplet:size = \"s-1vcpu-1gb\": has 1024 MB of RAM; JupyterLab needs a size with at least 2 GB, such as s-1vcpu-2gb or s-2vcpu-4gb",
-            "stack alice: Invalid config jupyterlab-droplet:jupyterPort = 22: 22 is the SSH port; choose 443 or a port from 1024 to 65535",
-            "stack bob: Invalid config jupyterlab-droplet:image = \"windows-2022\": must be an Ubuntu or Debian x86-64 image slug such as debian-13-x64 or ubuntu-24-04-x64",
-            "stack bob: Invalid config jupyterlab-droplet:allowedCidrs = \"1.2.3.4/40\": each entry must be an IPv4 or IPv6 CIDR block such as 203.0.113.7/32 or 2001:db8::/48",
+            "team.yaml:4:21: stack alice: Invalid config jupyterlab-droplet:size = \"s-1vcpu-1gb\": has 1024 MB of RAM; JupyterLab needs a size with at least 2 GB, such as s-1vcpu-2gb or s-2vcpu-4gb",
+            "team.yaml:4:47: stack alice: Invalid config jupyterlab-droplet:jupyterPort = 22: 22 is the SSH port; choose 443 or a port from 1024 to 65535",
+            "team.yaml:6:50: stack bob: Invalid config jupyterlab-droplet:image = \"windows-2022\": must be an Ubuntu or Debian x86-64 image slug such as debian-13-x64 or ubuntu-24-04-x64",
+            "team.yaml:6:29: stack bob: Invalid config jupyterlab-droplet:allowedCidrs = \"1.2.3.4/40\": each entry must be an IPv4 or IPv6 CIDR block such as 203.0.113.7/32 or 2001:db8::/48",
         ]);
     });
 
@@ -102,14 +102,14 @@ defaults: { region: fra2 }
 people: [{ stack: alice }, { stack: bob }, { stack: carol, config: { region: mars1 } }]
 `);
         assert.deepEqual(found, [
-            "defaults (every stack): Invalid config jupyterlab-droplet:region = \"fra2\": must be one of nyc1, nyc2, nyc3, sfo2, sfo3, tor1, lon1, ams3, fra1, sgp1, blr1, syd1, atl1",
-            "stack carol: Invalid config jupyterlab-droplet:region = \"mars1\": must be one of nyc1, nyc2, nyc3, sfo2, sfo3, tor1, lon1, ams3, fra1, sgp1, blr1, syd1, atl1",
+            "team.yaml:2:21: defaults (every stack): Invalid config jupyterlab-droplet:region = \"fra2\": must be one of nyc1, nyc2, nyc3, sfo2, sfo3, tor1, lon1, ams3, fra1, sgp1, blr1, syd1, atl1",
+            "team.yaml:3:78: stack carol: Invalid config jupyterlab-droplet:region = \"mars1\": must be one of nyc1, nyc2, nyc3, sfo2, sfo3, tor1, lon1, ams3, fra1, sgp1, blr1, syd1, atl1",
         ]);
     });
 
     test("an unknown key is named with its value and the known keys", () => {
         const [found] = problems("people: [{ stack: alice, config: { sise: s-2vcpu-4gb } }]");
-        assert.match(found, /^stack alice: unknown config key jupyterlab-droplet:sise = "s-2vcpu-4gb": the keys are region, size, /);
+        assert.match(found, /^team\.yaml:1:36: stack alice: unknown config key jupyterlab-droplet:sise = "s-2vcpu-4gb": the keys are region, size, /);
     });
 
     test("a password in the roster is refused without showing it", () => {
@@ -122,8 +122,8 @@ people: [{ stack: alice, config: { password: "alice's own password" } }]
             assert.match(problem, /jupyterlab-droplet:password: a password never goes in the roster in plain text; use `passwordFromEnv: VAR` or `passwordFile: path`/);
             assert.doesNotMatch(problem, /everyone's password|alice's own password/);
         }
-        assert.match(found[0], /^defaults: /);
-        assert.match(found[1], /^stack alice: /);
+        assert.match(found[0], /^team\.yaml:2:13: defaults: /);
+        assert.match(found[1], /^team\.yaml:3:36: stack alice: /);
     });
 
     test("stacks: a bad name, a duplicate, two names that give one droplet name, a missing stack field", () => {
@@ -136,17 +136,17 @@ people:
   - stack: "-x"
   - name: carol
 `), [
-            "people[4]: stack \"-x\": must be 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit",
-            "people[5]: must be a map with `stack: <name>` (got {\"name\":\"carol\"})",
-            "stack alice: listed twice",
-            "stack bob: its droplet would be named jupyterlab-bob, like stack Bob's; rename one",
+            "team.yaml:7:12: people[4]: stack \"-x\": must be 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit",
+            "team.yaml:8:5: people[5]: must be a map with `stack: <name>` (got {\"name\":\"carol\"})",
+            "team.yaml:4:12: stack alice: listed twice",
+            "team.yaml:6:12: stack bob: its droplet would be named jupyterlab-bob, like stack Bob's; rename one",
         ]);
     });
 
     test("the roster's shape: YAML errors, no people, unknown fields, a non-map config, a map as a value, both password sources", () => {
-        assert.match(problems("people: [alice")[0], /^not valid YAML: /);
-        assert.deepEqual(problems("- alice"), ["must be a map with `people:` (a list) and optionally `defaults:` (a map of config keys)"]);
-        assert.deepEqual(problems("defaults: { region: fra1 }"), ["people: must be a list with at least one `- stack: <name>` entry"]);
+        assert.match(problems("people: [alice")[0], /^team\.yaml:1:9: Flow sequence in block collection must be sufficiently indented and end with a \]/);
+        assert.deepEqual(problems("- alice"), ["team.yaml:1:1: must be a map with `people:` (a list) and optionally `defaults:` (a map of config keys)"]);
+        assert.deepEqual(problems("defaults: { region: fra1 }"), ["team.yaml: people: must be a list with at least one `- stack: <name>` entry"]);
         assert.deepEqual(problems(`
 team: x
 people:
@@ -161,12 +161,12 @@ people:
   - stack: dan
     passwordFromEnv: "not a name"
 `), [
-            "unknown top-level key \"team\": a roster has only `defaults` and `people`",
-            "stack alice: config must be a map of config keys to values (got [\"region\",\"fra1\"])",
-            "stack bob: unknown field \"email\": a person has stack, config, passwordFromEnv, passwordFile",
-            "stack bob: Invalid config jupyterlab-droplet:allowedCidrs = {\"office\":\"203.0.113.7/32\"}: must be a value or a list of values",
-            "stack carol: passwordFromEnv and passwordFile: give one password source, not both",
-            "stack dan: passwordFromEnv = \"not a name\": must be an environment variable name such as ALICE_PASSWORD",
+            "team.yaml:2:1: unknown top-level key \"team\": a roster has only `defaults` and `people`",
+            "team.yaml:5:13: stack alice: config must be a map of config keys to values (got [\"region\",\"fra1\"])",
+            "team.yaml:7:5: stack bob: unknown field \"email\": a person has stack, config, passwordFromEnv, passwordFile",
+            "team.yaml:8:29: stack bob: Invalid config jupyterlab-droplet:allowedCidrs = {\"office\":\"203.0.113.7/32\"}: must be a value or a list of values",
+            "team.yaml:11:5: stack carol: passwordFromEnv and passwordFile: give one password source, not both",
+            "team.yaml:13:22: stack dan: passwordFromEnv = \"not a name\": must be an environment variable name such as ALICE_PASSWORD",
         ]);
     });
 });
