@@ -33,6 +33,9 @@ install -d -o root -g "$user" -m 0750 "$config_dir" "$tls_dir"
 install -o root -g root -m 0600 "${staging}/tls.key" "${JLD_SELF_SIGNED_KEY_FILE:?}"
 install -o root -g root -m 0600 "${staging}/tls.crt" "${JLD_SELF_SIGNED_CERT_FILE:?}"
 install -o root -g "$user" -m 0640 "${staging}/jupyter_server_config.json" "${JLD_CONFIG_FILE:?}"
+# Jupyter's "already migrated from IPython" marker: without it, once a kernel has made ~/.ipython,
+# every start tries to write it into the config dir, which JupyterLab cannot, and fails.
+install -o root -g "$user" -m 0640 /dev/null "${config_dir}/migrated"
 install -d -m 0755 "$(dirname "$unit_drop_in")"
 install -m 0644 "${staging}/unit.conf" "$unit_drop_in"
 rm -f "${JLD_LEGACY_PORT_DROP_IN:?}"

@@ -554,9 +554,9 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             const volume = standin.state.volumes().find((v) => v.name === "jupyterlab-alice-notebooks");
             assert.ok(volume !== undefined);
             for (const [change, message] of [
-                [{ dataVolumeGb: "0" }, new RegExp(`dataVolumeGb = 0: would delete the data volume jupyterlab-alice-notebooks \\(id ${volume.id}, 1 GB in fra1\\)` +
+                [{ dataVolumeGb: "0", region: "fra1" }, new RegExp(`dataVolumeGb = 0: would delete the data volume jupyterlab-alice-notebooks \\(id ${volume.id}, 1 GB in fra1\\)` +
                     `[^]*pulumi config set allowVolumeDeletion ${volume.id}`)],
-                [{ region: "nyc1" }, /region = "nyc1": would replace the data volume jupyterlab-alice-notebooks .* with an empty volume in nyc1/],
+                [{ dataVolumeGb: "1", region: "nyc1" }, /region = "nyc1": would replace the data volume jupyterlab-alice-notebooks .* with an empty volume in nyc1/],
             ] as const) {
                 await setConfig(alice.stack, change);
                 const requestsBefore = standin.state.requests().length;

@@ -1,0 +1,82 @@
+// JupyterLab with its config dir read-only, as on the droplet (root's, and /etc read-only under
+// the unit's ProtectSystem=full), after a kernel has made ~/.ipython: the real JupyterLab from PyPI.
+import * as assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, test } from "node:test";
+import { defaults } from "../../components/config";
+import { renderJupyterConfig } from "../../components/jupyter-config";
+import { hashJupyterPassword } from "../../components/password-hash";
+import { JupyterClient } from "../support/jupyter-client";
+import { ensureJupyterVenv, requireCommand } from "../support/jupyter-venv";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jld-config-dir-"));
+
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const probe = net.createServer().listen(0, "127.0.0.1", () => {
+            const port = (probe.address() as net.AddressInfo).port;
+            probe.close(() => resolve(port));
+        }).on("error", reject);
+    });
+}
+
+/** Starts JupyterLab on a read-only bind mount of its config dir; resolves to whether it answered, and its log. */
+async function startReadOnly(name: string, withMarker: boolean): Promise<{ answered: boolean; log: string }> {
+    const dir = path.join(tmp, name);
+    const configDir = path.join(dir, "config");
+    fs.mkdirSync(path.join(dir, ".ipython"), { recursive: true }); // what a kernel's first run leaves
+    fs.mkdirSync(path.join(dir, "notebooks"));
+    fs.mkdirSync(configDir);
+    execFileSync("openssl", ["req", "-x509", "-nodes", "-days", "1", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-keyout", path.join(dir, "tls.key"), "-out", path.join(dir, "tls.crt"), "-subj", "/CN=test", "-addext", "subjectAltName=IP:127.0.0.1"],
+    { stdio: "ignore" });
+    const port = await freePort();
+    const config = JSON.parse(renderJupyterConfig({
+        hashedPassword: await hashJupyterPassword("a long test password", Buffer.from("0123456789abcdef")),
+        port,
+        idleKernelMinutes: defaults.idleKernelMinutes,
+    }));
+    Object.assign(config.ServerApp, { ip: "127.0.0.1", certfile: path.join(dir, "tls.crt"), keyfile: path.join(dir, "tls.key"),
+        root_dir: path.join(dir, "notebooks"), allow_root: process.getuid?.() === 0 });
+    fs.writeFileSync(path.join(configDir, "jupyter_server_config.json"), JSON.stringify(config));
+    if (withMarker) {
+        // What the configure step (scripts/remote/configure-jupyter.sh) installs beside the config.
+        fs.writeFileSync(path.join(configDir, "migrated"), "");
+    }
+    const script = 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" && exec "$2"';
+    const server = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "-", configDir,
+        path.join(ensureJupyterVenv(), "bin", "jupyter-lab")], {
+        env: { ...process.env, JUPYTER_CONFIG_DIR: configDir, JUPYTER_DATA_DIR: path.join(dir, "data"),
+            JUPYTER_RUNTIME_DIR: path.join(dir, "runtime"), HOME: dir, IPYTHONDIR: path.join(dir, ".ipython") },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    let log = "";
+    server.stdout.on("data", (d: Buffer) => (log += d.toString()));
+    server.stderr.on("data", (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<void>((resolve) => server.on("exit", () => resolve()));
+    try {
+        const ready = new JupyterClient(`https://127.0.0.1:${port}`, fs.readFileSync(path.join(dir, "tls.crt"), "utf8")).waitUntilReady(60_000);
+        const answered = await Promise.race([ready.then(() => true, () => false), exited.then(() => false)]);
+        return { answered, log };
+    } finally {
+        server.kill("SIGTERM");
+        await exited;
+    }
+}
+
+test("JupyterLab starts with its config dir read-only once ~/.ipython exists, with the configure step's migration marker; without it, it fails", async () => {
+    requireCommand("openssl", "install Debian's openssl package");
+    requireCommand("unshare", "install Debian's util-linux package");
+    assert.equal(process.getuid?.(), 0, "a read-only bind mount needs root: run the unit tests as root, as CI does");
+    const withMarker = await startReadOnly("with-marker", true);
+    assert.ok(withMarker.answered, `JupyterLab did not answer:\n${withMarker.log}`);
+    const without = await startReadOnly("without-marker", false);
+    assert.equal(without.answered, false, "without the marker JupyterLab tries to write it, and cannot");
+    assert.match(without.log, /Read-only file system: '[^']*\/migrated'/);
+});
