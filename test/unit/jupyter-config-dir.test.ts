@@ -3,28 +3,19 @@
 import * as assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, test } from "node:test";
 import { defaults } from "../../components/config";
 import { renderJupyterConfig } from "../../components/jupyter-config";
 import { hashJupyterPassword } from "../../components/password-hash";
+import { freePort } from "../support/free-port";
 import { JupyterClient } from "../support/jupyter-client";
 import { ensureJupyterVenv, requireCommand } from "../support/jupyter-venv";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jld-config-dir-"));
 
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const probe = net.createServer().listen(0, "127.0.0.1", () => {
-            const port = (probe.address() as net.AddressInfo).port;
-            probe.close(() => resolve(port));
-        }).on("error", reject);
-    });
-}
 
 /** Starts JupyterLab on a read-only bind mount of its config dir; resolves to whether it answered, and its log. */
 async function startReadOnly(name: string, withMarker: boolean): Promise<{ answered: boolean; log: string }> {

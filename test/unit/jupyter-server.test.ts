@@ -2,7 +2,6 @@
 import * as assert from "node:assert/strict";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
@@ -10,6 +9,7 @@ import { defaults } from "../../components/config";
 import { renderJupyterConfig } from "../../components/jupyter-config";
 import { renderLoginFilter } from "../../components/login-guard";
 import { hashJupyterPassword } from "../../components/password-hash";
+import { freePort } from "../support/free-port";
 import { JupyterClient } from "../support/jupyter-client";
 import { runCell } from "../support/kernel";
 import { ensureJupyterVenv, requireCommand } from "../support/jupyter-venv";
@@ -20,15 +20,6 @@ let server: ChildProcess | undefined;
 let serverLog = "";
 let baseUrl = "";
 let certPem = "";
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const probe = net.createServer().listen(0, "127.0.0.1", () => {
-            const port = (probe.address() as net.AddressInfo).port;
-            probe.close(() => resolve(port));
-        }).on("error", reject);
-    });
-}
 
 before(async () => {
     requireCommand("openssl", "install Debian's openssl package");
