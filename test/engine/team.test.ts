@@ -181,12 +181,14 @@ after(async () => {
 });
 
 describe("a team's servers: the template and the roster", { concurrency: false }, () => {
-    test("`pulumi new` on a copy of the project, non-interactively: the answers land in the stack's config; `pulumi preview` plans the server", async () => {
-        // The template as a user's checkout has it: no node_modules (`pulumi new` installs them).
+    test("`pulumi new` on `npm run template`'s copy, non-interactively: the program's files only; the answers land in the stack's config; `pulumi preview` plans the server", async () => {
+        // The template as `npm run template -- DIR` makes it from this checkout: no node_modules
+        // (`pulumi new` installs them), no stack files with their secrets, no tests, no CI.
         const template = path.join(work, "template");
-        for (const entry of ["index.ts", "components", "scripts", "Pulumi.yaml", "package.json", "package-lock.json", "tsconfig.json"]) {
-            fs.cpSync(path.join(repoDir, entry), path.join(template, entry), { recursive: true });
-        }
+        const made = spawnSync("bash", [path.join(repoDir, "scripts", "template.sh"), template], { encoding: "utf8" });
+        assert.equal(made.status, 0, made.stderr);
+        assert.deepEqual(fs.readdirSync(template).sort(),
+            [".gitignore", "Pulumi.yaml", "components", "index.ts", "package-lock.json", "package.json", "scripts", "tsconfig.json"]);
         fs.mkdirSync(newProjectDir);
         const inNew = new PulumiCli(newProjectDir, cli.environment);
         const created = await inNew.ok(["new", template, "--stack", "carol", "--yes",
@@ -200,6 +202,10 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         assert.equal(value("dataVolumeGb"), "2");
         assert.equal(value("allowedCidrs"), '["203.0.113.7/32"]');
         assert.equal(config["jupyterlab-droplet:password"], undefined, "an empty password answer leaves it to be generated");
+        const stackFiles = fs.readdirSync(newProjectDir).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
+        assert.deepEqual(stackFiles, ["Pulumi.carol.yaml"], "the new project has its own stack's file and no other");
+        assert.doesNotMatch(fs.readFileSync(path.join(newProjectDir, "Pulumi.carol.yaml"), "utf8"), /secure:/, "and no secret in it");
+        assert.ok(!fs.existsSync(path.join(newProjectDir, "test")) && !fs.existsSync(path.join(newProjectDir, ".ci")), "no tests, no CI");
         const preview = await inNew.ok(["preview", "--json", "--stack=carol"]);
         seconds["pulumi preview (the new project)"] = preview.seconds;
         const creates = previewSteps(preview.stdout).filter((s) => s.op === "create").map((s) => urnName(s.urn));
