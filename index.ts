@@ -21,6 +21,7 @@ import { SshKey } from "./components/ssh-key";
 import { TlsCertificate } from "./components/tls-certificate";
 import { renderUnitDropIn } from "./components/systemd-unit";
 import { existingVolume, volumeChangeProblem } from "./components/volume-guard";
+import { apiErrorMessage, missingTokenProblem } from "./components/preflight";
 
 // The SDK knows which keys were set with --secret but marks the function internal; the SDK
 // version is pinned in package.json, and without the function no key counts as plain text.
@@ -45,17 +46,10 @@ function readConfigOrStop(): DropletConfig {
     }
 }
 
-const tokenHelp = "Create a token with read and write scope at https://cloud.digitalocean.com/account/api/tokens, then " +
-    "`export DIGITALOCEAN_TOKEN=dop_v1_...` (or `pulumi config set --secret digitalocean:token dop_v1_...`) and run this again.";
-
-/** Without a token the provider would fail only once resources are being created: say so first, in preview too. */
-function checkTokenOrStop(): void {
-    const token = process.env.DIGITALOCEAN_TOKEN || process.env.DIGITALOCEAN_ACCESS_TOKEN || new pulumi.Config("digitalocean").get("token");
-    if (!token) {
-        throw new pulumi.RunError(`No DigitalOcean API token: DIGITALOCEAN_TOKEN is not set. ${tokenHelp}`);
-    }
+const tokenProblem = missingTokenProblem(process.env, new pulumi.Config("digitalocean").get("token"));
+if (tokenProblem !== undefined) {
+    throw new pulumi.RunError(tokenProblem);
 }
-checkTokenOrStop();
 
 /** The zone lookup is the one check that needs the API: it too stops the program before any resource. */
 async function findZoneOrStop(domain: string): Promise<ZonePlace> {
@@ -86,12 +80,8 @@ async function checkVolumeChangeOrStop(): Promise<void> {
             throw problem;
         }
     } catch (e) {
-        const message = (e as Error).message;
         // The volume lookup is the first authenticated read: a token DigitalOcean refuses shows here.
-        if (message.includes("Unable to authenticate you")) {
-            throw new pulumi.RunError(`DigitalOcean refused the API token (401 Unable to authenticate you): it is wrong, expired or revoked. ${tokenHelp}`);
-        }
-        throw new pulumi.RunError(message);
+        throw new pulumi.RunError(apiErrorMessage((e as Error).message));
     }
 }
 
