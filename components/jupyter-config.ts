@@ -59,6 +59,11 @@ export function renderJupyterConfig(args: JupyterConfigArgs): string {
         KernelSpecManager: {
             ensure_native_kernel: false,
         },
+        // JupyterLab would keep these under the config dir, which is root's and read-only to it.
+        LabApp: {
+            user_settings_dir: l.userSettingsDir,
+            workspaces_dir: l.workspacesDir,
+        },
         ContentsManager: {
             hide_globs: ["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "*.so", "*.dylib", "*~", "lost+found"],
         },

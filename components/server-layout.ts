@@ -34,6 +34,12 @@ export const serverLayout = {
      */
     legacyConfigDir: "/home/jupyter/.jupyter",
     legacyConfigFile: "/home/jupyter/.jupyter/jupyter_server_config.json",
+    /**
+     * JupyterLab's settings and saved layouts: the user's own data (JSON the browser reads, never
+     * code the server runs), kept where JupyterLab kept them before the config dir became root's.
+     */
+    userSettingsDir: "/home/jupyter/.jupyter/lab/user-settings",
+    workspacesDir: "/home/jupyter/.jupyter/lab/workspaces",
     /** certbot's name for the certificate it keeps and renews for the server. */
     acmeCertName: "jupyterlab-droplet",
     /** certbot runs every executable here after each renewal. */

@@ -9,6 +9,7 @@ import { after, test } from "node:test";
 import { defaults } from "../../components/config";
 import { renderJupyterConfig } from "../../components/jupyter-config";
 import { hashJupyterPassword } from "../../components/password-hash";
+import { serverLayout } from "../../components/server-layout";
 import { freePort } from "../support/free-port";
 import { JupyterClient } from "../support/jupyter-client";
 import { ensureJupyterVenv, requireCommand } from "../support/jupyter-venv";
@@ -17,8 +18,15 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jld-config-dir-"));
 
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** Starts JupyterLab on a read-only bind mount of its config dir; resolves to whether it answered, and its log. */
-async function startReadOnly(name: string, withMarker: boolean): Promise<{ answered: boolean; log: string }> {
+const password = "a long test password";
+
+/**
+ * Starts JupyterLab on a read-only bind mount of its config dir, its home at `<tmp>/<name>` (the
+ * rendered config's paths under /home/jupyter moved there), and runs `whileUp` once it answers;
+ * resolves to whether it answered, and its log.
+ */
+async function startReadOnly(name: string, withMarker: boolean, whileUp?: (client: JupyterClient, home: string) => Promise<void>):
+    Promise<{ answered: boolean; log: string }> {
     const dir = path.join(tmp, name);
     const configDir = path.join(dir, "config");
     fs.mkdirSync(path.join(dir, ".ipython"), { recursive: true }); // what a kernel's first run leaves
@@ -29,12 +37,15 @@ async function startReadOnly(name: string, withMarker: boolean): Promise<{ answe
     { stdio: "ignore" });
     const port = await freePort();
     const config = JSON.parse(renderJupyterConfig({
-        hashedPassword: await hashJupyterPassword("a long test password", Buffer.from("0123456789abcdef")),
+        hashedPassword: await hashJupyterPassword(password, Buffer.from("0123456789abcdef")),
         port,
         idleKernelMinutes: defaults.idleKernelMinutes,
     }));
     Object.assign(config.ServerApp, { ip: "127.0.0.1", certfile: path.join(dir, "tls.crt"), keyfile: path.join(dir, "tls.key"),
         root_dir: path.join(dir, "notebooks"), allow_root: process.getuid?.() === 0 });
+    for (const [key, value] of Object.entries(config.LabApp as Record<string, string>)) {
+        config.LabApp[key] = value.replace(serverLayout.home, dir);
+    }
     fs.writeFileSync(path.join(configDir, "jupyter_server_config.json"), JSON.stringify(config));
     if (withMarker) {
         // What the configure step (scripts/remote/configure-jupyter.sh) installs beside the config.
@@ -52,8 +63,12 @@ async function startReadOnly(name: string, withMarker: boolean): Promise<{ answe
     server.stderr.on("data", (d: Buffer) => (log += d.toString()));
     const exited = new Promise<void>((resolve) => server.on("exit", () => resolve()));
     try {
-        const ready = new JupyterClient(`https://127.0.0.1:${port}`, fs.readFileSync(path.join(dir, "tls.crt"), "utf8")).waitUntilReady(60_000);
+        const client = new JupyterClient(`https://127.0.0.1:${port}`, fs.readFileSync(path.join(dir, "tls.crt"), "utf8"));
+        const ready = client.waitUntilReady(60_000);
         const answered = await Promise.race([ready.then(() => true, () => false), exited.then(() => false)]);
+        if (answered && whileUp !== undefined) {
+            await whileUp(client, dir);
+        }
         return { answered, log };
     } finally {
         server.kill("SIGTERM");
@@ -61,11 +76,18 @@ async function startReadOnly(name: string, withMarker: boolean): Promise<{ answe
     }
 }
 
-test("JupyterLab starts with its config dir read-only once ~/.ipython exists, with the configure step's migration marker; without it, it fails", async () => {
+test("JupyterLab starts with its config dir read-only once ~/.ipython exists, with the configure step's migration marker, and saves settings in the home; without the marker, it fails", async () => {
     requireCommand("openssl", "install Debian's openssl package");
     requireCommand("unshare", "install Debian's util-linux package");
     assert.equal(process.getuid?.(), 0, "a read-only bind mount needs root: run the unit tests as root, as CI does");
-    const withMarker = await startReadOnly("with-marker", true);
+    const withMarker = await startReadOnly("with-marker", true, async (client, home) => {
+        // A setting changed in the browser (here the theme) is saved in the user's home, not in the read-only config dir.
+        assert.equal((await client.login(password)).status, 302);
+        const saved = await client.api("PUT", "/lab/api/settings/@jupyterlab/apputils-extension:themes", { raw: '{ "theme": "JupyterLab Dark" }' });
+        assert.equal(saved.status, 204, saved.body);
+        const file = path.join(serverLayout.userSettingsDir.replace(serverLayout.home, home), "@jupyterlab", "apputils-extension", "themes.jupyterlab-settings");
+        assert.match(fs.readFileSync(file, "utf8"), /JupyterLab Dark/);
+    });
     assert.ok(withMarker.answered, `JupyterLab did not answer:\n${withMarker.log}`);
     const without = await startReadOnly("without-marker", false);
     assert.equal(without.answered, false, "without the marker JupyterLab tries to write it, and cannot");

@@ -98,6 +98,8 @@ test("the Jupyter config uses jupyter_server 2.x names: hash, TLS, all interface
     assert.deepEqual(config.PasswordIdentityProvider,
         { hashed_password: "argon2:$argon2id$x", password_required: true, allow_password_change: false });
     assert.deepEqual(config.KernelSpecManager, { ensure_native_kernel: false });
+    assert.deepEqual(config.LabApp, { user_settings_dir: serverLayout.userSettingsDir, workspaces_dir: serverLayout.workspacesDir },
+        "settings and layouts in the user's home: the config dir is read-only to JupyterLab");
     assert.ok(!("NotebookApp" in config), "no 1.x names");
 });
 
