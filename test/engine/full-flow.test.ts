@@ -381,8 +381,6 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         assert.deepEqual(standin.state.droplets().map((d) => d.name).sort(), ["jupyterlab-alice", "jupyterlab-bob"]);
         assert.equal(standin.state.volumes().length, 2);
         assert.equal(standin.state.sshKeys().length, 2);
-        const apiFaults = standin.state.faults();
-        assert.ok(apiFaults.tooManyRequests > 0 && apiFaults.unavailable > 0, `the provider met 429s and 503s: ${JSON.stringify(apiFaults)}`);
         const aliceOut = await outputs(alice.stack);
         await outputs(bob.stack);
         // alice's address is her reserved IP, assigned to her droplet, which has an address of its own.
@@ -1051,5 +1049,9 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         const qemu = spawnSync("pgrep", ["-f", `qemu-system-x86_64.*${path.join(work, "cloud")}`]);
         assert.notEqual(qemu.status, 0, "no qemu process of this test is left");
         assert.deepEqual(standin.state.unknownCalls(), [], "the stand-in answered every call the provider made");
+        // Over the whole run, not one phase: which request numbers get a fault depends on how
+        // concurrent requests and retries interleave (a retry is never faulted).
+        const apiFaults = standin.state.faults();
+        assert.ok(apiFaults.tooManyRequests > 0 && apiFaults.unavailable > 0, `the provider met 429s and 503s, and every up still passed: ${JSON.stringify(apiFaults)}`);
     });
 });
