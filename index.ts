@@ -35,12 +35,17 @@ const config = readConfigOrStop();
 /** Bad config stops the program before any resource exists, with the messages alone (no stack trace). */
 function readConfigOrStop(): DropletConfig {
     try {
-        return readConfig({
-            get: (key) => stackConfig.get(key),
-            isSecret: (key) => isConfigSecret(`${namespace}:${key}`),
-            keys: () => Object.keys(pulumi.runtime.allConfig())
-                .filter((key) => key.startsWith(`${namespace}:`)).map((key) => key.slice(namespace.length + 1)),
-        }, __dirname);
+        return readConfig(
+            {
+                get: (key) => stackConfig.get(key),
+                isSecret: (key) => isConfigSecret(`${namespace}:${key}`),
+                keys: () =>
+                    Object.keys(pulumi.runtime.allConfig())
+                        .filter((key) => key.startsWith(`${namespace}:`))
+                        .map((key) => key.slice(namespace.length + 1)),
+            },
+            __dirname,
+        );
     } catch (e) {
         throw new pulumi.RunError((e as Error).message);
     }
@@ -68,8 +73,10 @@ if (config.domain === undefined && (config.acmeEmail !== undefined || config.acm
     void pulumi.log.warn("acmeEmail and acmeServer take effect only with a domain: set domain, or unset them.");
 }
 if (config.dataVolumeGb === 0) {
-    void pulumi.log.warn("dataVolumeGb is 0: notebooks live on the droplet's own disk and are lost if the droplet is " +
-        "ever replaced (a change of image, region or sshPublicKey). A data volume keeps them.");
+    void pulumi.log.warn(
+        "dataVolumeGb is 0: notebooks live on the droplet's own disk and are lost if the droplet is " +
+            "ever replaced (a change of image, region or sshPublicKey). A data volume keeps them.",
+    );
 }
 
 /** A change that would lose the notebooks stops the program before any resource exists too. */
@@ -94,22 +101,24 @@ export = async () => {
     const jupyterPassword = new JupyterPassword("password", {
         password: config.password === undefined ? undefined : pulumi.secret(config.password),
     });
-    const dataVolume = config.dataVolumeGb > 0
-        ? new DataVolume("data", {
-            volumeName,
-            region: config.region,
-            sizeGb: config.dataVolumeGb,
-            retain: config.retainData,
-            tags,
-        })
-        : undefined;
+    const dataVolume =
+        config.dataVolumeGb > 0
+            ? new DataVolume("data", {
+                  volumeName,
+                  region: config.region,
+                  sizeGb: config.dataVolumeGb,
+                  retain: config.retainData,
+                  tags,
+              })
+            : undefined;
 
     const reservedAddress = config.reservedIp ? new ReservedAddress("address", { region: config.region }) : undefined;
     // With a reserved IP the certificate names an address that outlives droplets, so it stays
     // through pause, resume and replacement; otherwise it lives and dies with the droplet's address.
-    const lastingCertificate = reservedAddress === undefined
-        ? undefined
-        : new TlsCertificate("tls", { ipAddress: reservedAddress.ipAddress, commonName: baseName });
+    const lastingCertificate =
+        reservedAddress === undefined
+            ? undefined
+            : new TlsCertificate("tls", { ipAddress: reservedAddress.ipAddress, commonName: baseName });
 
     /** The droplet and everything that exists only for it: what `paused: true` deletes. */
     function launchServer() {
@@ -145,17 +154,20 @@ export = async () => {
             jupyterlabVersion: config.jupyterlabVersion,
             jupyterPort: config.jupyterPort,
             loginGuardPayload: renderFilePayload(loginGuardFiles(config)),
-            configPayload: pulumi.all([jupyterPassword.hash, certificate.certPem, certificate.privateKeyPem]).apply(
-                ([hashedPassword, certPem, keyPem]) => renderFilePayload({
-                    "jupyter_server_config.json": renderJupyterConfig({
-                        hashedPassword,
-                        port: config.jupyterPort,
-                        idleKernelMinutes: config.idleKernelMinutes,
+            configPayload: pulumi
+                .all([jupyterPassword.hash, certificate.certPem, certificate.privateKeyPem])
+                .apply(([hashedPassword, certPem, keyPem]) =>
+                    renderFilePayload({
+                        "jupyter_server_config.json": renderJupyterConfig({
+                            hashedPassword,
+                            port: config.jupyterPort,
+                            idleKernelMinutes: config.idleKernelMinutes,
+                        }),
+                        "tls.crt": certPem,
+                        "tls.key": keyPem,
+                        "unit.conf": renderUnitDropIn({ dataVolume: dataVolume !== undefined }),
                     }),
-                    "tls.crt": certPem,
-                    "tls.key": keyPem,
-                    "unit.conf": renderUnitDropIn({ dataVolume: dataVolume !== undefined }),
-                })),
+                ),
             kernelRequirements: kernelRequirements(config.pythonPackages, config.requirements?.text),
             domain: config.domain,
             domainRecord: domainName,
@@ -168,11 +180,15 @@ export = async () => {
 
     const running = config.paused ? undefined : launchServer();
     const keptPrices = [volumePrice(config.dataVolumeGb), ...(config.reservedIp ? [reservedIpPrice(running !== undefined)] : [])];
-    const price = running === undefined
-        ? pulumi.output(totalPrice(...keptPrices))
-        : pulumi.all([running.server.priceHourly, running.server.priceMonthly]).apply(
-            ([hourlyUsd, monthlyUsd]) => totalPrice({ hourlyUsd, monthlyUsd }, ...keptPrices));
-    const cost = price.apply((p) => costSummary({ paused: config.paused, dataVolumeGb: config.dataVolumeGb, reservedIp: config.reservedIp, price: p }));
+    const price =
+        running === undefined
+            ? pulumi.output(totalPrice(...keptPrices))
+            : pulumi
+                  .all([running.server.priceHourly, running.server.priceMonthly])
+                  .apply(([hourlyUsd, monthlyUsd]) => totalPrice({ hourlyUsd, monthlyUsd }, ...keptPrices));
+    const cost = price.apply((p) =>
+        costSummary({ paused: config.paused, dataVolumeGb: config.dataVolumeGb, reservedIp: config.reservedIp, price: p }),
+    );
     // Runs once the droplet's price is known (not in a preview of a new droplet): a reminder on every `up`.
     cost.apply((line) => pulumi.log.info(`${baseName}: ${line}`));
 
@@ -183,26 +199,34 @@ export = async () => {
         // With a domain, browsers reach it by name and trust its ACME certificate; without one,
         // by address, trusting the self-signed certificate whose fingerprint the outputs give.
         const host = config.domain === undefined ? ip : pulumi.output(config.domain);
-        const trust = config.domain === undefined
-            ? { certificateSha256: certificate.sha256Fingerprint, certificatePem: certificate.certPem, certificateValidUntil: certificate.validUntil }
-            : { certificate: setup.certificateReport };
+        const trust =
+            config.domain === undefined
+                ? {
+                      certificateSha256: certificate.sha256Fingerprint,
+                      certificatePem: certificate.certPem,
+                      certificateValidUntil: certificate.validUntil,
+                  }
+                : { certificate: setup.certificateReport };
         return {
             url: pulumi.interpolate`https://${host}${config.jupyterPort === httpsPort ? "" : `:${config.jupyterPort}`}/lab`,
             ipAddress: ip,
-            sshCommand: sshKey.privateKey === undefined
-                ? pulumi.interpolate`ssh ${sshUser}@${ip}`
-                : pulumi.interpolate`ssh -i ~/.ssh/${baseName} ${sshUser}@${ip}`,
+            sshCommand:
+                sshKey.privateKey === undefined
+                    ? pulumi.interpolate`ssh ${sshUser}@${ip}`
+                    : pulumi.interpolate`ssh -i ~/.ssh/${baseName} ${sshUser}@${ip}`,
             ...trust,
             setupReport: setup.readyMessage,
             sshHostKey: setup.hostKey,
             sshHostKeyFingerprint: setup.hostKey.apply(sshKeyFingerprint),
             knownHostsLine: setup.hostKey.apply((hostKey) => knownHostsEntry(baseName, hostKey)),
-            sshConfig: host.apply((hostName) => sshConfigEntry({
-                alias: baseName,
-                hostName,
-                user: sshUser,
-                identityFile: sshKey.privateKey === undefined ? undefined : `~/.ssh/${baseName}`,
-            })),
+            sshConfig: host.apply((hostName) =>
+                sshConfigEntry({
+                    alias: baseName,
+                    hostName,
+                    user: sshUser,
+                    identityFile: sshKey.privateKey === undefined ? undefined : `~/.ssh/${baseName}`,
+                }),
+            ),
         };
     }
 

@@ -20,13 +20,20 @@ PermitRootLogin prohibit-password
 `;
 
 function block(text: string, indent: string): string {
-    return text.trimEnd().split("\n").map((line) => (line === "" ? "" : indent + line)).join("\n");
+    return text
+        .trimEnd()
+        .split("\n")
+        .map((line) => (line === "" ? "" : indent + line))
+        .join("\n");
 }
 
 export function renderCloudInit(args: CloudInitArgs = {}): string {
     const l = serverLayout;
     const swapBytes = (args.swapMb ?? 2048) * 1024 * 1024;
-    const mounts = args.dataVolumeName === undefined ? "" : `mounts:
+    const mounts =
+        args.dataVolumeName === undefined
+            ? ""
+            : `mounts:
   - [${JSON.stringify(volumeDevicePath(args.dataVolumeName))}, ${JSON.stringify(l.notebookDir)}, ext4, "defaults,nofail,discard,x-systemd.device-timeout=60s", "0", "2"]
 `;
     return `#cloud-config

@@ -67,15 +67,31 @@ export const defaults = {
     jupyterlabVersion: "4.6.6",
 } as const;
 
-export const regions = [
-    "nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "tor1", "lon1", "ams3", "fra1", "sgp1", "blr1", "syd1", "atl1",
-] as const;
+export const regions = ["nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "tor1", "lon1", "ams3", "fra1", "sgp1", "blr1", "syd1", "atl1"] as const;
 
 /** Every key the program reads. */
 export const configKeys = [
-    "region", "size", "image", "password", "sshPublicKey", "allowedCidrs", "jupyterPort", "dataVolumeGb", "retainData",
-    "idleKernelMinutes", "maxLoginFailures", "banMinutes", "paused", "reservedIp", "domain", "acmeEmail", "acmeServer",
-    "jupyterlabVersion", "pythonPackages", "requirementsFile", "allowVolumeDeletion",
+    "region",
+    "size",
+    "image",
+    "password",
+    "sshPublicKey",
+    "allowedCidrs",
+    "jupyterPort",
+    "dataVolumeGb",
+    "retainData",
+    "idleKernelMinutes",
+    "maxLoginFailures",
+    "banMinutes",
+    "paused",
+    "reservedIp",
+    "domain",
+    "acmeEmail",
+    "acmeServer",
+    "jupyterlabVersion",
+    "pythonPackages",
+    "requirementsFile",
+    "allowVolumeDeletion",
 ] as const;
 
 export const minimumPasswordLength = 12;
@@ -154,8 +170,13 @@ export function readConfig(source: ConfigSource, projectDir: string): DropletCon
     }
     if (config.paused && config.dataVolumeGb === 0) {
         // Pausing deletes the droplet and its disk: without a volume the notebooks would go with it.
-        errors.push(new ConfigError("paused", "true",
-            "needs a data volume: with dataVolumeGb 0 the notebooks live on the droplet's disk, which pausing deletes").message);
+        errors.push(
+            new ConfigError(
+                "paused",
+                "true",
+                "needs a data volume: with dataVolumeGb 0 the notebooks live on the droplet's disk, which pausing deletes",
+            ).message,
+        );
     }
     if (errors.length > 0) {
         throw new Error(errors.join("\n"));
@@ -166,13 +187,18 @@ export function readConfig(source: ConfigSource, projectDir: string): DropletCon
 /** A key the program does not read: most likely a typo, which would otherwise leave the default in force. */
 export function unknownKeyError(key: string, shownValue: string): ConfigError {
     const nearest = nearestKey(key);
-    return new ConfigError(key, shownValue, `is not a setting of this program, so it would change nothing` +
-        `${nearest === undefined ? "" : `; did you mean ${nearest}?`} (\`pulumi config rm ${key}\`; the settings are ${configKeys.join(", ")})`);
+    return new ConfigError(
+        key,
+        shownValue,
+        `is not a setting of this program, so it would change nothing` +
+            `${nearest === undefined ? "" : `; did you mean ${nearest}?`} (\`pulumi config rm ${key}\`; the settings are ${configKeys.join(", ")})`,
+    );
 }
 
 /** The known key closest to `key` in edit distance (case aside), if close enough to be a typo of it. */
 export function nearestKey(key: string): string | undefined {
-    const scored = configKeys.map((known) => ({ known, distance: editDistance(key.toLowerCase(), known.toLowerCase()) }))
+    const scored = configKeys
+        .map((known) => ({ known, distance: editDistance(key.toLowerCase(), known.toLowerCase()) }))
         .sort((a, b) => a.distance - b.distance);
     const best = scored[0];
     return best.distance <= Math.max(2, Math.floor(best.known.length / 3)) ? best.known : undefined;
@@ -180,7 +206,9 @@ export function nearestKey(key: string): string | undefined {
 
 /** Levenshtein distance, with a swap of two neighbours counting as one edit. */
 function editDistance(a: string, b: string): number {
-    const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+        Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+    );
     for (let i = 1; i <= a.length; i++) {
         for (let j = 1; j <= b.length; j++) {
             d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
@@ -242,8 +270,11 @@ export function parseSize(value: string): string {
     }
     const memoryMb = memoryMbOfSize(value);
     if (memoryMb !== undefined && memoryMb < minimumMemoryMb) {
-        throw new ConfigError("size", JSON.stringify(value),
-            `has ${memoryMb} MB of RAM; JupyterLab needs a size with at least 2 GB, such as s-1vcpu-2gb or s-2vcpu-4gb`);
+        throw new ConfigError(
+            "size",
+            JSON.stringify(value),
+            `has ${memoryMb} MB of RAM; JupyterLab needs a size with at least 2 GB, such as s-1vcpu-2gb or s-2vcpu-4gb`,
+        );
     }
     return value;
 }
@@ -251,8 +282,11 @@ export function parseSize(value: string): string {
 export function parseImage(value: string): string {
     // The user-data and the setup scripts use apt and systemd: only Ubuntu and Debian images fit.
     if (!/^(ubuntu-\d{2}-\d{2}|debian-\d{2})-x64$/.test(value)) {
-        throw new ConfigError("image", JSON.stringify(value),
-            "must be an Ubuntu or Debian x86-64 image slug such as debian-13-x64 or ubuntu-24-04-x64");
+        throw new ConfigError(
+            "image",
+            JSON.stringify(value),
+            "must be an Ubuntu or Debian x86-64 image slug such as debian-13-x64 or ubuntu-24-04-x64",
+        );
     }
     return value;
 }
@@ -264,8 +298,7 @@ export function parsePassword(value: string | undefined, isSecret: boolean): str
     // Never echo the value itself: describe it instead.
     const described = `(a value of ${[...value].length} characters)`;
     if (!isSecret) {
-        throw new ConfigError("password", described,
-            "is stored in plain text; set it with `pulumi config set --secret password`");
+        throw new ConfigError("password", described, "is stored in plain text; set it with `pulumi config set --secret password`");
     }
     if ([...value].length < minimumPasswordLength) {
         throw new ConfigError("password", described, `must be at least ${minimumPasswordLength} characters long`);
@@ -276,8 +309,15 @@ export function parsePassword(value: string | undefined, isSecret: boolean): str
     return value;
 }
 
-const sshKeyTypes = ["ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-    "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com"];
+const sshKeyTypes = [
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+];
 
 export function parseSshPublicKey(value: string | undefined): string | undefined {
     if (value === undefined) {
@@ -285,7 +325,7 @@ export function parseSshPublicKey(value: string | undefined): string | undefined
     }
     const key = value.trim();
     const shown = JSON.stringify(key.length > 60 ? `${key.slice(0, 57)}...` : key);
-    const allowed = `must be one OpenSSH public key line ("${sshKeyTypes.slice(0, 3).join("\", \"")} ... AAAA... comment"), as in ~/.ssh/id_ed25519.pub`;
+    const allowed = `must be one OpenSSH public key line ("${sshKeyTypes.slice(0, 3).join('", "')} ... AAAA... comment"), as in ~/.ssh/id_ed25519.pub`;
     if (/PRIVATE KEY/.test(key)) {
         throw new ConfigError("sshPublicKey", "(a private key)", `${allowed}; never the private key`);
     }
@@ -347,17 +387,23 @@ export function parseCidrs(value: string | undefined): string[] {
     }
     return list.map((item) => {
         if (typeof item !== "string" || !isCidr(item)) {
-            throw new ConfigError("allowedCidrs", JSON.stringify(item),
-                "each entry must be an IPv4 or IPv6 CIDR block such as 203.0.113.7/32 or 2001:db8::/48");
+            throw new ConfigError(
+                "allowedCidrs",
+                JSON.stringify(item),
+                "each entry must be an IPv4 or IPv6 CIDR block such as 203.0.113.7/32 or 2001:db8::/48",
+            );
         }
         const { network, hostBitsSet } = cidrNetwork(item);
         if (hostBitsSet) {
             // 203.0.113.7/24 is most often one's own address with the wrong suffix, not a wish to
             // let in 255 neighbours: say what it would mean, and what was probably meant.
             const [address] = item.split("/");
-            throw new ConfigError("allowedCidrs", JSON.stringify(item),
+            throw new ConfigError(
+                "allowedCidrs",
+                JSON.stringify(item),
                 `has host bits set: as a block it means ${network}, every address from there; ` +
-                `for your own address alone write ${address}/${address.includes(":") ? 128 : 32}`);
+                    `for your own address alone write ${address}/${address.includes(":") ? 128 : 32}`,
+            );
         }
         return item;
     });
@@ -380,7 +426,10 @@ function ipv6Value(address: string): bigint {
     const [head, tail] = address.includes("::") ? address.split("::") : [address, undefined];
     const headGroups = head === "" ? [] : head.split(":");
     const tailGroups = tail === undefined || tail === "" ? [] : tail.split(":");
-    const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill("0"), ...tailGroups];
+    const groups =
+        tail === undefined
+            ? headGroups
+            : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill("0"), ...tailGroups];
     return groups.reduce((n, group) => (n << 16n) + BigInt(parseInt(group, 16)), 0n);
 }
 
@@ -467,8 +516,11 @@ export function parseDomain(value: string | undefined): string | undefined {
     const isLabel = (label: string) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(label);
     // A name in a zone: at least two labels, and a top-level label that is not a number (not an IP address).
     if (name.length > maximumDomainLength || labels.length < 2 || !labels.every(isLabel) || /^\d+$/.test(labels[labels.length - 1])) {
-        throw new ConfigError("domain", JSON.stringify(value),
-            "must be a fully qualified host name in a DigitalOcean-managed zone, such as nb.example.com (letters, digits and hyphens; no scheme, port or path)");
+        throw new ConfigError(
+            "domain",
+            JSON.stringify(value),
+            "must be a fully qualified host name in a DigitalOcean-managed zone, such as nb.example.com (letters, digits and hyphens; no scheme, port or path)",
+        );
     }
     return name;
 }
@@ -480,7 +532,11 @@ export function parseAcmeEmail(value: string | undefined): string | undefined {
     const email = value.trim();
     const [local, host, ...rest] = email.split("@");
     if (rest.length > 0 || !local || !host || /[\s,;<>"]/.test(email) || !/^[^.]+(\.[^.]+)+$/.test(host)) {
-        throw new ConfigError("acmeEmail", JSON.stringify(value), "must be an email address such as you@example.com (or unset: no notices)");
+        throw new ConfigError(
+            "acmeEmail",
+            JSON.stringify(value),
+            "must be an email address such as you@example.com (or unset: no notices)",
+        );
     }
     return email;
 }
@@ -503,23 +559,47 @@ export function parseAcmeServer(value: string | undefined): string {
 }
 
 export function parseVolumeSize(value: string | undefined): number {
-    return parseInteger("dataVolumeGb", value, defaults.dataVolumeGb, 0, maximumVolumeGb,
-        `must be 0 (no volume) or a size from 1 to ${maximumVolumeGb} GB`);
+    return parseInteger(
+        "dataVolumeGb",
+        value,
+        defaults.dataVolumeGb,
+        0,
+        maximumVolumeGb,
+        `must be 0 (no volume) or a size from 1 to ${maximumVolumeGb} GB`,
+    );
 }
 
 export function parseIdleKernelMinutes(value: string | undefined): number {
-    return parseInteger("idleKernelMinutes", value, defaults.idleKernelMinutes, 0, maximumIdleKernelMinutes,
-        `must be 0 (never cull) or a number of minutes from 1 to ${maximumIdleKernelMinutes}`);
+    return parseInteger(
+        "idleKernelMinutes",
+        value,
+        defaults.idleKernelMinutes,
+        0,
+        maximumIdleKernelMinutes,
+        `must be 0 (never cull) or a number of minutes from 1 to ${maximumIdleKernelMinutes}`,
+    );
 }
 
 export function parseMaxLoginFailures(value: string | undefined): number {
-    return parseInteger("maxLoginFailures", value, defaults.maxLoginFailures, 0, maximumLoginFailures,
-        `must be 0 (no ban) or a number of failed logins from 1 to ${maximumLoginFailures}`);
+    return parseInteger(
+        "maxLoginFailures",
+        value,
+        defaults.maxLoginFailures,
+        0,
+        maximumLoginFailures,
+        `must be 0 (no ban) or a number of failed logins from 1 to ${maximumLoginFailures}`,
+    );
 }
 
 export function parseBanMinutes(value: string | undefined): number {
-    return parseInteger("banMinutes", value, defaults.banMinutes, 1, maximumBanMinutes,
-        `must be a number of minutes from 1 to ${maximumBanMinutes} (maxLoginFailures 0 turns bans off)`);
+    return parseInteger(
+        "banMinutes",
+        value,
+        defaults.banMinutes,
+        1,
+        maximumBanMinutes,
+        `must be a number of minutes from 1 to ${maximumBanMinutes} (maxLoginFailures 0 turns bans off)`,
+    );
 }
 
 export function parseBoolean(key: string, value: string | undefined, fallback: boolean): boolean {
@@ -562,8 +642,11 @@ export function parsePythonPackages(value: string | undefined): string[] {
     const list = parseJsonList("pythonPackages", value, "pandas==2.2.3");
     return list.map((item) => {
         if (typeof item !== "string" || !isRequirementSpecifier(item)) {
-            throw new ConfigError("pythonPackages", JSON.stringify(item),
-                "each entry must be a pip requirement specifier such as pandas, numpy>=2 or scikit-learn==1.5.2 (no URLs or options)");
+            throw new ConfigError(
+                "pythonPackages",
+                JSON.stringify(item),
+                "each entry must be a pip requirement specifier such as pandas, numpy>=2 or scikit-learn==1.5.2 (no URLs or options)",
+            );
         }
         return item.trim();
     });
@@ -579,8 +662,11 @@ export function readRequirementsFile(value: string | undefined, projectDir: stri
         text = fs.readFileSync(resolved, "utf8");
     } catch (e) {
         const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be read (${(e as Error).message})`;
-        throw new ConfigError("requirementsFile", JSON.stringify(value),
-            `${resolved} ${reason}; it must be a requirements.txt path relative to the project directory`);
+        throw new ConfigError(
+            "requirementsFile",
+            JSON.stringify(value),
+            `${resolved} ${reason}; it must be a requirements.txt path relative to the project directory`,
+        );
     }
     if (Buffer.byteLength(text) > 256 * 1024) {
         throw new ConfigError("requirementsFile", JSON.stringify(value), "must be smaller than 256 KiB");

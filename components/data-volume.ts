@@ -17,15 +17,19 @@ export class DataVolume extends pulumi.ComponentResource {
 
     constructor(name: string, args: DataVolumeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jupyterlab-droplet:index:DataVolume", name, {}, opts);
-        const volume = new digitalocean.Volume(`${name}-volume`, {
-            name: args.volumeName,
-            region: args.region,
-            size: args.sizeGb,
-            initialFilesystemType: "ext4",
-            initialFilesystemLabel: "notebooks",
-            description: "JupyterLab notebooks (jupyterlab-droplet)",
-            tags: args.tags,
-        }, { parent: this, retainOnDelete: args.retain ?? false });
+        const volume = new digitalocean.Volume(
+            `${name}-volume`,
+            {
+                name: args.volumeName,
+                region: args.region,
+                size: args.sizeGb,
+                initialFilesystemType: "ext4",
+                initialFilesystemLabel: "notebooks",
+                description: "JupyterLab notebooks (jupyterlab-droplet)",
+                tags: args.tags,
+            },
+            { parent: this, retainOnDelete: args.retain ?? false },
+        );
         this.volumeId = volume.id;
         this.volumeName = volume.name;
         this.registerOutputs({ volumeId: this.volumeId, volumeName: this.volumeName });

@@ -30,9 +30,12 @@ export async function findZone(domain: string): Promise<ZonePlace> {
     const place = zoneOf(domain, zones);
     if (place === undefined) {
         const known = zones.length === 0 ? "the account has no DNS zones" : `the account's zones are ${zones.join(", ")}`;
-        throw new ConfigError("domain", JSON.stringify(domain),
+        throw new ConfigError(
+            "domain",
+            JSON.stringify(domain),
             `must be in a DNS zone of this DigitalOcean account, and ${known}; add the zone (Networking > Domains) ` +
-            "and point the domain's name servers at ns1.digitalocean.com, ns2 and ns3");
+                "and point the domain's name servers at ns1.digitalocean.com, ns2 and ns3",
+        );
     }
     return place;
 }
@@ -51,13 +54,17 @@ export class DomainName extends pulumi.ComponentResource {
 
     constructor(name: string, args: DomainNameArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jupyterlab-droplet:index:DomainName", name, {}, opts);
-        const record = new digitalocean.DnsRecord(`${name}-record`, {
-            domain: args.place.zone,
-            type: "A",
-            name: args.place.recordName,
-            value: args.address,
-            ttl: recordTtlSeconds,
-        }, { parent: this });
+        const record = new digitalocean.DnsRecord(
+            `${name}-record`,
+            {
+                domain: args.place.zone,
+                type: "A",
+                name: args.place.recordName,
+                value: args.address,
+                ttl: recordTtlSeconds,
+            },
+            { parent: this },
+        );
         this.fqdn = record.fqdn;
         this.registerOutputs({ fqdn: this.fqdn });
     }

@@ -21,20 +21,23 @@ export function cullIntervalSeconds(idleKernelMinutes: number): number {
 export function renderJupyterConfig(args: JupyterConfigArgs): string {
     const l = serverLayout;
     const idleSeconds = args.idleKernelMinutes * 60;
-    const culling = args.idleKernelMinutes === 0 ? {} : {
-        // A kernel idle and with no browser tab connected frees its memory; a running cell
-        // (busy) or an open notebook (connected) keeps it. The notebook files are never touched.
-        MappingKernelManager: {
-            cull_idle_timeout: idleSeconds,
-            cull_interval: cullIntervalSeconds(args.idleKernelMinutes),
-            cull_connected: false,
-            cull_busy: false,
-        },
-        TerminalManager: {
-            cull_inactive_timeout: idleSeconds,
-            cull_interval: cullIntervalSeconds(args.idleKernelMinutes),
-        },
-    };
+    const culling =
+        args.idleKernelMinutes === 0
+            ? {}
+            : {
+                  // A kernel idle and with no browser tab connected frees its memory; a running cell
+                  // (busy) or an open notebook (connected) keeps it. The notebook files are never touched.
+                  MappingKernelManager: {
+                      cull_idle_timeout: idleSeconds,
+                      cull_interval: cullIntervalSeconds(args.idleKernelMinutes),
+                      cull_connected: false,
+                      cull_busy: false,
+                  },
+                  TerminalManager: {
+                      cull_inactive_timeout: idleSeconds,
+                      cull_interval: cullIntervalSeconds(args.idleKernelMinutes),
+                  },
+              };
     const config = {
         ServerApp: {
             ip: "0.0.0.0",

@@ -2,7 +2,10 @@
 
 /** Droplet and volume names allow lowercase letters, digits and hyphens: `jupyterlab-<stack>`. */
 export function resourceBaseName(stack: string): string {
-    const cleaned = stack.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
+    const cleaned = stack
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, "-")
+        .replace(/^-+|-+$/g, "");
     return `jupyterlab-${cleaned || "stack"}`.slice(0, 48);
 }
 

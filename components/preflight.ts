@@ -1,7 +1,8 @@
 // What would otherwise fail only halfway through `pulumi up`, after resources exist: checked first,
 // in preview too, each with a message that says what to do.
 
-export const tokenHelp = "Create a token with read and write scope at https://cloud.digitalocean.com/account/api/tokens, then " +
+export const tokenHelp =
+    "Create a token with read and write scope at https://cloud.digitalocean.com/account/api/tokens, then " +
     "`export DIGITALOCEAN_TOKEN=dop_v1_...` (or `pulumi config set --secret digitalocean:token dop_v1_...`) and run this again.";
 
 /**

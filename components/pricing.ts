@@ -32,7 +32,16 @@ export function reservedIpPrice(assigned: boolean): Price {
 /** Sum of prices, rounded to what a bill shows (hourly to 5 decimals, monthly to cents). */
 export function totalPrice(...prices: Price[]): Price {
     const sum = (pick: (p: Price) => number) => prices.reduce((total, p) => total + pick(p), 0);
-    return { hourlyUsd: round(sum((p) => p.hourlyUsd), 5), monthlyUsd: round(sum((p) => p.monthlyUsd), 2) };
+    return {
+        hourlyUsd: round(
+            sum((p) => p.hourlyUsd),
+            5,
+        ),
+        monthlyUsd: round(
+            sum((p) => p.monthlyUsd),
+            2,
+        ),
+    };
 }
 
 function round(value: number, decimals: number): number {
@@ -55,10 +64,14 @@ export function costSummary(state: { paused: boolean; dataVolumeGb: number; rese
     const rate = formatRate(state.price);
     const volume = `${state.dataVolumeGb} GB volume`;
     if (!state.paused) {
-        return `running: ${rate} (droplet${state.dataVolumeGb > 0 ? ` and ${volume}` : ""}) until ` +
-            "`pulumi config set paused true` and `pulumi up`, or `pulumi destroy`";
+        return (
+            `running: ${rate} (droplet${state.dataVolumeGb > 0 ? ` and ${volume}` : ""}) until ` +
+            "`pulumi config set paused true` and `pulumi up`, or `pulumi destroy`"
+        );
     }
     const kept = [...(state.dataVolumeGb > 0 ? [`the ${volume}`] : []), ...(state.reservedIp ? ["the unassigned reserved IP"] : [])];
-    return `paused: no droplet; ${kept.length > 0 ? `${kept.join(" and ")} cost${kept.length === 1 ? "s" : ""} ${rate}` : "nothing to pay"}. ` +
-        "`pulumi config set paused false` and `pulumi up` bring the server back with the same notebooks and password";
+    return (
+        `paused: no droplet; ${kept.length > 0 ? `${kept.join(" and ")} cost${kept.length === 1 ? "s" : ""} ${rate}` : "nothing to pay"}. ` +
+        "`pulumi config set paused false` and `pulumi up` bring the server back with the same notebooks and password"
+    );
 }

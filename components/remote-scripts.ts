@@ -49,15 +49,24 @@ export function readRemoteScript(script: RemoteScript): string {
 /** A script that runs on its own later (certbot's hook): the server layout and `settings` set at its top. */
 export function standaloneScript(script: RemoteScript, settings: Record<string, string>): string {
     const [shebang, ...body] = readRemoteScript(script).split("\n");
-    const environment = Object.entries({ ...layoutEnvironment(), ...settings }).map(([name, value]) => `export ${name}=${shellQuote(value)}`);
+    const environment = Object.entries({ ...layoutEnvironment(), ...settings }).map(
+        ([name, value]) => `export ${name}=${shellQuote(value)}`,
+    );
     return [shebang, "# Written by jupyterlab-droplet: the server's layout and settings.", ...environment, ...body].join("\n");
 }
 
 /** `env JLD_...=... bash -c '<script>' <script> args...`: runs the same under any login shell. */
 export function remoteCommand(script: RemoteScript, args: (string | number)[] = []): string {
     const environment = Object.entries(layoutEnvironment()).map(([name, value]) => `${name}=${shellQuote(value)}`);
-    return ["env", ...environment, "bash", "-c", shellQuote(readRemoteScript(script)), script, ...args.map((a) => shellQuote(String(a)))]
-        .join(" ");
+    return [
+        "env",
+        ...environment,
+        "bash",
+        "-c",
+        shellQuote(readRemoteScript(script)),
+        script,
+        ...args.map((a) => shellQuote(String(a))),
+    ].join(" ");
 }
 
 export interface SetupStepsArgs {
@@ -112,13 +121,24 @@ export function setupSteps<Stdin>(args: SetupStepsArgs, stdin: SetupStdin<Stdin>
         { role: "jupyterlab", command: remoteCommand("install-jupyterlab", [args.jupyterlabVersion]), after: ["cloud-init"] },
         // The kernel's packages are installed with the installer JupyterLab's environment brings.
         { role: "kernel", command: remoteCommand("install-kernel-packages"), stdin: stdin.kernelRequirements, after: ["jupyterlab"] },
-        { role: "configure", command: remoteCommand("configure-jupyter", [args.jupyterPort]), stdin: stdin.jupyterConfig,
-            after: ["login-guard", "jupyterlab", "kernel"] },
+        {
+            role: "configure",
+            command: remoteCommand("configure-jupyter", [args.jupyterPort]),
+            stdin: stdin.jupyterConfig,
+            after: ["login-guard", "jupyterlab", "kernel"],
+        },
         // After configure, whose self-signed certificate JupyterLab serves if this step fails.
         { role: "certificate", command: certificateCommand(args), stdin: stdin.certificate, after: ["configure"] },
         // A volume DigitalOcean has grown needs its filesystem grown too (after cloud-init's mount).
-        ...(args.dataVolume === undefined ? [] : [{ role: "data-volume" as const,
-            command: remoteCommand("grow-data-volume", [volumeDevicePath(args.dataVolume.name), args.dataVolume.sizeGb]), after: ["cloud-init" as const] }]),
+        ...(args.dataVolume === undefined
+            ? []
+            : [
+                  {
+                      role: "data-volume" as const,
+                      command: remoteCommand("grow-data-volume", [volumeDevicePath(args.dataVolume.name), args.dataVolume.sizeGb]),
+                      after: ["cloud-init" as const],
+                  },
+              ]),
     ];
 }
 

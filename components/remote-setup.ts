@@ -72,15 +72,19 @@ export class RemoteSetup extends pulumi.ComponentResource {
             if (!step.trustsFirstHostKey && hostKey === undefined) {
                 throw new Error(`the setup step ${step.role} would run before the droplet's host key is known`);
             }
-            const stepCommand = new command.remote.Command(`${name}-${step.role}`, {
-                // Only the first steps trust whatever answers; the rest connect only to the droplet whose
-                // host key was read then, and its sshd is up: a wrong key fails the step within a minute.
-                connection: step.trustsFirstHostKey ? connection : { ...connection, hostKey, dialErrorLimit: 20 },
-                create: step.command,
-                stdin: step.stdin,
-                triggers: [args.dropletId, ...stepTriggers[step.role] ?? []],
-                addPreviousOutputInEnv: false,
-            }, { parent: this, dependsOn: [...step.after.map((role) => created.get(role)!), ...stepDependencies[step.role] ?? []] });
+            const stepCommand = new command.remote.Command(
+                `${name}-${step.role}`,
+                {
+                    // Only the first steps trust whatever answers; the rest connect only to the droplet whose
+                    // host key was read then, and its sshd is up: a wrong key fails the step within a minute.
+                    connection: step.trustsFirstHostKey ? connection : { ...connection, hostKey, dialErrorLimit: 20 },
+                    create: step.command,
+                    stdin: step.stdin,
+                    triggers: [args.dropletId, ...(stepTriggers[step.role] ?? [])],
+                    addPreviousOutputInEnv: false,
+                },
+                { parent: this, dependsOn: [...step.after.map((role) => created.get(role)!), ...(stepDependencies[step.role] ?? [])] },
+            );
             created.set(step.role, stepCommand);
             if (step.role === "host-key") {
                 hostKey = stepCommand.stdout.apply((out) => out.trim());

@@ -13,7 +13,11 @@ export interface ReservedAddressArgs {
 export class ReservedAddress extends pulumi.ComponentResource {
     public readonly ipAddress: pulumi.Output<string>;
 
-    constructor(private readonly name: string, args: ReservedAddressArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(
+        private readonly name: string,
+        args: ReservedAddressArgs,
+        opts?: pulumi.ComponentResourceOptions,
+    ) {
         super("jupyterlab-droplet:index:ReservedAddress", name, {}, opts);
         const reserved = new digitalocean.ReservedIp(`${name}-ip`, { region: args.region }, { parent: this });
         this.ipAddress = reserved.ipAddress;
@@ -25,14 +29,18 @@ export class ReservedAddress extends pulumi.ComponentResource {
      * what must wait for it (the remote setup) takes it from here.
      */
     assignTo(dropletId: pulumi.Input<string>): pulumi.Output<string> {
-        const assignment = new digitalocean.ReservedIpAssignment(`${this.name}-assignment`, {
-            ipAddress: this.ipAddress,
-            dropletId: pulumi.output(dropletId).apply(Number),
-        }, {
-            parent: this,
-            // A new droplet gets a new assignment: the old one goes first, while its droplet exists.
-            deleteBeforeReplace: true,
-        });
+        const assignment = new digitalocean.ReservedIpAssignment(
+            `${this.name}-assignment`,
+            {
+                ipAddress: this.ipAddress,
+                dropletId: pulumi.output(dropletId).apply(Number),
+            },
+            {
+                parent: this,
+                // A new droplet gets a new assignment: the old one goes first, while its droplet exists.
+                deleteBeforeReplace: true,
+            },
+        );
         return assignment.ipAddress;
     }
 }

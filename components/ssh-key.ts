@@ -25,10 +25,14 @@ export class SshKey extends pulumi.ComponentResource {
             this.publicKey = generated.publicKeyOpenssh.apply((key) => key.trim());
             this.privateKey = pulumi.secret(generated.privateKeyOpenssh);
         }
-        const registered = new digitalocean.SshKey(`${name}-do`, {
-            name: args.keyName,
-            publicKey: this.publicKey,
-        }, { parent: this });
+        const registered = new digitalocean.SshKey(
+            `${name}-do`,
+            {
+                name: args.keyName,
+                publicKey: this.publicKey,
+            },
+            { parent: this },
+        );
         this.fingerprint = registered.fingerprint;
         this.registerOutputs({ fingerprint: this.fingerprint, publicKey: this.publicKey });
     }

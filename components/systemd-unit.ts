@@ -49,12 +49,16 @@ export interface UnitDropInArgs {
  */
 export function renderUnitDropIn(args: UnitDropInArgs): string {
     const l = serverLayout;
-    const volume = args.dataVolume ? `# Stops with the volume's unmount; starts it (or fails) first.
+    const volume = args.dataVolume
+        ? `# Stops with the volume's unmount; starts it (or fails) first.
 RequiresMountsFor=${l.notebookDir}
-` : "";
-    const volumeCheck = args.dataVolume ? `# A volume that did not attach leaves an empty mount point: refuse to serve it.
+`
+        : "";
+    const volumeCheck = args.dataVolume
+        ? `# A volume that did not attach leaves an empty mount point: refuse to serve it.
 ExecStartPre=/usr/bin/mountpoint --quiet ${l.notebookDir}
-` : "";
+`
+        : "";
     return `# Written by jupyterlab-droplet on every \`pulumi up\` that pushes the config.
 [Unit]
 # An empty value drops the unit's own condition, on the config file of earlier versions.

@@ -21,16 +21,20 @@ export class TlsCertificate extends pulumi.ComponentResource {
         super("jupyterlab-droplet:index:TlsCertificate", name, {}, opts);
         const key = new tls.PrivateKey(`${name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
         const validityDays = args.validityDays ?? 365;
-        const cert = new tls.SelfSignedCert(`${name}-cert`, {
-            privateKeyPem: key.privateKeyPem,
-            subject: { commonName: args.commonName, organization: "jupyterlab-droplet" },
-            // 127.0.0.1 lets the setup step check the server on the droplet itself, verified.
-            ipAddresses: [args.ipAddress, "127.0.0.1"],
-            dnsNames: ["localhost"],
-            validityPeriodHours: validityDays * 24,
-            earlyRenewalHours: Math.min(30, Math.floor(validityDays / 2)) * 24,
-            allowedUses: ["key_encipherment", "digital_signature", "server_auth"],
-        }, { parent: this });
+        const cert = new tls.SelfSignedCert(
+            `${name}-cert`,
+            {
+                privateKeyPem: key.privateKeyPem,
+                subject: { commonName: args.commonName, organization: "jupyterlab-droplet" },
+                // 127.0.0.1 lets the setup step check the server on the droplet itself, verified.
+                ipAddresses: [args.ipAddress, "127.0.0.1"],
+                dnsNames: ["localhost"],
+                validityPeriodHours: validityDays * 24,
+                earlyRenewalHours: Math.min(30, Math.floor(validityDays / 2)) * 24,
+                allowedUses: ["key_encipherment", "digital_signature", "server_auth"],
+            },
+            { parent: this },
+        );
         this.certPem = cert.certPem;
         this.privateKeyPem = pulumi.secret(key.privateKeyPem);
         this.sha256Fingerprint = cert.certPem.apply(certificateSha256);

@@ -28,21 +28,28 @@ export function volumeChangeProblem(previous: VolumeRecord | undefined, next: Vo
     }
     const volume = `the data volume ${previous.name} (id ${previous.id}, ${previous.sizeGb} GB in ${previous.region})`;
     if (next.dataVolumeGb > 0 && next.dataVolumeGb < previous.sizeGb && next.region === previous.region) {
-        return new ConfigError("dataVolumeGb", String(next.dataVolumeGb),
-            `is smaller than ${volume}: DigitalOcean volumes can only grow. Set ${previous.sizeGb} or more`);
+        return new ConfigError(
+            "dataVolumeGb",
+            String(next.dataVolumeGb),
+            `is smaller than ${volume}: DigitalOcean volumes can only grow. Set ${previous.sizeGb} or more`,
+        );
     }
     if (next.allowVolumeDeletion === previous.id) {
         return undefined;
     }
-    const onPurpose = "To do it on purpose, copy your notebooks off first (scp, or a snapshot of the volume in the control panel), " +
+    const onPurpose =
+        "To do it on purpose, copy your notebooks off first (scp, or a snapshot of the volume in the control panel), " +
         `then \`pulumi config set allowVolumeDeletion ${previous.id}\` and run \`pulumi up\` again`;
     if (next.dataVolumeGb === 0) {
         return new ConfigError("dataVolumeGb", "0", `would delete ${volume} and every notebook on it. ${onPurpose}`);
     }
     if (next.region !== previous.region) {
-        return new ConfigError("region", JSON.stringify(next.region),
+        return new ConfigError(
+            "region",
+            JSON.stringify(next.region),
             `would replace ${volume} with an empty volume in ${next.region} (a volume cannot move between regions), ` +
-            `and the notebooks with it. ${onPurpose}`);
+                `and the notebooks with it. ${onPurpose}`,
+        );
     }
     return undefined;
 }
@@ -62,8 +69,12 @@ export async function existingVolume(name: string): Promise<VolumeRecord | undef
             return undefined;
         }
         if (message.includes(`too many volumes found with name ${name}`)) {
-            throw new ConfigError("dataVolumeGb", "(any)", `cannot be checked: the account has volumes named ${name} in several regions. ` +
-                "Delete or rename the one this stack no longer uses (Volumes, in the control panel)");
+            throw new ConfigError(
+                "dataVolumeGb",
+                "(any)",
+                `cannot be checked: the account has volumes named ${name} in several regions. ` +
+                    "Delete or rename the one this stack no longer uses (Volumes, in the control panel)",
+            );
         }
         throw e;
     }

@@ -39,13 +39,17 @@ async function readPiped(): Promise<string> {
     for await (const chunk of process.stdin) {
         chunks.push(chunk as Buffer);
     }
-    return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+    return Buffer.concat(chunks)
+        .toString("utf8")
+        .replace(/\r?\n$/, "");
 }
 
 async function main(): Promise<void> {
     const args = process.argv.slice(2);
     if (args.length > 1 || args[0] === "--help" || args[0] === "-h") {
-        process.stderr.write("usage: npm run hash-password [-- PASSWORD]   (without PASSWORD it is read from stdin, unechoed on a terminal)\n");
+        process.stderr.write(
+            "usage: npm run hash-password [-- PASSWORD]   (without PASSWORD it is read from stdin, unechoed on a terminal)\n",
+        );
         process.exit(2);
     }
     let password: string;
@@ -53,7 +57,7 @@ async function main(): Promise<void> {
         password = args[0];
     } else if (process.stdin.isTTY) {
         password = await readHidden("Password: ");
-        if (await readHidden("Again: ") !== password) {
+        if ((await readHidden("Again: ")) !== password) {
             throw new Error("the two passwords differ");
         }
     } else {
@@ -62,7 +66,7 @@ async function main(): Promise<void> {
     if ([...password].length < minimumPasswordLength) {
         throw new Error(`the password must be at least ${minimumPasswordLength} characters long`);
     }
-    process.stdout.write(await hashJupyterPassword(password, randomBytes(jupyterArgon2.saltLength)) + "\n");
+    process.stdout.write((await hashJupyterPassword(password, randomBytes(jupyterArgon2.saltLength))) + "\n");
 }
 
 main().catch((e: Error) => {

@@ -36,7 +36,7 @@ fail2ban-client --test >/dev/null
 
 systemctl enable fail2ban >/dev/null 2>&1
 systemctl restart fail2ban
-deadline=$(( $(date +%s) + 60 ))
+deadline=$(($(date +%s) + 60))
 until fail2ban-client ping >/dev/null 2>&1; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
     echo "fail2ban did not start; its last log lines:" >&2

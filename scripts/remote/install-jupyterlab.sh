@@ -35,7 +35,7 @@ fi
 
 ln -sfn "$target" "${current}.new"
 mv -T "${current}.new" "$current"
-echo "JupyterLab ${version} installed in $(( $(date +%s) - started ))s"
+echo "JupyterLab ${version} installed in $(($(date +%s) - started))s"
 
 # Keep only the environment in use.
 for old in "${root}"/jupyterlab-*; do

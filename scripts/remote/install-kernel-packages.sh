@@ -44,7 +44,7 @@ if [ ! -f "${target}/.complete" ]; then
   cd /
   runuser -u "$user" -- env HOME="$home" python3 -m venv --without-pip "$target"
   if ! runuser -u "$user" -- env HOME="$home" "$uv" pip install --quiet --no-cache --no-config --compile-bytecode \
-      --python "${target}/bin/python" pip ipykernel -r "$requirements" 2>"${target}.log"; then
+    --python "${target}/bin/python" pip ipykernel -r "$requirements" 2>"${target}.log"; then
     echo "installing the kernel packages failed; the previous packages stay in use. The installer said:" >&2
     cat "${target}.log" >&2
     rm -rf "$target" "${target}.log"
@@ -69,7 +69,7 @@ JSON
 
 ln -sfn "$target" "${current}.new"
 mv -T "${current}.new" "$current"
-echo "the kernel environment is ready (${digest}, $(( $(date +%s) - started ))s)"
+echo "the kernel environment is ready (${digest}, $(($(date +%s) - started))s)"
 
 for old in "${root}"/env-*; do
   if [ "$old" != "$target" ] && [ -d "$old" ]; then

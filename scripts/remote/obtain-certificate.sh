@@ -86,7 +86,7 @@ for delay in "${dns_retry_delays[@]}" stop; do
   } >&2
   exit 1
 done
-echo "certbot: $(grep -E 'Successfully received|Certificate not yet due' <<<"$output" | head -n 1) ($(( $(date +%s) - started ))s)"
+echo "certbot: $(grep -E 'Successfully received|Certificate not yet due' <<<"$output" | head -n 1) ($(($(date +%s) - started))s)"
 
 # The hook installs certbot's files for JupyterLab; run here too, as certonly does not.
 RENEWED_LINEAGE=$lineage RENEWED_DOMAINS=$domain "$renewal_hook"

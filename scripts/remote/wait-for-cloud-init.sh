@@ -11,7 +11,7 @@ fi
 started=$(date +%s)
 status=0
 cloud-init status --wait >/dev/null || status=$?
-waited=$(( $(date +%s) - started ))
+waited=$(($(date +%s) - started))
 
 case "$status" in
   0)

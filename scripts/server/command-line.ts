@@ -40,7 +40,9 @@ export function parseServerCommandLine(argv: string[]): ServerCommandLine {
     }
     const [verb, ...rest] = parsed.positionals;
     if (verb === undefined || !(verbs as readonly string[]).includes(verb)) {
-        throw new UsageError(verb === undefined ? "no verb given" : `unknown verb ${JSON.stringify(verb)}: the verbs are ${verbs.join(", ")}`);
+        throw new UsageError(
+            verb === undefined ? "no verb given" : `unknown verb ${JSON.stringify(verb)}: the verbs are ${verbs.join(", ")}`,
+        );
     }
     if (rest.length > 0) {
         throw new UsageError(`unexpected ${JSON.stringify(rest.join(" "))} after ${verb}`);

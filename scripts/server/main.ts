@@ -34,7 +34,9 @@ function pulumiOutput(args: string[]): string {
 }
 
 function outputs(line: ServerCommandLine, secrets = false): StackOutputs {
-    return JSON.parse(pulumiOutput(["stack", "output", "--json", ...(secrets ? ["--show-secrets"] : []), ...stackArgs(line)])) as StackOutputs;
+    return JSON.parse(
+        pulumiOutput(["stack", "output", "--json", ...(secrets ? ["--show-secrets"] : []), ...stackArgs(line)]),
+    ) as StackOutputs;
 }
 
 function stackName(line: ServerCommandLine): string {
@@ -64,9 +66,25 @@ function logs(line: ServerCommandLine): number {
             fs.writeFileSync(path.join(dir, "key"), `${out.sshPrivateKey.trim()}\n`, { mode: 0o600 });
             identity.push("-i", path.join(dir, "key"), "-o", "IdentitiesOnly=yes");
         }
-        const result = spawnSync("ssh", ["-o", `UserKnownHostsFile=${knownHosts}`, "-o", "StrictHostKeyChecking=yes", "-o", `HostKeyAlias=${alias}`,
-            "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", ...identity, `root@${String(out.ipAddress)}`,
-            `journalctl --unit jupyterlab.service --no-pager --output short-iso --lines ${line.lines}`], { stdio: "inherit" });
+        const result = spawnSync(
+            "ssh",
+            [
+                "-o",
+                `UserKnownHostsFile=${knownHosts}`,
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                `HostKeyAlias=${alias}`,
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "ConnectTimeout=20",
+                ...identity,
+                `root@${String(out.ipAddress)}`,
+                `journalctl --unit jupyterlab.service --no-pager --output short-iso --lines ${line.lines}`,
+            ],
+            { stdio: "inherit" },
+        );
         return result.status ?? 1;
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -97,14 +115,21 @@ async function main(argv: string[]): Promise<number> {
         case "resume":
             return setPausedAndUp(line, false);
         case "connect":
-            return spawnSync("bash", [path.join(projectDir, "scripts", "connect.sh"), ...(line.stack === undefined ? [] : [line.stack])],
-                { cwd: projectDir, stdio: "inherit" }).status ?? 1;
+            return (
+                spawnSync("bash", [path.join(projectDir, "scripts", "connect.sh"), ...(line.stack === undefined ? [] : [line.stack])], {
+                    cwd: projectDir,
+                    stdio: "inherit",
+                }).status ?? 1
+            );
         case "logs":
             return logs(line);
     }
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code), (e: Error) => {
-    console.error(e instanceof UsageError ? e.message : `error: ${e.message}`);
-    process.exit(e instanceof UsageError ? 2 : 1);
-});
+main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: Error) => {
+        console.error(e instanceof UsageError ? e.message : `error: ${e.message}`);
+        process.exit(e instanceof UsageError ? 2 : 1);
+    },
+);

@@ -9,8 +9,18 @@ import { CommandLine, parseCommandLine, UsageError } from "./command-line";
 import { prepareSheetDirectory, writePersonSheet } from "./person-file";
 import { ProgressBoard, runBounded } from "./progress";
 import {
-    confirmed, notConfirmedMessage, planPrune, PrunePlan, PruneNotConfirmed, pruneDecision, prunePrompt, renderPrunePlan,
-    renderUnlistedNote, rosterIdentity, stackMarker, standing,
+    confirmed,
+    notConfirmedMessage,
+    planPrune,
+    PrunePlan,
+    PruneNotConfirmed,
+    pruneDecision,
+    prunePrompt,
+    renderPrunePlan,
+    renderUnlistedNote,
+    rosterIdentity,
+    stackMarker,
+    standing,
 } from "./prune";
 import { passphraseGiven, passphraseInEnvironment, PassphraseNotSet, passphraseProblem } from "./passphrase";
 import { firstErrorLine, hourlyPrice, renderTable, stateFromOutputs, TableRow } from "./report";
@@ -103,7 +113,10 @@ async function requirePassphrase(team: TeamWorkspace, stacks: string[]): Promise
     if (passphraseGiven(process.env, fileProblem) || stacks.length === 0) {
         return;
     }
-    const [backendUrl, secretsProviders] = await Promise.all([team.backendUrl(), Promise.all(stacks.map((stack) => team.secretsProvider(stack)))]);
+    const [backendUrl, secretsProviders] = await Promise.all([
+        team.backendUrl(),
+        Promise.all(stacks.map((stack) => team.secretsProvider(stack))),
+    ]);
     const problem = passphraseProblem({ env: process.env, fileProblem, backendUrl, secretsProviders });
     if (problem !== undefined) {
         throw new PassphraseNotSet(problem);
@@ -112,18 +125,31 @@ async function requirePassphrase(team: TeamWorkspace, stacks: string[]): Promise
 
 async function up({ options, roster, identity, team }: Run): Promise<StackResult[]> {
     const people = selectedPeople(roster, options.only);
-    const passwords = readPasswords(people, path.dirname(path.resolve(options.rosterFile)), projectDir,
-        { env: process.env, readFile: (file) => fs.readFileSync(file, "utf8") });
-    await requirePassphrase(team, people.map((p) => p.stack));
+    const passwords = readPasswords(people, path.dirname(path.resolve(options.rosterFile)), projectDir, {
+        env: process.env,
+        readFile: (file) => fs.readFileSync(file, "utf8"),
+    });
+    await requirePassphrase(
+        team,
+        people.map((p) => p.stack),
+    );
     const outDir = path.resolve(options.outDir ?? "");
     prepareSheetDirectory(outDir);
     const board = new ProgressBoard(people.map((p) => p.stack));
-    const results = settledResults(await runBounded(people, options.concurrency, (person) => {
-        const logFile = path.join(outDir, `${person.stack}.log`);
-        fs.rmSync(logFile, { force: true });
-        return team.up(person.stack, mergedConfig(roster.defaults, person), passwords.get(person.stack),
-            stackMarker(identity, person.stack), listenerFor(board, person.stack, logFile));
-    }), people.map((p) => p.stack));
+    const results = settledResults(
+        await runBounded(people, options.concurrency, (person) => {
+            const logFile = path.join(outDir, `${person.stack}.log`);
+            fs.rmSync(logFile, { force: true });
+            return team.up(
+                person.stack,
+                mergedConfig(roster.defaults, person),
+                passwords.get(person.stack),
+                stackMarker(identity, person.stack),
+                listenerFor(board, person.stack, logFile),
+            );
+        }),
+        people.map((p) => p.stack),
+    );
     for (const result of results.filter((r) => r.state !== "failed")) {
         writePersonSheet(outDir, result.stack, result.outputs);
     }
@@ -134,7 +160,10 @@ async function up({ options, roster, identity, team }: Run): Promise<StackResult
 async function status({ options, roster, team }: Run): Promise<StackResult[]> {
     const people = selectedPeople(roster, options.only);
     const existing = await team.stackNames();
-    await requirePassphrase(team, people.map((p) => p.stack).filter((stack) => existing.includes(stack)));
+    await requirePassphrase(
+        team,
+        people.map((p) => p.stack).filter((stack) => existing.includes(stack)),
+    );
     const results = await runBounded(people, options.concurrency, async ({ stack }): Promise<StackResult> => {
         if (!existing.includes(stack)) {
             return { stack, state: "not deployed", outputs: {} };
@@ -142,7 +171,10 @@ async function status({ options, roster, team }: Run): Promise<StackResult[]> {
         const outputs = await team.outputs(stack);
         return { stack, state: stateFromOutputs(outputs), outputs };
     });
-    return settledResults(results, people.map((p) => p.stack));
+    return settledResults(
+        results,
+        people.map((p) => p.stack),
+    );
 }
 
 async function down(run: Run): Promise<StackResult[]> {
@@ -152,20 +184,25 @@ async function down(run: Run): Promise<StackResult[]> {
     const targets = people.map((p) => p.stack).filter((stack) => existing.includes(stack));
     // What --prune would destroy is read from the stacks' files alone, so it can be checked with the rest.
     const plan = options.prune ? await unlisted(run, existing) : undefined;
-    await requirePassphrase(team, [...targets, ...plan?.prune ?? []]);
+    await requirePassphrase(team, [...targets, ...(plan?.prune ?? [])]);
     if (plan !== undefined) {
-        targets.push(...await confirmedPrune(run, plan, targets.length));
+        targets.push(...(await confirmedPrune(run, plan, targets.length)));
     }
     const board = new ProgressBoard(targets);
-    const destroyed = settledResults(await runBounded(targets, options.concurrency, (stack) => team.down(stack, listenerFor(board, stack))), targets);
-    const absent: StackResult[] = people.filter((p) => !existing.includes(p.stack)).map((p) => ({ stack: p.stack, state: "not deployed", outputs: {} }));
+    const destroyed = settledResults(
+        await runBounded(targets, options.concurrency, (stack) => team.down(stack, listenerFor(board, stack))),
+        targets,
+    );
+    const absent: StackResult[] = people
+        .filter((p) => !existing.includes(p.stack))
+        .map((p) => ({ stack: p.stack, state: "not deployed", outputs: {} }));
     return [...destroyed, ...absent];
 }
 
 /** The project's stacks (given, or listed now) that the roster does not list, split by whether this roster made them. */
 async function unlisted({ roster, identity, team }: Run, existing?: string[]): Promise<PrunePlan> {
     const listed = roster.people.map((p) => p.stack);
-    const stacks = (existing ?? await team.stackNames()).filter((stack) => !listed.includes(stack));
+    const stacks = (existing ?? (await team.stackNames())).filter((stack) => !listed.includes(stack));
     const marked = await Promise.all(stacks.map(async (stack) => ({ stack, marker: await team.marker(stack) })));
     return planPrune(listed, marked, identity);
 }
@@ -178,10 +215,12 @@ async function unlisted({ roster, identity, team }: Run, existing?: string[]): P
 async function confirmedPrune(run: Run, plan: PrunePlan, rosterStacks: number): Promise<string[]> {
     // From the outputs in the backend: no program runs, DigitalOcean is not asked.
     const outputs = await runBounded(plan.prune, run.options.concurrency, (stack) => run.team.outputs(stack));
-    const standings = new Map(plan.prune.map((stack, i) => {
-        const read = outputs[i];
-        return [stack, standing(read.status === "fulfilled" ? stateFromOutputs(read.value) : undefined)];
-    }));
+    const standings = new Map(
+        plan.prune.map((stack, i) => {
+            const read = outputs[i];
+            return [stack, standing(read.status === "fulfilled" ? stateFromOutputs(read.value) : undefined)];
+        }),
+    );
     console.log(renderPrunePlan(plan, standings));
     const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
     const decision = pruneDecision(plan.prune.length, run.options.yes, terminal);
@@ -209,7 +248,12 @@ function ask(question: string): Promise<string> {
 async function main(argv: string[]): Promise<number> {
     const options = parseCommandLine(argv);
     const roster = loadRoster(options.rosterFile);
-    const run: Run = { options, roster, identity: rosterIdentity(os.hostname(), fs.realpathSync(options.rosterFile)), team: await TeamWorkspace.open(projectDir) };
+    const run: Run = {
+        options,
+        roster,
+        identity: rosterIdentity(os.hostname(), fs.realpathSync(options.rosterFile)),
+        team: await TeamWorkspace.open(projectDir),
+    };
     const started = Date.now();
     const results = await { up, status, down }[options.command](run);
     console.log(`\n${renderTable(results.map(row))}`);
@@ -221,11 +265,18 @@ async function main(argv: string[]): Promise<number> {
     return results.some((r) => r.state === "failed") ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-}, (e: unknown) => {
-    // A bad roster or command line is the admin's to fix, an unconfirmed prune the admin's to
-    // confirm, a missing passphrase the admin's to give: its message, not a stack trace.
-    console.error(e instanceof RosterError || e instanceof UsageError || e instanceof PruneNotConfirmed || e instanceof PassphraseNotSet ? e.message : e);
-    process.exitCode = 2;
-});
+main(process.argv.slice(2)).then(
+    (code) => {
+        process.exitCode = code;
+    },
+    (e: unknown) => {
+        // A bad roster or command line is the admin's to fix, an unconfirmed prune the admin's to
+        // confirm, a missing passphrase the admin's to give: its message, not a stack trace.
+        console.error(
+            e instanceof RosterError || e instanceof UsageError || e instanceof PruneNotConfirmed || e instanceof PassphraseNotSet
+                ? e.message
+                : e,
+        );
+        process.exitCode = 2;
+    },
+);

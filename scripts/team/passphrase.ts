@@ -5,7 +5,8 @@
 // is turned into the same advice. Pure functions: the caller reads the environment and the backend.
 
 /** What the admin is told when the CLI would need a passphrase it has no way to get. */
-export const passphraseNotSetMessage = "the passphrase is not set: the stacks' secrets (passwords, keys) are encrypted with a passphrase " +
+export const passphraseNotSetMessage =
+    "the passphrase is not set: the stacks' secrets (passwords, keys) are encrypted with a passphrase " +
     "of your choosing; export PULUMI_CONFIG_PASSPHRASE=... (or PULUMI_CONFIG_PASSPHRASE_FILE=/path/to/file) and run this again";
 
 /** The passphrase is needed and not given: nothing was touched (exit code 2, as for a bad roster). */
@@ -88,9 +89,11 @@ export function passphraseProblem({ env, fileProblem, backendUrl, secretsProvide
         return undefined;
     }
     if (given?.kind === "file") {
-        return `the passphrase file cannot be read: PULUMI_CONFIG_PASSPHRASE_FILE=${given.file} (${fileProblem}); ` +
+        return (
+            `the passphrase file cannot be read: PULUMI_CONFIG_PASSPHRASE_FILE=${given.file} (${fileProblem}); ` +
             "the stacks' secrets (passwords, keys) are encrypted with a passphrase of your choosing; point PULUMI_CONFIG_PASSPHRASE_FILE " +
-            "at the file that holds it (or export PULUMI_CONFIG_PASSPHRASE=...) and run this again";
+            "at the file that holds it (or export PULUMI_CONFIG_PASSPHRASE=...) and run this again"
+        );
     }
     return passphraseNotSetMessage;
 }

@@ -30,7 +30,10 @@ export class ProgressBoard {
     private readonly width: number;
     private drawn = 0;
 
-    constructor(people: string[], private readonly out: NodeJS.WriteStream = process.stdout) {
+    constructor(
+        people: string[],
+        private readonly out: NodeJS.WriteStream = process.stdout,
+    ) {
         this.lines = new Map(people.map((person) => [person, "waiting"]));
         this.width = Math.max(...people.map((p) => p.length));
         this.redraw();

@@ -98,7 +98,9 @@ function plural(count: number, word: string): string {
 
 /** The left-alone stacks, each with why: `carol (no marker), bob (marked "bob in host:/old/team.yaml")`. */
 function leftAloneList(stacks: UnlistedStack[]): string {
-    return stacks.map(({ stack, marker }) => `${stack} (${marker === undefined ? "no marker" : `marked ${JSON.stringify(marker)}`})`).join(", ");
+    return stacks
+        .map(({ stack, marker }) => `${stack} (${marker === undefined ? "no marker" : `marked ${JSON.stringify(marker)}`})`)
+        .join(", ");
 }
 
 const leftAloneTitle = "Stacks of this project not made by this roster: left alone";
@@ -131,15 +133,19 @@ export function prunePrompt(toPrune: number, rosterStacks: number): string {
 /** Why nothing was destroyed, and how to go on. */
 export function notConfirmedMessage(decision: "refuse" | "declined", toPrune: number): string {
     const why = decision === "refuse" ? "no terminal to ask on, and no --yes" : "not confirmed";
-    return `Nothing was destroyed (${why}). To destroy the ${plural(toPrune, "stack")} listed: down --prune --yes; ` +
-        "to destroy only the roster's: down without --prune.";
+    return (
+        `Nothing was destroyed (${why}). To destroy the ${plural(toPrune, "stack")} listed: down --prune --yes; ` +
+        "to destroy only the roster's: down without --prune."
+    );
 }
 
 /** The note after every command: the stacks off the roster, which `--prune` would destroy and which it never touches. */
 export function renderUnlistedNote(plan: PrunePlan, pruning: boolean): string | undefined {
     const lines: string[] = [];
     if (plan.prune.length > 0) {
-        lines.push(`Stacks of this project not on the roster, made by it, left as they are (\`down --prune\` destroys them): ${plan.prune.join(", ")}`);
+        lines.push(
+            `Stacks of this project not on the roster, made by it, left as they are (\`down --prune\` destroys them): ${plan.prune.join(", ")}`,
+        );
     }
     if (plan.leftAlone.length > 0) {
         lines.push(`${leftAloneTitle}: ${leftAloneList(plan.leftAlone)}`);

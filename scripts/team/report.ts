@@ -81,14 +81,25 @@ export function firstErrorLine(diagnostics: string[], thrown: string): string {
         return passphraseNotSetMessage;
     }
     // Without the wrapping a provider adds (its Go source line, its SDK's name, its version).
-    const clean = (line: string) => line.trim().replace(/^std(?:out|err):\s*/, "").replace(/^error:\s*/, "")
-        .replace(/^[\w./-]+\.go:\d+:\s*/, "").replace(/^sdk\.helper_schema:\s*/, "").replace(/:\s*provider=\S+$/, "").replace(/ \(request "[^"]*"\)/, "");
+    const clean = (line: string) =>
+        line
+            .trim()
+            .replace(/^std(?:out|err):\s*/, "")
+            .replace(/^error:\s*/, "")
+            .replace(/^[\w./-]+\.go:\d+:\s*/, "")
+            .replace(/^sdk\.helper_schema:\s*/, "")
+            .replace(/:\s*provider=\S+$/, "")
+            .replace(/ \(request "[^"]*"\)/, "");
     const specific = (line: string) => line !== "" && !genericErrors.some((pattern) => pattern.test(line));
     const fromDiagnostics = diagnostics.map((d) => clean(d.trim().split("\n")[0]));
     const thrownLines = thrown.split("\n").filter((line) => line.trim() !== "" && !commandFraming.test(line));
     const fromThrown = thrownLines.filter((line) => /\berror:/.test(line)).map(clean);
-    return fromDiagnostics.find(specific) ?? fromThrown.find(specific) ?? fromDiagnostics[0]
-        ?? (thrownLines.length > 0 ? clean(thrownLines[0]) : "failed (no message)");
+    return (
+        fromDiagnostics.find(specific) ??
+        fromThrown.find(specific) ??
+        fromDiagnostics[0] ??
+        (thrownLines.length > 0 ? clean(thrownLines[0]) : "failed (no message)")
+    );
 }
 
 /** A stack output as the hourly price, if it is one (older program versions have none). */
@@ -113,7 +124,11 @@ export function renderTable(rows: TableRow[]): string {
     const header = ["PERSON", "URL", "STATE", "PER HOUR"];
     const cells = rows.map((row) => [row.stack, row.url ?? "-", formatState(row), formatPrice(row.hourlyPriceUsd)]);
     const widths = header.map((title, column) => Math.max(title.length, ...cells.map((c) => c[column].length)));
-    const line = (c: string[]) => c.map((cell, column) => (column === c.length - 1 ? cell : cell.padEnd(widths[column]))).join("  ").trimEnd();
+    const line = (c: string[]) =>
+        c
+            .map((cell, column) => (column === c.length - 1 ? cell : cell.padEnd(widths[column])))
+            .join("  ")
+            .trimEnd();
     const lines = [line(header), ...cells.map(line)];
     const billed = rows.filter((row) => billedStates.includes(row.state));
     if (billed.length > 0 && billed.every((row) => row.hourlyPriceUsd !== undefined)) {

@@ -3,7 +3,18 @@
 // roster accepts exactly what `pulumi up` on a stack would.
 import * as path from "path";
 import {
-    Document, isAlias, isMap as isYamlMap, isNode, isScalar as isYamlScalar, isSeq, LineCounter, Node, parse as parseYaml, parseDocument, visit, YAMLError,
+    Document,
+    isAlias,
+    isMap as isYamlMap,
+    isNode,
+    isScalar as isYamlScalar,
+    isSeq,
+    LineCounter,
+    Node,
+    parse as parseYaml,
+    parseDocument,
+    visit,
+    YAMLError,
 } from "yaml";
 import { namespace, readConfig } from "../../components/config";
 import { resourceBaseName } from "../../components/naming";
@@ -29,8 +40,10 @@ export interface Roster {
 export class RosterError extends Error {
     constructor(readonly problems: string[]) {
         // A problem may go on over lines (a YAML error's excerpt): all of them indented alike.
-        super(`The roster has ${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing was run:\n` +
-            problems.map((p) => `  ${p.replace(/\n/g, "\n  ")}`).join("\n"));
+        super(
+            `The roster has ${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing was run:\n` +
+                problems.map((p) => `  ${p.replace(/\n/g, "\n  ")}`).join("\n"),
+        );
         this.name = "RosterError";
     }
 }
@@ -195,7 +208,9 @@ function excerpt(file: string, text: string, lines: LineCounter, offset: number,
 
 /** For an unclosed quote or flow collection: the offset of its opening quote or bracket. */
 function openingOf(error: YAMLError, document: Document, text: string): number | undefined {
-    const closer = /^Missing closing (["'])quote/.exec(error.message)?.[1] ?? /^Flow (?:map|sequence) .* end with an? ([}\]])$/.exec(error.message)?.[1];
+    const closer =
+        /^Missing closing (["'])quote/.exec(error.message)?.[1] ??
+        /^Flow (?:map|sequence) .* end with an? ([}\]])$/.exec(error.message)?.[1];
     const opener = closer === "}" ? "{" : closer === "]" ? "[" : closer;
     if (opener === undefined) {
         return undefined;
@@ -243,32 +258,48 @@ function readPerson(entry: unknown, index: number, declaredKeys: string[], at: L
     const stack = entry.stack;
     const named = `stack ${stack}`;
     if (!stackNamePattern.test(stack)) {
-        problems.push(`${at([...path, "stack"])}: ${where}: stack ${JSON.stringify(stack)}: must be 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit`);
+        problems.push(
+            `${at([...path, "stack"])}: ${where}: stack ${JSON.stringify(stack)}: must be 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit`,
+        );
     }
     for (const key of Object.keys(entry).filter((k) => !personFields.includes(k))) {
-        problems.push(`${at([...path, key], "key")}: ${named}: unknown field ${JSON.stringify(key)}: a person has ${personFields.join(", ")}`);
+        problems.push(
+            `${at([...path, key], "key")}: ${named}: unknown field ${JSON.stringify(key)}: a person has ${personFields.join(", ")}`,
+        );
     }
     const config = readConfigMap(named, [...path, "config"], entry.config ?? {}, declaredKeys, at, problems);
     const password = readPasswordSource(named, path, entry, at, problems);
     return { stack, config, password };
 }
 
-function readPasswordSource(named: string, path: RosterPath, entry: Record<string, unknown>, at: Locate, problems: string[]): PasswordSource | undefined {
+function readPasswordSource(
+    named: string,
+    path: RosterPath,
+    entry: Record<string, unknown>,
+    at: Locate,
+    problems: string[],
+): PasswordSource | undefined {
     const { passwordFromEnv, passwordFile } = entry;
     if (passwordFromEnv !== undefined && passwordFile !== undefined) {
-        problems.push(`${at([...path, "passwordFile"], "key")}: ${named}: passwordFromEnv and passwordFile: give one password source, not both`);
+        problems.push(
+            `${at([...path, "passwordFile"], "key")}: ${named}: passwordFromEnv and passwordFile: give one password source, not both`,
+        );
         return undefined;
     }
     if (passwordFromEnv !== undefined) {
         if (typeof passwordFromEnv !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(passwordFromEnv)) {
-            problems.push(`${at([...path, "passwordFromEnv"])}: ${named}: passwordFromEnv = ${JSON.stringify(passwordFromEnv)}: must be an environment variable name such as ALICE_PASSWORD`);
+            problems.push(
+                `${at([...path, "passwordFromEnv"])}: ${named}: passwordFromEnv = ${JSON.stringify(passwordFromEnv)}: must be an environment variable name such as ALICE_PASSWORD`,
+            );
             return undefined;
         }
         return { kind: "env", variable: passwordFromEnv };
     }
     if (passwordFile !== undefined) {
         if (typeof passwordFile !== "string" || passwordFile === "") {
-            problems.push(`${at([...path, "passwordFile"])}: ${named}: passwordFile = ${JSON.stringify(passwordFile)}: must be a file path (relative to the roster)`);
+            problems.push(
+                `${at([...path, "passwordFile"])}: ${named}: passwordFile = ${JSON.stringify(passwordFile)}: must be a file path (relative to the roster)`,
+            );
             return undefined;
         }
         return { kind: "file", path: passwordFile };
@@ -277,7 +308,14 @@ function readPasswordSource(named: string, path: RosterPath, entry: Record<strin
 }
 
 /** A map of config keys (defaults, or a person's config): known keys, YAML scalars or lists. */
-function readConfigMap(where: string, path: RosterPath, value: unknown, declaredKeys: string[], at: Locate, problems: string[]): Record<string, RosterValue> {
+function readConfigMap(
+    where: string,
+    path: RosterPath,
+    value: unknown,
+    declaredKeys: string[],
+    at: Locate,
+    problems: string[],
+): Record<string, RosterValue> {
     if (!isMap(value)) {
         problems.push(`${at(path)}: ${where}: config must be a map of config keys to values (got ${JSON.stringify(value)})`);
         return {};
@@ -287,8 +325,10 @@ function readConfigMap(where: string, path: RosterPath, value: unknown, declared
         const shown = `${namespace}:${key} = ${JSON.stringify(item)}`;
         if (key === "password") {
             // Never echo it: a roster is a plain file, likely in version control.
-            problems.push(`${at([...path, key], "key")}: ${where}: ${namespace}:password: a password never goes in the roster in plain text; ` +
-                "use `passwordFromEnv: VAR` or `passwordFile: path` on the person, or leave it out for a generated one");
+            problems.push(
+                `${at([...path, key], "key")}: ${where}: ${namespace}:password: a password never goes in the roster in plain text; ` +
+                    "use `passwordFromEnv: VAR` or `passwordFile: path` on the person, or leave it out for a generated one",
+            );
         } else if (!declaredKeys.includes(key)) {
             problems.push(`${at([...path, key], "key")}: ${where}: unknown config key ${shown}: the keys are ${declaredKeys.join(", ")}`);
         } else if (isRosterValue(item)) {
@@ -312,7 +352,10 @@ function isRosterValue(value: unknown): value is RosterValue {
 function duplicateStacks(people: Listed[], at: Locate): string[] {
     const problems: string[] = [];
     const byBaseName = new Map<string, string>();
-    for (const { person: { stack }, index } of people) {
+    for (const {
+        person: { stack },
+        index,
+    } of people) {
         const baseName = resourceBaseName(stack);
         const earlier = byBaseName.get(baseName);
         const here = at(["people", index, "stack"]);
@@ -346,17 +389,23 @@ function invalidValues(defaults: Record<string, RosterValue>, people: Listed[], 
     for (const { person, index } of people) {
         const config = mergedConfig(defaults, person);
         try {
-            readConfig({
-                get: (key) => (key in config ? rawConfigValue(config[key]) : undefined),
-                isSecret: () => false,
-            }, projectDir);
+            readConfig(
+                {
+                    get: (key) => (key in config ? rawConfigValue(config[key]) : undefined),
+                    isSecret: () => false,
+                },
+                projectDir,
+            );
         } catch (e) {
             for (const message of (e as Error).message.split("\n")) {
                 const key = /^Invalid config [^:]+:([A-Za-z0-9]+) /.exec(message)?.[1];
                 const fromDefaults = key !== undefined && !(key in person.config) && key in defaults;
                 // At the value readConfig refused; a problem of no one key at the person's entry.
-                const here = fromDefaults ? at(["defaults", key]) : key !== undefined && key in person.config
-                    ? at(["people", index, "config", key]) : at(["people", index]);
+                const here = fromDefaults
+                    ? at(["defaults", key])
+                    : key !== undefined && key in person.config
+                      ? at(["people", index, "config", key])
+                      : at(["people", index]);
                 problems.add(`${here}: ${fromDefaults ? "defaults (every stack)" : `stack ${person.stack}`}: ${message}`);
             }
         }
@@ -416,7 +465,9 @@ export function readPasswords(people: Person[], rosterDir: string, projectDir: s
                     problems.push(`stack ${stack}: passwordFile = ${JSON.stringify(source.path)}: ${file} is empty`);
                 }
             } catch (e) {
-                problems.push(`stack ${stack}: passwordFile = ${JSON.stringify(source.path)}: ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+                problems.push(
+                    `stack ${stack}: passwordFile = ${JSON.stringify(source.path)}: ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+                );
             }
         }
         if (password !== undefined && password !== "") {

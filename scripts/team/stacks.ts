@@ -21,7 +21,11 @@ export interface RunListener {
 }
 
 export class TeamWorkspace {
-    private constructor(private readonly workspace: LocalWorkspace, private readonly pulumi: PulumiCommand, private readonly projectDir: string) {}
+    private constructor(
+        private readonly workspace: LocalWorkspace,
+        private readonly pulumi: PulumiCommand,
+        private readonly projectDir: string,
+    ) {}
 
     /** The project's workspace, on the Pulumi CLI found on PATH. */
     static async open(projectDir: string): Promise<TeamWorkspace> {
@@ -40,7 +44,13 @@ export class TeamWorkspace {
      * given) with the roster's `marker`, runs `up`. The marker is set before `up`, so a stack
      * whose `up` fails is marked too.
      */
-    async up(stackName: string, config: Record<string, RosterValue>, password: string | undefined, marker: string, listener: RunListener): Promise<StackResult> {
+    async up(
+        stackName: string,
+        config: Record<string, RosterValue>,
+        password: string | undefined,
+        marker: string,
+        listener: RunListener,
+    ): Promise<StackResult> {
         return this.attempt(stackName, listener, async (onEvent) => {
             const stack = await Stack.createOrSelect(stackName, this.workspace);
             await this.setConfig(stackName, config, password, marker);
@@ -96,8 +106,11 @@ export class TeamWorkspace {
     }
 
     /** Runs one operation, turning the engine's events into progress and a failure into its first error line. */
-    private async attempt(stackName: string, listener: RunListener,
-        operation: (onEvent: (event: EngineEvent) => void) => Promise<StackResult>): Promise<StackResult> {
+    private async attempt(
+        stackName: string,
+        listener: RunListener,
+        operation: (onEvent: (event: EngineEvent) => void) => Promise<StackResult>,
+    ): Promise<StackResult> {
         const errors: string[] = [];
         const onEvent = (event: EngineEvent) => {
             const text = progressText(event);
@@ -125,13 +138,25 @@ export class TeamWorkspace {
      * first. Plain values go on the CLI's command line; the password never does (the Automation
      * API's setConfig would put it there): it goes through stdin.
      */
-    private async setConfig(stackName: string, config: Record<string, RosterValue>, password: string | undefined, marker: string): Promise<void> {
+    private async setConfig(
+        stackName: string,
+        config: Record<string, RosterValue>,
+        password: string | undefined,
+        marker: string,
+    ): Promise<void> {
         const fullKey = (key: string) => `${namespace}:${key}`;
-        await this.workspace.setAllConfigJson(stackName, JSON.stringify({
-            [markerKey]: { value: marker },
-            ...Object.fromEntries(Object.entries(config).map(([key, value]) =>
-                [fullKey(key), Array.isArray(value) ? { value: JSON.stringify(value), objectValue: value } : { value: String(value) }])),
-        }));
+        await this.workspace.setAllConfigJson(
+            stackName,
+            JSON.stringify({
+                [markerKey]: { value: marker },
+                ...Object.fromEntries(
+                    Object.entries(config).map(([key, value]) => [
+                        fullKey(key),
+                        Array.isArray(value) ? { value: JSON.stringify(value), objectValue: value } : { value: String(value) },
+                    ]),
+                ),
+            }),
+        );
         const wanted = [...Object.keys(config), ...(password === undefined ? [] : ["password"])];
         // The file exists now: set-all has just written it.
         const stale = staleConfigKeys(Object.keys(await this.configInStackFile(stackName)), wanted);
@@ -159,7 +184,9 @@ export class TeamWorkspace {
             let stderr = "";
             child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
             child.on("error", reject);
-            child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`pulumi ${args.slice(0, 2).join(" ")} failed (exit ${code}): ${stderr.trim()}`))));
+            child.on("close", (code) =>
+                code === 0 ? resolve() : reject(new Error(`pulumi ${args.slice(0, 2).join(" ")} failed (exit ${code}): ${stderr.trim()}`)),
+            );
             child.stdin.end(input);
         });
     }

@@ -19,8 +19,13 @@ async function main(): Promise<void> {
     const rounds = Number(process.argv[3] ?? "1");
     try {
         const droplet = await bootLocalDroplet({
-            name: "jupyterlab-bench", userData: renderCloudInit(), authorizedKeys: [fs.readFileSync(`${keyFile}.pub`, "utf8")],
-            ipv4: "127.0.0.43", forwardPorts: [22], workDir: work, imageDir: await ensureImage(),
+            name: "jupyterlab-bench",
+            userData: renderCloudInit(),
+            authorizedKeys: [fs.readFileSync(`${keyFile}.pub`, "utf8")],
+            ipv4: "127.0.0.43",
+            forwardPorts: [22],
+            workDir: work,
+            imageDir: await ensureImage(),
         });
         await droplet.waitForSsh(keyFile, 900_000);
         const ready = await droplet.ssh(keyFile, remoteCommand("wait-for-cloud-init"));
@@ -40,12 +45,22 @@ async function main(): Promise<void> {
         const results: { pip: number[]; uv: number[] } = { pip: [], uv: [] };
         for (let round = 0; round < rounds; round++) {
             // Each from an empty environment and without caches, as on a new droplet.
-            results.pip.push(await timeOf(`pip, round ${round + 1}`, "set -e; rm -rf /tmp/b; python3 -m venv /tmp/b; " +
-                `/tmp/b/bin/pip install -q --disable-pip-version-check --no-cache-dir jupyterlab==${version}; /tmp/b/bin/jupyter-lab --version; rm -rf /tmp/b`));
-            results.uv.push(await timeOf(`uv, round ${round + 1}`, "set -e; rm -rf /tmp/b; python3 -m venv /tmp/b; " +
-                "/tmp/b/bin/pip install -q --disable-pip-version-check --no-cache-dir uv; " +
-                `/tmp/b/bin/uv pip install -q --no-cache --compile-bytecode --python /tmp/b/bin/python jupyterlab==${version}; ` +
-                "/tmp/b/bin/jupyter-lab --version; rm -rf /tmp/b"));
+            results.pip.push(
+                await timeOf(
+                    `pip, round ${round + 1}`,
+                    "set -e; rm -rf /tmp/b; python3 -m venv /tmp/b; " +
+                        `/tmp/b/bin/pip install -q --disable-pip-version-check --no-cache-dir jupyterlab==${version}; /tmp/b/bin/jupyter-lab --version; rm -rf /tmp/b`,
+                ),
+            );
+            results.uv.push(
+                await timeOf(
+                    `uv, round ${round + 1}`,
+                    "set -e; rm -rf /tmp/b; python3 -m venv /tmp/b; " +
+                        "/tmp/b/bin/pip install -q --disable-pip-version-check --no-cache-dir uv; " +
+                        `/tmp/b/bin/uv pip install -q --no-cache --compile-bytecode --python /tmp/b/bin/python jupyterlab==${version}; ` +
+                        "/tmp/b/bin/jupyter-lab --version; rm -rf /tmp/b",
+                ),
+            );
         }
         const report = { jupyterlab: version, secondsPerRound: results, machine: `${os.cpus().length} host cores, qemu TCG, 2 vCPU, 2 GB` };
         const resultsDir = path.resolve(__dirname, "..", "..", "test-results");

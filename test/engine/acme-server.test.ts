@@ -38,12 +38,14 @@ function started(): AcmeServer {
  */
 function getTrusting(url: string, ca?: string): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-        https.get(url, { ca, headers: { "User-Agent": "jupyterlab-droplet-tests" } }, (response) => {
-            let body = "";
-            response.setEncoding("utf8");
-            response.on("data", (chunk: string) => (body += chunk));
-            response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
-        }).on("error", reject);
+        https
+            .get(url, { ca, headers: { "User-Agent": "jupyterlab-droplet-tests" } }, (response) => {
+                let body = "";
+                response.setEncoding("utf8");
+                response.on("data", (chunk: string) => (body += chunk));
+                response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+            })
+            .on("error", reject);
     });
 }
 
@@ -58,8 +60,11 @@ describe("the local ACME server (Pebble and its DNS server)", { concurrency: fal
         const api = new X509Certificate(fs.readFileSync(path.join(work, "acme", "api-tls", "api.pem")));
         assert.equal(api.subjectAltName, "IP Address:10.0.2.2, IP Address:127.0.0.1, DNS:localhost");
         assert.ok(api.checkIssued(new X509Certificate(server.apiCaPem)));
-        await assert.rejects(getTrusting(server.directoryUrl), /unable to verify the first certificate/,
-            "with only the public roots, Pebble's API is not trusted");
+        await assert.rejects(
+            getTrusting(server.directoryUrl),
+            /unable to verify the first certificate/,
+            "with only the public roots, Pebble's API is not trusted",
+        );
     });
 
     test("DNS answers a name only what setA gave it, and nothing once cleared", async () => {
@@ -92,7 +97,13 @@ describe("the local ACME server (Pebble and its DNS server)", { concurrency: fal
         makeTrustingBrowserHome(home, await started().rootPem());
         const list = spawnSync("certutil", ["-L", "-d", `sql:${path.join(home, ".pki", "nssdb")}`], { encoding: "utf8" });
         assert.equal(list.status, 0, list.stderr);
-        const entries = list.stdout.split("\n").slice(4).filter((line) => line.trim() !== "");
-        assert.deepEqual(entries.map((line) => line.replace(/\s+/g, " ").trim()), ["local test CA C,,"]);
+        const entries = list.stdout
+            .split("\n")
+            .slice(4)
+            .filter((line) => line.trim() !== "");
+        assert.deepEqual(
+            entries.map((line) => line.replace(/\s+/g, " ").trim()),
+            ["local test CA C,,"],
+        );
     });
 });

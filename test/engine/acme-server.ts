@@ -66,8 +66,7 @@ export interface AcmeServer {
  * directory holding them.
  */
 export function buildAcmeBinaries(): string {
-    const result = spawnSync("bash", [path.join(__dirname, "build-acme.sh")],
-        { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const result = spawnSync("bash", [path.join(__dirname, "build-acme.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     if (result.status !== 0) {
         throw new Error(`test/engine/build-acme.sh failed (exit ${result.status}); see its log above`);
     }
@@ -91,64 +90,97 @@ export async function startAcmeServer(options: AcmeServerOptions): Promise<AcmeS
 
     const api = makeApiCertificate(workDir);
     const configFile = path.join(workDir, "pebble-config.json");
-    fs.writeFileSync(configFile, JSON.stringify({
-        pebble: {
-            // Loopback is enough for the guest: qemu's user networking connects the guest's
-            // 10.0.2.2 to the host's 127.0.0.1, and nothing off this machine should reach Pebble.
-            listenAddress: `127.0.0.1:${PEBBLE_API_PORT}`,
-            managementListenAddress: `127.0.0.1:${PEBBLE_MANAGEMENT_PORT}`,
-            certificate: api.certFile,
-            privateKey: api.keyFile,
-            // HTTP-01 goes to port 80 of the address the DNS gives, as with Let's Encrypt.
-            httpPort: 80,
-            // TLS-ALPN-01 is not used; Pebble only dials this port, and nothing listens there.
-            tlsPort: await freeTcpPort(),
-            ocspResponderURL: "",
-            externalAccountBindingRequired: false,
-        },
-    }, null, 2));
+    fs.writeFileSync(
+        configFile,
+        JSON.stringify(
+            {
+                pebble: {
+                    // Loopback is enough for the guest: qemu's user networking connects the guest's
+                    // 10.0.2.2 to the host's 127.0.0.1, and nothing off this machine should reach Pebble.
+                    listenAddress: `127.0.0.1:${PEBBLE_API_PORT}`,
+                    managementListenAddress: `127.0.0.1:${PEBBLE_MANAGEMENT_PORT}`,
+                    certificate: api.certFile,
+                    privateKey: api.keyFile,
+                    // HTTP-01 goes to port 80 of the address the DNS gives, as with Let's Encrypt.
+                    httpPort: 80,
+                    // TLS-ALPN-01 is not used; Pebble only dials this port, and nothing listens there.
+                    tlsPort: await freeTcpPort(),
+                    ocspResponderURL: "",
+                    externalAccountBindingRequired: false,
+                },
+            },
+            null,
+            2,
+        ),
+    );
 
     const challtestsrvLogFile = path.join(workDir, "challtestsrv.log");
     const pebbleLogFile = path.join(workDir, "pebble.log");
     const children: RunningChild[] = [];
     try {
-        children.push(startChild("pebble-challtestsrv", challtestsrvBinary, [
-            // Only the DNS server and its management API: the challenge responders it would
-            // otherwise start (on :5001, :5002, :5003 and a DoH server on :8443) are Pebble's
-            // own test fixtures, not ours; an empty address disables each.
-            "-http01", "", "-https01", "", "-tlsalpn01", "", "-doh", "",
-            "-dnsserver", `127.0.0.1:${dnsPort}`,
-            // Its default binds every interface (:8055).
-            "-management", `127.0.0.1:${dnsManagementPort}`,
-            // By default it answers 127.0.0.1 / ::1 for every name it was not told about. Empty:
-            // an unknown name has no address, so a test that forgot setA() fails validation
-            // instead of passing by accident. (Pebble dials the first AAAA answer before any A.)
-            "-defaultIPv4", "", "-defaultIPv6", "",
-        ], {}, challtestsrvLogFile));
-        children.push(startChild("pebble", pebbleBinary, [
-            "-config", configFile,
-            "-dnsserver", `127.0.0.1:${dnsPort}`,
-        ], {
-            // Pebble waits a random 0-5 s before each validation, to shake out clients that
-            // poll too eagerly; the tests have no such client, only time to lose.
-            PEBBLE_VA_NOSLEEP: "1",
-            // Pebble rejects 5% of valid nonces by default, to exercise clients' badNonce retry;
-            // certbot retries once, so a second rejection in a row would fail a test at random.
-            PEBBLE_WFE_NONCEREJECT: "0",
-            // Pebble reuses a valid authorization for half of new orders by default; every order
-            // should prove HTTP-01 anew, so a renewal test checks the droplet's port 80 again.
-            PEBBLE_AUTHZREUSE: "0",
-        }, pebbleLogFile));
+        children.push(
+            startChild(
+                "pebble-challtestsrv",
+                challtestsrvBinary,
+                [
+                    // Only the DNS server and its management API: the challenge responders it would
+                    // otherwise start (on :5001, :5002, :5003 and a DoH server on :8443) are Pebble's
+                    // own test fixtures, not ours; an empty address disables each.
+                    "-http01",
+                    "",
+                    "-https01",
+                    "",
+                    "-tlsalpn01",
+                    "",
+                    "-doh",
+                    "",
+                    "-dnsserver",
+                    `127.0.0.1:${dnsPort}`,
+                    // Its default binds every interface (:8055).
+                    "-management",
+                    `127.0.0.1:${dnsManagementPort}`,
+                    // By default it answers 127.0.0.1 / ::1 for every name it was not told about. Empty:
+                    // an unknown name has no address, so a test that forgot setA() fails validation
+                    // instead of passing by accident. (Pebble dials the first AAAA answer before any A.)
+                    "-defaultIPv4",
+                    "",
+                    "-defaultIPv6",
+                    "",
+                ],
+                {},
+                challtestsrvLogFile,
+            ),
+        );
+        children.push(
+            startChild(
+                "pebble",
+                pebbleBinary,
+                ["-config", configFile, "-dnsserver", `127.0.0.1:${dnsPort}`],
+                {
+                    // Pebble waits a random 0-5 s before each validation, to shake out clients that
+                    // poll too eagerly; the tests have no such client, only time to lose.
+                    PEBBLE_VA_NOSLEEP: "1",
+                    // Pebble rejects 5% of valid nonces by default, to exercise clients' badNonce retry;
+                    // certbot retries once, so a second rejection in a row would fail a test at random.
+                    PEBBLE_WFE_NONCEREJECT: "0",
+                    // Pebble reuses a valid authorization for half of new orders by default; every order
+                    // should prove HTTP-01 anew, so a renewal test checks the droplet's port 80 again.
+                    PEBBLE_AUTHZREUSE: "0",
+                },
+                pebbleLogFile,
+            ),
+        );
 
         const managementUrl = `http://127.0.0.1:${dnsManagementPort}`;
         const resolver = new dnsPromises.Resolver({ timeout: 1000, tries: 2 });
         resolver.setServers([`127.0.0.1:${dnsPort}`]);
-        const managementGet = (what: string) =>
-            httpsGet(`https://127.0.0.1:${PEBBLE_MANAGEMENT_PORT}${what}`, api.caPem);
+        const managementGet = (what: string) => httpsGet(`https://127.0.0.1:${PEBBLE_MANAGEMENT_PORT}${what}`, api.caPem);
         const postToDns = async (endpoint: string, body: object): Promise<void> => {
             const response = await fetch(`${managementUrl}${endpoint}`, { method: "POST", body: JSON.stringify(body) });
             if (!response.ok) {
-                throw new AnsweredWithError(`pebble-challtestsrv ${endpoint} ${JSON.stringify(body)}: HTTP ${response.status} ${await response.text()}`);
+                throw new AnsweredWithError(
+                    `pebble-challtestsrv ${endpoint} ${JSON.stringify(body)}: HTTP ${response.status} ${await response.text()}`,
+                );
             }
         };
         const resolveA = async (name: string): Promise<string[]> => {
@@ -167,8 +199,7 @@ export async function startAcmeServer(options: AcmeServerOptions): Promise<AcmeS
         await waitUntilReady(children, [
             ["Pebble's ACME directory", () => httpsGet(`https://127.0.0.1:${PEBBLE_API_PORT}/dir`, api.caPem)],
             ["Pebble's management API", () => managementGet("/roots/0")],
-            ["pebble-challtestsrv's management API",
-                () => postToDns("/clear-a", { host: "ready.acme-server.invalid" })],
+            ["pebble-challtestsrv's management API", () => postToDns("/clear-a", { host: "ready.acme-server.invalid" })],
             ["pebble-challtestsrv's DNS server", () => resolveA("ready.acme-server.invalid")],
         ]);
 
@@ -256,17 +287,48 @@ function makeApiCertificate(workDir: string): ApiCertificate {
     const certFile = path.join(dir, "api.pem");
     const keyFile = path.join(dir, "api.key");
     const ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-noenc"];
-    openssl(["req", "-x509", ...ecKey, "-keyout", caKeyFile, "-out", caFile, "-days", "30",
-        "-subj", "/CN=local ACME API CA",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
-    openssl(["req", "-x509", ...ecKey, "-keyout", keyFile, "-out", certFile, "-days", "30",
-        "-CA", caFile, "-CAkey", caKeyFile,
-        "-subj", "/CN=local ACME API",
-        "-addext", `subjectAltName=IP:${HOST_ADDRESS_FOR_GUEST},IP:127.0.0.1,DNS:localhost`,
-        "-addext", "basicConstraints=critical,CA:FALSE",
-        "-addext", "keyUsage=critical,digitalSignature",
-        "-addext", "extendedKeyUsage=serverAuth"]);
+    openssl([
+        "req",
+        "-x509",
+        ...ecKey,
+        "-keyout",
+        caKeyFile,
+        "-out",
+        caFile,
+        "-days",
+        "30",
+        "-subj",
+        "/CN=local ACME API CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl([
+        "req",
+        "-x509",
+        ...ecKey,
+        "-keyout",
+        keyFile,
+        "-out",
+        certFile,
+        "-days",
+        "30",
+        "-CA",
+        caFile,
+        "-CAkey",
+        caKeyFile,
+        "-subj",
+        "/CN=local ACME API",
+        "-addext",
+        `subjectAltName=IP:${HOST_ADDRESS_FOR_GUEST},IP:127.0.0.1,DNS:localhost`,
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-addext",
+        "keyUsage=critical,digitalSignature",
+        "-addext",
+        "extendedKeyUsage=serverAuth",
+    ]);
     return { caPem: fs.readFileSync(caFile, "utf8"), caFile, certFile, keyFile };
 }
 
@@ -331,9 +393,10 @@ async function waitUntilReady(children: RunningChild[], checks: [string, () => P
                 // A server that answers, but with an error, is up: waiting will not help.
                 if (e instanceof AnsweredWithError || Date.now() > deadline) {
                     const logs = children.map((c) => `${c.logFile} ends:\n${tail(c.logFile)}`).join("\n");
-                    const failure = e instanceof AnsweredWithError
-                        ? `answered with an error: ${e.message}`
-                        : `did not answer within ${STARTUP_TIMEOUT_MS / 1000} s (last error: ${(e as Error).message})`;
+                    const failure =
+                        e instanceof AnsweredWithError
+                            ? `answered with an error: ${e.message}`
+                            : `did not answer within ${STARTUP_TIMEOUT_MS / 1000} s (last error: ${(e as Error).message})`;
                     throw new Error(`${what} ${failure}\n${logs}`);
                 }
             }
@@ -343,15 +406,17 @@ async function waitUntilReady(children: RunningChild[], checks: [string, () => P
 }
 
 async function stopChildren(children: RunningChild[]): Promise<void> {
-    await Promise.all(children.map(async (child) => {
-        if (child.exitedHow !== undefined) {
-            return;
-        }
-        child.process.kill("SIGTERM");
-        const killer = setTimeout(() => child.process.kill("SIGKILL"), STOP_TIMEOUT_MS);
-        await child.exited;
-        clearTimeout(killer);
-    }));
+    await Promise.all(
+        children.map(async (child) => {
+            if (child.exitedHow !== undefined) {
+                return;
+            }
+            child.process.kill("SIGTERM");
+            const killer = setTimeout(() => child.process.kill("SIGKILL"), STOP_TIMEOUT_MS);
+            await child.exited;
+            clearTimeout(killer);
+        }),
+    );
 }
 
 function tail(file: string, lines = 20): string {
@@ -388,10 +453,16 @@ function httpsGet(url: string, caPem: string): Promise<string> {
 function requireFreeTcpPort(port: number, forWhat: string): Promise<void> {
     return new Promise((resolve, reject) => {
         const probe = net.createServer();
-        probe.once("error", (e: NodeJS.ErrnoException) => reject(new Error(e.code === "EADDRINUSE"
-            ? `port ${port} (for ${forWhat}) is taken on 127.0.0.1: a Pebble left from an earlier run? ` +
-                `See \`ss -ltnp 'sport = :${port}'\``
-            : `cannot listen on 127.0.0.1:${port} for ${forWhat}: ${e.message}`)));
+        probe.once("error", (e: NodeJS.ErrnoException) =>
+            reject(
+                new Error(
+                    e.code === "EADDRINUSE"
+                        ? `port ${port} (for ${forWhat}) is taken on 127.0.0.1: a Pebble left from an earlier run? ` +
+                              `See \`ss -ltnp 'sport = :${port}'\``
+                        : `cannot listen on 127.0.0.1:${port} for ${forWhat}: ${e.message}`,
+                ),
+            ),
+        );
         probe.listen(port, "127.0.0.1", () => probe.close(() => resolve()));
     });
 }

@@ -31,18 +31,18 @@ out="$acme/pebble-$PEBBLE_VERSION-r$RECIPE"
 
 log() { printf '[build-acme] %s\n' "$*" >&2; }
 die() {
-	log "ERROR: $*"
-	exit 1
+  log "ERROR: $*"
+  exit 1
 }
 
 for arg in "$@"; do
-	case "$arg" in
-	-h | --help)
-		awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2
-		exit 0
-		;;
-	*) die "unknown argument: $arg (see --help)" ;;
-	esac
+  case "$arg" in
+    -h | --help)
+      awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2
+      exit 0
+      ;;
+    *) die "unknown argument: $arg (see --help)" ;;
+  esac
 done
 
 command -v go >/dev/null || die "the go command is not on PATH"
@@ -52,17 +52,17 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # all_built DIR: whether DIR holds every binary, executable.
 all_built() {
-	local b
-	for b in "${binaries[@]}"; do
-		[[ -x "$1/$b" ]] || return 1
-	done
+  local b
+  for b in "${binaries[@]}"; do
+    [[ -x "$1/$b" ]] || return 1
+  done
 }
 
 start=$(now)
 if all_built "$out"; then
-	log "pebble $PEBBLE_VERSION recipe $RECIPE: cached ($(elapsed "$start") s) in $out"
-	printf '%s\n' "$out"
-	exit 0
+  log "pebble $PEBBLE_VERSION recipe $RECIPE: cached ($(elapsed "$start") s) in $out"
+  printf '%s\n' "$out"
+  exit 0
 fi
 
 mkdir -p "$acme"
@@ -78,12 +78,12 @@ export GOTOOLCHAIN=auto
 # One build at a time, also across concurrent runs of this script.
 exec 9>"$acme/.lock"
 if command -v flock >/dev/null; then
-	flock 9
+  flock 9
 fi
 if all_built "$out"; then
-	log "pebble $PEBBLE_VERSION: built meanwhile by another run, in $out"
-	printf '%s\n' "$out"
-	exit 0
+  log "pebble $PEBBLE_VERSION: built meanwhile by another run, in $out"
+  printf '%s\n' "$out"
+  exit 0
 fi
 
 log "pebble $PEBBLE_VERSION recipe $RECIPE: building with $(go version) ..."
@@ -91,14 +91,14 @@ rm -rf "$out.tmp"
 mkdir -p "$out.tmp"
 packages=()
 for b in "${binaries[@]}"; do
-	packages+=("$module/cmd/$b@$PEBBLE_VERSION")
+  packages+=("$module/cmd/$b@$PEBBLE_VERSION")
 done
 # go install with a version builds against the module's own go.mod and go.sum,
 # whatever module the current directory is in; GOBIN puts both binaries in one
 # fresh directory.
 if ! (cd "$acme" && GOBIN="$out.tmp" go install -trimpath \
-	-ldflags "-s -w -X main.version=$PEBBLE_VERSION" "${packages[@]}") >&2; then
-	die "step 'go install ${packages[*]}' failed after $(elapsed "$start") s"
+  -ldflags "-s -w -X main.version=$PEBBLE_VERSION" "${packages[@]}") >&2; then
+  die "step 'go install ${packages[*]}' failed after $(elapsed "$start") s"
 fi
 all_built "$out.tmp" || die "go install left no ${binaries[*]} in $out.tmp"
 reported=$("$out.tmp/pebble" -version) || die "the built pebble does not run"

@@ -37,7 +37,10 @@ function resourceTypes(exported: string): string[] {
 describe("the real Pulumi CLI on the project", { concurrency: false }, () => {
     test("Pulumi.yaml and Pulumi.dev.yaml are accepted; unset keys take the documented defaults", async () => {
         await cli.ok(["stack", "init", "dev"]);
-        const config = JSON.parse((await cli.ok(["config", "--json", "--stack=dev"])).stdout) as Record<string, { value?: string; objectValue?: unknown }>;
+        const config = JSON.parse((await cli.ok(["config", "--json", "--stack=dev"])).stdout) as Record<
+            string,
+            { value?: string; objectValue?: unknown }
+        >;
         const value = (key: string) => config[`jupyterlab-droplet:${key}`]?.value;
         const objectValue = (key: string) => config[`jupyterlab-droplet:${key}`]?.objectValue;
         assert.equal(value("region"), "fra1", "from Pulumi.dev.yaml");
@@ -70,18 +73,40 @@ describe("the real Pulumi CLI on the project", { concurrency: false }, () => {
         const up = await cli.run(["up", "--yes", "--skip-preview", "--stack=bad"]);
         assert.notEqual(up.code, 0);
         const output = up.stdout + up.stderr;
-        assert.match(output, /Invalid config jupyterlab-droplet:jupyterPort = 22: 22 is the SSH port; choose 443 or a port from 1024 to 65535/);
-        assert.match(output, /Invalid config jupyterlab-droplet:allowedCidrs = "1\.2\.3\.4\/40": each entry must be an IPv4 or IPv6 CIDR block/);
-        assert.match(output, /Invalid config jupyterlab-droplet:password = \(a value of 9 characters\): must be at least 12 characters long/);
-        assert.match(output, /Invalid config jupyterlab-droplet:maxLoginFailures = -2: must be 0 \(no ban\) or a number of failed logins from 1 to 100/);
+        assert.match(
+            output,
+            /Invalid config jupyterlab-droplet:jupyterPort = 22: 22 is the SSH port; choose 443 or a port from 1024 to 65535/,
+        );
+        assert.match(
+            output,
+            /Invalid config jupyterlab-droplet:allowedCidrs = "1\.2\.3\.4\/40": each entry must be an IPv4 or IPv6 CIDR block/,
+        );
+        assert.match(
+            output,
+            /Invalid config jupyterlab-droplet:password = \(a value of 9 characters\): must be at least 12 characters long/,
+        );
+        assert.match(
+            output,
+            /Invalid config jupyterlab-droplet:maxLoginFailures = -2: must be 0 \(no ban\) or a number of failed logins from 1 to 100/,
+        );
         assert.match(output, /Invalid config jupyterlab-droplet:banMinutes = 0: must be a number of minutes from 1 to 525600/);
-        assert.match(output, /Invalid config jupyterlab-droplet:domain = "https:\/\/nb\.example\.com\/lab": must be a fully qualified host name/);
+        assert.match(
+            output,
+            /Invalid config jupyterlab-droplet:domain = "https:\/\/nb\.example\.com\/lab": must be a fully qualified host name/,
+        );
         assert.match(output, /Invalid config jupyterlab-droplet:acmeEmail = "me-at-example\.com": must be an email address/);
-        assert.match(output, /Invalid config jupyterlab-droplet:acmeServer = "http:\/\/acme\.example\.net\/directory": must be the https URL of an ACME directory/);
+        assert.match(
+            output,
+            /Invalid config jupyterlab-droplet:acmeServer = "http:\/\/acme\.example\.net\/directory": must be the https URL of an ACME directory/,
+        );
         assert.ok(!output.includes("tooShort1"), "the password never appears");
         assert.ok(!/at readConfig|index\.ts:\d+/.test(output), "a config error is a message, not a stack trace");
         const exported = (await cli.ok(["stack", "export", "--stack=bad"])).stdout;
-        assert.deepEqual(resourceTypes(exported).filter((t) => !t.startsWith("pulumi:")), [], "no resource was created");
+        assert.deepEqual(
+            resourceTypes(exported).filter((t) => !t.startsWith("pulumi:")),
+            [],
+            "no resource was created",
+        );
     });
 
     test("a plain-text password is refused, without showing it", async () => {
@@ -90,7 +115,10 @@ describe("the real Pulumi CLI on the project", { concurrency: false }, () => {
         const preview = await cli.run(["preview", "--stack=plain"]);
         assert.notEqual(preview.code, 0);
         const output = preview.stdout + preview.stderr;
-        assert.match(output, /jupyterlab-droplet:password = \(a value of 21 characters\): is stored in plain text; set it with `pulumi config set --secret password`/);
+        assert.match(
+            output,
+            /jupyterlab-droplet:password = \(a value of 21 characters\): is stored in plain text; set it with `pulumi config set --secret password`/,
+        );
         assert.ok(!output.includes("plain text password 1"));
     });
 

@@ -33,7 +33,19 @@ import { adversarialLogins, sendRawRequests, spoofedAddress } from "../support/a
 import { JupyterClient } from "../support/jupyter-client";
 import { requireCommand } from "../support/jupyter-venv";
 import { leaveCellRunning, runCell, startKernel } from "../support/kernel";
-import { buildEngine, changedResources, copyProject, copyProjectAt, installPlugins, previewSteps, PulumiCli, readEvents, RunOptions, secondsByResource, urnName } from "./pulumi-cli";
+import {
+    buildEngine,
+    changedResources,
+    copyProject,
+    copyProjectAt,
+    installPlugins,
+    previewSteps,
+    PulumiCli,
+    readEvents,
+    RunOptions,
+    secondsByResource,
+    urnName,
+} from "./pulumi-cli";
 import { VmBackend } from "./vm-backend";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "jld-engine-"));
@@ -107,9 +119,29 @@ function rootKeyFile(stack: string): string {
 }
 
 function sshAsRoot(stack: string, command: string, extra: string[] = []): { status: number | null; stdout: string; stderr: string } {
-    return spawnSync("ssh", ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-        "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR", "-i", rootKeyFile(stack), ...extra,
-        `root@${String(outs[stack].ipAddress)}`, command], { encoding: "utf8", timeout: 300_000 });
+    return spawnSync(
+        "ssh",
+        [
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "ConnectTimeout=20",
+            "-o",
+            "LogLevel=ERROR",
+            "-i",
+            rootKeyFile(stack),
+            ...extra,
+            `root@${String(outs[stack].ipAddress)}`,
+            command,
+        ],
+        { encoding: "utf8", timeout: 300_000 },
+    );
 }
 
 function rootShell(stack: string, command: string): string {
@@ -120,8 +152,11 @@ function rootShell(stack: string, command: string): string {
 
 /** scripts/connect.sh as a user runs it. */
 function connectScript(stack: string, env: NodeJS.ProcessEnv = {}): string {
-    const result = spawnSync("bash", [path.join(projectDir, "scripts", "connect.sh"), stack],
-        { cwd: projectDir, env: { ...cli.environment, ...env }, encoding: "utf8" });
+    const result = spawnSync("bash", [path.join(projectDir, "scripts", "connect.sh"), stack], {
+        cwd: projectDir,
+        env: { ...cli.environment, ...env },
+        encoding: "utf8",
+    });
     assert.equal(result.status, 0, result.stderr);
     return result.stdout;
 }
@@ -133,8 +168,10 @@ function sshThroughConfig(alias: string, env: NodeJS.ProcessEnv = {}): { status:
     const config = fs.readFileSync(path.join(home, ".ssh", "config"), "utf8").replaceAll("~/", `${home}/`);
     const configFile = path.join(work, "ssh_config");
     fs.writeFileSync(configFile, config);
-    return spawnSync("ssh", ["-F", configFile, "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", alias, "id -un"],
-        { encoding: "utf8", env: { ...process.env, SSH_AUTH_SOCK: "", ...env } });
+    return spawnSync("ssh", ["-F", configFile, "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", alias, "id -un"], {
+        encoding: "utf8",
+        env: { ...process.env, SSH_AUTH_SOCK: "", ...env },
+    });
 }
 
 async function setConfig(stack: string, config: Record<string, string>, secrets: Record<string, string> = {}): Promise<void> {
@@ -157,7 +194,9 @@ function asJupyter(stack: string, script: string): string {
  * versions (the config, the certificate and key, the SSH keys), pointing at root's files.
  */
 function plantAsJupyter(stack: string): void {
-    asJupyter(stack, `set -e; cd "$HOME"
+    asJupyter(
+        stack,
+        `set -e; cd "$HOME"
         ran='open("/home/jupyter/planted-code-ran", "a").write'
         sitedir=$(python3 -c 'import site; print(site.getusersitepackages())')
         mkdir -p .jupyter .local/etc/jupyter "$sitedir"
@@ -166,15 +205,19 @@ function plantAsJupyter(stack: string): void {
         echo "import os; $ran('user site .pth\\n')" > "$sitedir/planted.pth"
         ln -sfn /etc/shadow .jupyter/jupyter_server_config.json
         rm -rf .jupyter/tls && ln -sfn /root .jupyter/tls
-        mv .ssh .ssh.saved && ln -sfn /etc/ssh .ssh`);
+        mv .ssh .ssh.saved && ln -sfn /etc/ssh .ssh`,
+    );
 }
 
 /** Undoes plantAsJupyter, as the jupyter user. */
 function unplantAsJupyter(stack: string): void {
-    asJupyter(stack, `set -e; cd "$HOME"
+    asJupyter(
+        stack,
+        `set -e; cd "$HOME"
         rm -f .jupyter/jupyter_server_config.py .local/etc/jupyter/jupyter_server_config.py .jupyter/jupyter_server_config.json .jupyter/tls
         rm -f "$(python3 -c 'import site; print(site.getusersitepackages())')/planted.pth"
-        rm .ssh && mv .ssh.saved .ssh`);
+        rm .ssh && mv .ssh.saved .ssh`,
+    );
 }
 
 /**
@@ -183,24 +226,33 @@ function unplantAsJupyter(stack: string): void {
  */
 function rootFilesSnapshot(stack: string): string {
     const l = serverLayout;
-    return rootShell(stack, `find /etc/ssh /root/.ssh -maxdepth 1 -printf '%p %u %g %m %s\n' | sort
+    return rootShell(
+        stack,
+        `find /etc/ssh /root/.ssh -maxdepth 1 -printf '%p %u %g %m %s\n' | sort
         stat -c '%n %U %G %a' /root /etc
         sha256sum /etc/shadow /etc/ssh/sshd_config
         stat -c '%n %U %G %a' ${l.configDir} ${l.tlsDir} ${l.configFile} ${l.certFile} ${l.keyFile}
         find / -xdev -user ${l.user} -not -path '${l.home}' -not -path '${l.home}/*' -not -path '${l.kernelEnvRoot}/*' \
-            -not -path '/tmp/*' -not -path '/var/tmp/*' -not -path '/var/log/journal/*' 2>/dev/null | sort`);
+            -not -path '/tmp/*' -not -path '/var/tmp/*' -not -path '/var/log/journal/*' 2>/dev/null | sort`,
+    );
 }
 
 /** `npm run server -- <verb> --stack <stack>` as a user runs it, in the project; its output is kept. */
 function serverVerb(stack: string, verb: string[]): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
-        const child = spawn("npm", ["run", "--silent", "server", "--", ...verb, "--stack", stack],
-            { cwd: projectDir, env: { ...cli.environment, ...(stack === bob.stack ? { SSH_AUTH_SOCK: agent.socket } : {}) } });
+        const child = spawn("npm", ["run", "--silent", "server", "--", ...verb, "--stack", stack], {
+            cwd: projectDir,
+            env: { ...cli.environment, ...(stack === bob.stack ? { SSH_AUTH_SOCK: agent.socket } : {}) },
+        });
         let stdout = "";
         let stderr = "";
-        child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
-        child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+        child.stdout.on("data", (d: Buffer) => {
+            stdout += d.toString();
+        });
+        child.stderr.on("data", (d: Buffer) => {
+            stderr += d.toString();
+        });
         child.on("error", reject);
         child.on("close", (code) => resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 }));
     });
@@ -215,8 +267,12 @@ let eventLogs = 0;
 /** What alice's first `up` printed: the cost reminder is among its diagnostics. */
 let firstUpOutput = "";
 /** `pulumi up` (by this version, or another's `using`), with the engine's event log kept for the per-resource times and changes. */
-async function up(stack: string, label: string, extra: RunOptions = {}, using = cli):
-    Promise<{ stdout: string; perResource: Record<string, number>; changed: Record<string, string> }> {
+async function up(
+    stack: string,
+    label: string,
+    extra: RunOptions = {},
+    using = cli,
+): Promise<{ stdout: string; perResource: Record<string, number>; changed: Record<string, string> }> {
     const eventLog = path.join(work, `events-${++eventLogs}.jsonl`);
     const result = await using.ok(["up", "--yes", "--skip-preview", `--stack=${stack}`], stackOptions(stack, { ...extra, eventLog }));
     const events = readEvents(eventLog);
@@ -229,7 +285,9 @@ async function up(stack: string, label: string, extra: RunOptions = {}, using = 
 /** The names of the resources a preview would change, and how. */
 async function plannedChanges(stack: string): Promise<Record<string, string>> {
     const steps = previewSteps((await cli.ok(["preview", "--json", `--stack=${stack}`], stackOptions(stack))).stdout);
-    return Object.fromEntries(steps.filter((s) => s.op !== "same" && !s.urn.includes("pulumi:pulumi:Stack")).map((s) => [urnName(s.urn), s.op]));
+    return Object.fromEntries(
+        steps.filter((s) => s.op !== "same" && !s.urn.includes("pulumi:pulumi:Stack")).map((s) => [urnName(s.urn), s.op]),
+    );
 }
 
 function startAgent(): { socket: string; pid: number } {
@@ -241,8 +299,13 @@ function startAgent(): { socket: string; pid: number } {
 }
 
 before(async () => {
-    for (const [command, pkg] of [["go", "golang (or Go from go.dev)"], ["ssh", "openssh-client"], ["ssh-agent", "openssh-client"],
-        ["qemu-system-x86_64", "qemu-system-x86"], ["chromium", "chromium"]]) {
+    for (const [command, pkg] of [
+        ["go", "golang (or Go from go.dev)"],
+        ["ssh", "openssh-client"],
+        ["ssh-agent", "openssh-client"],
+        ["qemu-system-x86_64", "qemu-system-x86"],
+        ["chromium", "chromium"],
+    ]) {
         requireCommand(command, `install ${pkg} (Debian: apt-get install ${pkg.split(" ")[0]})`);
     }
     const engine = buildEngine();
@@ -277,7 +340,9 @@ before(async () => {
 after(async () => {
     report.pulumiCommands = cli?.timings;
     report.apiFaults = standin?.state.faults();
-    report.dropletBoots = standin?.state.requests().filter((r) => r.method === "POST" && r.path === "/v2/droplets" && r.status === 202).length;
+    report.dropletBoots = standin?.state
+        .requests()
+        .filter((r) => r.method === "POST" && r.path === "/v2/droplets" && r.status === 202).length;
     fs.mkdirSync(resultsDir, { recursive: true });
     fs.writeFileSync(path.join(resultsDir, "engine-report.json"), JSON.stringify(report, null, 2) + "\n");
     console.log(`[engine] report (test-results/engine-report.json):\n${JSON.stringify(report, null, 2)}`);
@@ -296,7 +361,7 @@ async function createZone(name: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
         const res = await fetch(`${standin.url}/v2/domains`, {
             method: "POST",
-            headers: { "Authorization": "Bearer standin-token", "Content-Type": "application/json" },
+            headers: { Authorization: "Bearer standin-token", "Content-Type": "application/json" },
             body: JSON.stringify({ name }),
         });
         if (res.status === 201) {
@@ -324,8 +389,19 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         await setConfig(alice.stack, { region: "fra1", dataVolumeGb: "1", reservedIp: "true" }, { password: alice.password });
         const preview = await cli.ok(["preview", "--json", `--stack=${alice.stack}`]);
         seconds.preview = preview.seconds;
-        const creates = previewSteps(preview.stdout).filter((s) => s.op === "create").map((s) => urnName(s.urn));
-        for (const name of ["server-droplet", "data-volume", "firewall-firewall", "ssh-do", "tls-cert", "setup-configure", "address-ip", "address-assignment"]) {
+        const creates = previewSteps(preview.stdout)
+            .filter((s) => s.op === "create")
+            .map((s) => urnName(s.urn));
+        for (const name of [
+            "server-droplet",
+            "data-volume",
+            "firewall-firewall",
+            "ssh-do",
+            "tls-cert",
+            "setup-configure",
+            "address-ip",
+            "address-assignment",
+        ]) {
             assert.ok(creates.includes(name), `preview plans to create ${name}: ${creates.join(", ")}`);
         }
         assert.equal(standin.state.droplets().length, 0, "a preview creates nothing");
@@ -333,14 +409,25 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
 
     test("bob: a size not offered in his region stops `up` with DigitalOcean's message, and no droplet is made", async () => {
         await cli.ok(["stack", "init", bob.stack]);
-        await setConfig(bob.stack, {
-            region: "syd1", size: "s-4vcpu-8gb", image: "ubuntu-24-04-x64", dataVolumeGb: "1", retainData: "true",
-            sshPublicKey: fs.readFileSync(`${bob.keyFile}.pub`, "utf8").trim(),
-        }, { password: bob.password });
+        await setConfig(
+            bob.stack,
+            {
+                region: "syd1",
+                size: "s-4vcpu-8gb",
+                image: "ubuntu-24-04-x64",
+                dataVolumeGb: "1",
+                retainData: "true",
+                sshPublicKey: fs.readFileSync(`${bob.keyFile}.pub`, "utf8").trim(),
+            },
+            { password: bob.password },
+        );
         const failed = await cli.run(["up", "--yes", "--skip-preview", `--stack=${bob.stack}`], stackOptions(bob.stack));
         assert.notEqual(failed.code, 0);
         assert.match(failed.stdout + failed.stderr, /Size is not available in this region/);
-        assert.deepEqual(standin.state.droplets().filter((d) => d.name === "jupyterlab-bob"), []);
+        assert.deepEqual(
+            standin.state.droplets().filter((d) => d.name === "jupyterlab-bob"),
+            [],
+        );
         assert.deepEqual(backend.runningDroplets(), []);
         await setConfig(bob.stack, { size: "s-1vcpu-2gb" });
     });
@@ -351,23 +438,38 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         });
         const bobUp = (async () => {
             // The previous version makes his droplet, with his stack's config as set above.
-            fs.copyFileSync(path.join(projectDir, `Pulumi.${bob.stack}.yaml`), path.join(baselineCli.directory, `Pulumi.${bob.stack}.yaml`));
+            fs.copyFileSync(
+                path.join(projectDir, `Pulumi.${bob.stack}.yaml`),
+                path.join(baselineCli.directory, `Pulumi.${bob.stack}.yaml`),
+            );
             const eventLog = path.join(work, "events-interrupted.jsonl");
-            const interrupted = await baselineCli.run(["up", "--yes", "--skip-preview", `--stack=${bob.stack}`], stackOptions(bob.stack, {
-                eventLog,
-                interrupt: { when: (e) => e.resourcePreEvent?.metadata.urn.endsWith("::setup-jupyterlab") === true, afterSeconds: 20 },
-            }));
-            report.interruptedUp = { code: interrupted.code, seconds: interrupted.seconds, tail: (interrupted.stdout + interrupted.stderr).split("\n").slice(-15) };
+            const interrupted = await baselineCli.run(
+                ["up", "--yes", "--skip-preview", `--stack=${bob.stack}`],
+                stackOptions(bob.stack, {
+                    eventLog,
+                    interrupt: { when: (e) => e.resourcePreEvent?.metadata.urn.endsWith("::setup-jupyterlab") === true, afterSeconds: 20 },
+                }),
+            );
+            report.interruptedUp = {
+                code: interrupted.code,
+                seconds: interrupted.seconds,
+                tail: (interrupted.stdout + interrupted.stderr).split("\n").slice(-15),
+            };
             assert.notEqual(interrupted.code, 0, "an interrupted `up` does not report success");
-            assert.ok(readEvents(eventLog).some((e) => e.resourcePreEvent?.metadata.urn.endsWith("::setup-jupyterlab")), "the install had started");
+            assert.ok(
+                readEvents(eventLog).some((e) => e.resourcePreEvent?.metadata.urn.endsWith("::setup-jupyterlab")),
+                "the install had started",
+            );
             await up(bob.stack, "up after Ctrl-C (bob), previous version", {}, baselineCli);
             // This version upgrades the running server: the droplet and volume stay; the steps whose
             // scripts changed run again.
             const upgrade = await up(bob.stack, "upgrade up (bob), this version on the previous version's droplet");
             report.upgrade = { baseline: upgradeBaseline, changed: upgrade.changed };
             for (const kept of ["server-droplet", "data-volume", "ssh-do", "tls-cert", "password-salt"]) {
-                assert.ok(![`replace`, "create-replacement", "delete-replaced", "delete"].includes(upgrade.changed[kept] ?? "same"),
-                    `the upgrade keeps ${kept}: ${JSON.stringify(upgrade.changed)}`);
+                assert.ok(
+                    ![`replace`, "create-replacement", "delete-replaced", "delete"].includes(upgrade.changed[kept] ?? "same"),
+                    `the upgrade keeps ${kept}: ${JSON.stringify(upgrade.changed)}`,
+                );
             }
             await cli.ok(["preview", "--expect-no-changes", `--stack=${bob.stack}`], stackOptions(bob.stack));
         })();
@@ -378,7 +480,13 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             }
         }
         assert.deepEqual(dropletCreates(), { "jupyterlab-alice": 1, "jupyterlab-bob": 1 }, "each droplet was created exactly once");
-        assert.deepEqual(standin.state.droplets().map((d) => d.name).sort(), ["jupyterlab-alice", "jupyterlab-bob"]);
+        assert.deepEqual(
+            standin.state
+                .droplets()
+                .map((d) => d.name)
+                .sort(),
+            ["jupyterlab-alice", "jupyterlab-bob"],
+        );
         assert.equal(standin.state.volumes().length, 2);
         assert.equal(standin.state.sshKeys().length, 2);
         const aliceOut = await outputs(alice.stack);
@@ -402,7 +510,9 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             assert.match(version, /^2\./);
             const client = await loggedIn(out, alice.password);
             const created = await client.api("PUT", "/api/contents/kept.ipynb", {
-                type: "notebook", format: "json", content: { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 },
+                type: "notebook",
+                format: "json",
+                content: { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 },
             });
             assert.equal(created.status, 201, created.body);
             const cell = await runCell(client, baseUrl(out), String(out.certificatePem), "import sys; print(sys.prefix); 1+1");
@@ -416,10 +526,17 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             const pin = createHash("sha256").update(spki).digest("base64");
             const browser = await chromium.launch({
                 executablePath: "/usr/bin/chromium",
-                args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
+                args: [
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
                     // Trusts exactly this certificate's key, as a user who checked the fingerprint would.
-                    `--ignore-certificate-errors-spki-list=${pin}`],
+                    `--ignore-certificate-errors-spki-list=${pin}`,
+                ],
             });
             try {
                 const page = await browser.newPage();
@@ -437,15 +554,27 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
 
         test("a wrong password is refused; SSH with a password is refused", async () => {
             assert.equal((await login(outs[alice.stack], "not the password at all")).status, 401);
-            const bySsh = sshAsRoot(alice.stack, "true", ["-o", "PreferredAuthentications=password,keyboard-interactive", "-o", "PubkeyAuthentication=no"]);
+            const bySsh = sshAsRoot(alice.stack, "true", [
+                "-o",
+                "PreferredAuthentications=password,keyboard-interactive",
+                "-o",
+                "PubkeyAuthentication=no",
+            ]);
             assert.notEqual(bySsh.status, 0);
             assert.match(bySsh.stderr, /Permission denied \(publickey\)/, "the server offers public key logins only");
         });
 
         test("only SSH and Jupyter listen beyond loopback; config and secrets root's, readable by JupyterLab only; the server runs as jupyter, enabled at boot", () => {
-            const listening = rootShell(alice.stack, "ss -H -ltn").trim().split("\n").map((line) => line.trim().split(/\s+/)[3]);
+            const listening = rootShell(alice.stack, "ss -H -ltn")
+                .trim()
+                .split("\n")
+                .map((line) => line.trim().split(/\s+/)[3]);
             const exposed = listening.filter((address) => !/^(127\.[\d.]+|\[::1\]|\[::ffff:127\.[\d.]+\]):\d+$/.test(address));
-            assert.deepEqual([...new Set(exposed.map((a) => Number(a.split(":").pop())))].sort((a, b) => a - b), [22, 9000], listening.join(" "));
+            assert.deepEqual(
+                [...new Set(exposed.map((a) => Number(a.split(":").pop())))].sort((a, b) => a - b),
+                [22, 9000],
+                listening.join(" "),
+            );
             for (const dir of [serverLayout.configDir, serverLayout.tlsDir]) {
                 assert.equal(rootShell(alice.stack, `stat -c '%a %U %G' ${dir}`).trim(), "750 root jupyter", dir);
             }
@@ -508,20 +637,27 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         });
 
         test("no secret in the user-data, ps, the journal or cloud-init's log", () => {
-            const config = JSON.parse(rootShell(alice.stack, `cat ${serverLayout.configFile}`)) as { PasswordIdentityProvider: { hashed_password: string } };
+            const config = JSON.parse(rootShell(alice.stack, `cat ${serverLayout.configFile}`)) as {
+                PasswordIdentityProvider: { hashed_password: string };
+            };
             const hash = config.PasswordIdentityProvider.hashed_password;
             const tlsKeyLine = rootShell(alice.stack, `cat ${serverLayout.keyFile}`).split("\n")[1];
             const evidence = {
                 "user-data (as the API got it)": standin.state.droplets().find((d) => d.name === "jupyterlab-alice")?.userData ?? "",
                 "user-data (on the droplet)": rootShell(alice.stack, "cat /var/lib/cloud/instance/user-data.txt"),
-                "ps": rootShell(alice.stack, "ps -eo user,args ww"),
-                "journal": rootShell(alice.stack, "journalctl --no-pager -o cat"),
+                ps: rootShell(alice.stack, "ps -eo user,args ww"),
+                journal: rootShell(alice.stack, "journalctl --no-pager -o cat"),
                 "cloud-init log": rootShell(alice.stack, "cat /var/log/cloud-init-output.log"),
             };
             assert.ok(evidence["user-data (on the droplet)"].includes("#cloud-config"), "the droplet got the user-data");
             for (const [where, text] of Object.entries(evidence)) {
-                for (const [what, secret] of [["password", alice.password], ["hash", hash], ["hash body", hash.split("$").pop() ?? ""],
-                    ["TLS key", tlsKeyLine], ["SSH private key", String(outs[alice.stack].sshPrivateKey).split("\n")[1]]]) {
+                for (const [what, secret] of [
+                    ["password", alice.password],
+                    ["hash", hash],
+                    ["hash body", hash.split("$").pop() ?? ""],
+                    ["TLS key", tlsKeyLine],
+                    ["SSH private key", String(outs[alice.stack].sshPrivateKey).split("\n")[1]],
+                ]) {
                     assert.ok(secret.length > 8, `the ${what} was found to search for`);
                     assert.ok(!text.includes(secret), `the ${what} appears in the ${where}`);
                 }
@@ -541,7 +677,11 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             const failed = await cli.run(["up", "--yes", "--skip-preview", `--stack=${alice.stack}`]);
             assert.notEqual(failed.code, 0, "a requirement that cannot be installed fails `up`");
             assert.match(failed.stdout + failed.stderr, /installing the kernel packages failed; the previous packages stay in use/);
-            assert.match(failed.stdout + failed.stderr, /no-such-package-jupyterlab-droplet-test/, "the installer's own message names the package");
+            assert.match(
+                failed.stdout + failed.stderr,
+                /no-such-package-jupyterlab-droplet-test/,
+                "the installer's own message names the package",
+            );
             const still = await runCell(client, baseUrl(out), String(out.certificatePem), "import tabulate; print(tabulate.__version__)");
             assert.equal(still.stdout.trim(), "0.9.0", "the previous packages still work");
             await cli.ok(["config", "rm", `--stack=${alice.stack}`, "--path", "pythonPackages[1]"]);
@@ -552,9 +692,17 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             const volume = standin.state.volumes().find((v) => v.name === "jupyterlab-alice-notebooks");
             assert.ok(volume !== undefined);
             for (const [change, message] of [
-                [{ dataVolumeGb: "0", region: "fra1" }, new RegExp(`dataVolumeGb = 0: would delete the data volume jupyterlab-alice-notebooks \\(id ${volume.id}, 1 GB in fra1\\)` +
-                    `[^]*pulumi config set allowVolumeDeletion ${volume.id}`)],
-                [{ dataVolumeGb: "1", region: "nyc1" }, /region = "nyc1": would replace the data volume jupyterlab-alice-notebooks .* with an empty volume in nyc1/],
+                [
+                    { dataVolumeGb: "0", region: "fra1" },
+                    new RegExp(
+                        `dataVolumeGb = 0: would delete the data volume jupyterlab-alice-notebooks \\(id ${volume.id}, 1 GB in fra1\\)` +
+                            `[^]*pulumi config set allowVolumeDeletion ${volume.id}`,
+                    ),
+                ],
+                [
+                    { dataVolumeGb: "1", region: "nyc1" },
+                    /region = "nyc1": would replace the data volume jupyterlab-alice-notebooks .* with an empty volume in nyc1/,
+                ],
             ] as const) {
                 await setConfig(alice.stack, change);
                 const requestsBefore = standin.state.requests().length;
@@ -563,7 +711,14 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
                     assert.notEqual(refused.code, 0, `${command[0]} with ${JSON.stringify(change)} is refused`);
                     assert.match(refused.stdout + refused.stderr, message);
                 }
-                assert.deepEqual(standin.state.requests().slice(requestsBefore).filter((r) => r.method !== "GET"), [], "nothing was created or changed");
+                assert.deepEqual(
+                    standin.state
+                        .requests()
+                        .slice(requestsBefore)
+                        .filter((r) => r.method !== "GET"),
+                    [],
+                    "nothing was created or changed",
+                );
             }
             await setConfig(alice.stack, { dataVolumeGb: "1", region: "fra1" });
             await cli.ok(["preview", "--expect-no-changes", `--stack=${alice.stack}`]);
@@ -589,8 +744,11 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         test("after the password change: nothing outside jupyter's own files changed owner, mode or content; the planted config never ran", () => {
             const after = rootFilesSnapshot(alice.stack);
             assert.equal(after, planted.before, "root's files are as they were");
-            assert.equal(sshAsRoot(alice.stack, "test -e /home/jupyter/planted-code-ran").status, 1,
-                `JupyterLab ran code the jupyter user planted: ${sshAsRoot(alice.stack, "cat /home/jupyter/planted-code-ran").stdout}`);
+            assert.equal(
+                sshAsRoot(alice.stack, "test -e /home/jupyter/planted-code-ran").status,
+                1,
+                `JupyterLab ran code the jupyter user planted: ${sshAsRoot(alice.stack, "cat /home/jupyter/planted-code-ran").stdout}`,
+            );
             unplantAsJupyter(alice.stack);
         });
 
@@ -600,11 +758,17 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             // First, another machine answers at her address (here: her droplet with a new host
             // key): the step refuses to talk to it, and sends it nothing.
             const hostKey = "/etc/ssh/ssh_host_ed25519_key";
-            rootShell(alice.stack, `mkdir -p /root/saved-host-key && cp -a ${hostKey} ${hostKey}.pub /root/saved-host-key/ && rm ${hostKey} ${hostKey}.pub ` +
-                `&& ssh-keygen -q -t ed25519 -N '' -f ${hostKey} && systemctl reload ssh`);
+            rootShell(
+                alice.stack,
+                `mkdir -p /root/saved-host-key && cp -a ${hostKey} ${hostKey}.pub /root/saved-host-key/ && rm ${hostKey} ${hostKey}.pub ` +
+                    `&& ssh-keygen -q -t ed25519 -N '' -f ${hostKey} && systemctl reload ssh`,
+            );
             const impostor = await cli.run(["up", "--yes", "--skip-preview", `--stack=${alice.stack}`]);
             seconds["up refused by a changed host key"] = impostor.seconds;
-            report.hostKeyMismatch = (impostor.stdout + impostor.stderr).split("\n").filter((line) => /mismatch|handshake/.test(line)).slice(0, 3);
+            report.hostKeyMismatch = (impostor.stdout + impostor.stderr)
+                .split("\n")
+                .filter((line) => /mismatch|handshake/.test(line))
+                .slice(0, 3);
             assert.notEqual(impostor.code, 0, "an `up` against a droplet with another host key fails");
             assert.match(impostor.stdout + impostor.stderr, /host key mismatch/);
             assert.equal(rootShell(alice.stack, "fail2ban-client get jupyterlab maxretry").trim(), "5", "the guard step never ran there");
@@ -616,35 +780,68 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             // An attacker's tries, each of a shape the guard's first filter did not count (or credited
             // to an address in its Referer): refused all the same, and every one counts.
             const origin = new URL(baseUrl(out));
-            const attempts = adversarialLogins(origin.host).filter((r) => ["bytes 0x80-0xFF in next", "an absolute-form target",
-                "the same Referer on a refusal other than 401"].includes(r.name));
+            const attempts = adversarialLogins(origin.host).filter((r) =>
+                ["bytes 0x80-0xFF in next", "an absolute-form target", "the same Referer on a refusal other than 401"].includes(r.name),
+            );
             assert.equal(attempts.length, alice.loginLimit);
-            const statuses = await sendRawRequests({ host: origin.hostname, port: Number(origin.port), ca: String(out.certificatePem) }, attempts);
+            const statuses = await sendRawRequests(
+                { host: origin.hostname, port: Number(origin.port), ca: String(out.certificatePem) },
+                attempts,
+            );
             const limitReachedAt = Date.now();
             report.adversarialLogins = Object.fromEntries(attempts.map((r, i) => [r.name, statuses[i]]));
-            assert.ok(statuses.every((status) => status >= 400), `each try is answered, and refused: ${JSON.stringify(report.adversarialLogins)}`);
-            while (await jupyterAnswers(out) && Date.now() - limitReachedAt < 60_000) {
+            assert.ok(
+                statuses.every((status) => status >= 400),
+                `each try is answered, and refused: ${JSON.stringify(report.adversarialLogins)}`,
+            );
+            while ((await jupyterAnswers(out)) && Date.now() - limitReachedAt < 60_000) {
                 await new Promise((r) => setTimeout(r, 250));
             }
             seconds["limit reached to ban in effect"] = (Date.now() - limitReachedAt) / 1000;
-            assert.equal(await jupyterAnswers(out), false, `JupyterLab still answers ${seconds["limit reached to ban in effect"]} s after the limit`);
-            await assert.rejects(new JupyterClient(baseUrl(out), String(out.certificatePem), 10_000).login(alice.newPassword),
-                "even the right password cannot get in");
+            assert.equal(
+                await jupyterAnswers(out),
+                false,
+                `JupyterLab still answers ${seconds["limit reached to ban in effect"]} s after the limit`,
+            );
+            await assert.rejects(
+                new JupyterClient(baseUrl(out), String(out.certificatePem), 10_000).login(alice.newPassword),
+                "even the right password cannot get in",
+            );
             // The ban is fail2ban's, on the Jupyter port only: SSH works, and the server itself answers on the droplet.
             assert.equal(rootShell(alice.stack, "id -un").trim(), "root");
-            assert.equal(rootShell(alice.stack, `curl -s -o /dev/null -w '%{http_code}' --cacert ${serverLayout.certFile} https://127.0.0.1:9000/api`), "200");
+            assert.equal(
+                rootShell(
+                    alice.stack,
+                    `curl -s -o /dev/null -w '%{http_code}' --cacert ${serverLayout.certFile} https://127.0.0.1:9000/api`,
+                ),
+                "200",
+            );
             const journal = rootShell(alice.stack, `journalctl --unit fail2ban --no-pager --output cat --since '${restartedAt}'`);
             const found = [...journal.matchAll(/\[jupyterlab\] Found (\S+)/g)].map((m) => m[1]);
             const banned = /\[jupyterlab\] Ban (\S+)/.exec(journal)?.[1];
             assert.ok(banned !== undefined, `the journal names the banned address:\n${journal}`);
-            assert.ok(found.filter((address) => address === banned).length >= alice.loginLimit, `fail2ban found the refused logins:\n${journal}`);
+            assert.ok(
+                found.filter((address) => address === banned).length >= alice.loginLimit,
+                `fail2ban found the refused logins:\n${journal}`,
+            );
             assert.ok(!journal.includes(spoofedAddress), `no address the attacker wrote into the request is credited:\n${journal}`);
             assert.ok(journal.indexOf(`Ban ${banned}`) > journal.lastIndexOf(`Found ${banned}`), "the ban follows the failures");
-            assert.match(rootShell(alice.stack, "fail2ban-client status jupyterlab"), new RegExp(`Banned IP list:\\s+${banned.replaceAll(".", "\\.")}`));
-            report.loginBan = { limit: alice.loginLimit, bannedAddress: banned, journal: journal.split("\n").filter((l) => l.includes("jupyterlab")) };
+            assert.match(
+                rootShell(alice.stack, "fail2ban-client status jupyterlab"),
+                new RegExp(`Banned IP list:\\s+${banned.replaceAll(".", "\\.")}`),
+            );
+            report.loginBan = {
+                limit: alice.loginLimit,
+                bannedAddress: banned,
+                journal: journal.split("\n").filter((l) => l.includes("jupyterlab")),
+            };
             rootShell(alice.stack, `fail2ban-client set jupyterlab unbanip ${banned}`);
             const client = await loggedIn(out, alice.newPassword);
-            assert.equal((await client.request("GET", "/api/contents/kept.ipynb")).status, 200, "after the unban the right password logs in");
+            assert.equal(
+                (await client.request("GET", "/api/contents/kept.ipynb")).status,
+                200,
+                "after the unban the right password logs in",
+            );
         });
 
         test("after a reboot the server comes back by itself, with the notebook", async () => {
@@ -658,12 +855,17 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             const client = await loggedIn(out, alice.newPassword);
             assert.equal((await client.request("GET", "/api/contents/kept.ipynb")).status, 200);
             assert.equal(rootShell(alice.stack, "systemctl is-active fail2ban").trim(), "active");
-            assert.match(rootShell(alice.stack, "fail2ban-client status jupyterlab"), /Currently banned:/, "the JupyterLab jail is active again");
+            assert.match(
+                rootShell(alice.stack, "fail2ban-client status jupyterlab"),
+                /Currently banned:/,
+                "the JupyterLab jail is active again",
+            );
             assert.match(rootShell(alice.stack, "fail2ban-client get jupyterlab maxretry"), new RegExp(`^${alice.loginLimit}$`, "m"));
         });
 
         test("her volume grows from 1 to 2 GB: `up` grows the filesystem too, and df shows it, with the notebook", async () => {
-            const size = () => Number(rootShell(alice.stack, `df --block-size=1 --output=size ${serverLayout.notebookDir} | tail -n 1`).trim());
+            const size = () =>
+                Number(rootShell(alice.stack, `df --block-size=1 --output=size ${serverLayout.notebookDir} | tail -n 1`).trim());
             const before = size();
             await setConfig(alice.stack, { dataVolumeGb: "2" });
             assert.deepEqual(await plannedChanges(alice.stack), { "data-volume": "update", "setup-data-volume": "update" });
@@ -679,7 +881,10 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             const out = outs[alice.stack];
             const mountUnit = rootShell(alice.stack, `systemd-escape --path --suffix=mount ${serverLayout.notebookDir}`).trim();
             // As if the volume had not attached at boot: its mount cannot happen.
-            rootShell(alice.stack, `systemctl stop ${serverLayout.service} && umount ${serverLayout.notebookDir} && systemctl mask --runtime ${mountUnit}`);
+            rootShell(
+                alice.stack,
+                `systemctl stop ${serverLayout.service} && umount ${serverLayout.notebookDir} && systemctl mask --runtime ${mountUnit}`,
+            );
             const start = sshAsRoot(alice.stack, `systemctl start ${serverLayout.service}`);
             assert.notEqual(start.status, 0, "JupyterLab refuses to start");
             await new Promise((r) => setTimeout(r, 10_000));
@@ -688,8 +893,11 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             assert.equal(sshAsRoot(alice.stack, `mountpoint --quiet ${serverLayout.notebookDir}`).status, 32, "still not mounted");
             rootShell(alice.stack, `systemctl unmask --runtime ${mountUnit} && systemctl start ${serverLayout.service}`);
             await new JupyterClient(baseUrl(out), String(out.certificatePem)).waitUntilReady(300_000);
-            assert.equal(rootShell(alice.stack, `findmnt -n -o SOURCE ${serverLayout.notebookDir}`).trim(),
-                rootShell(alice.stack, "readlink -f /dev/disk/by-id/scsi-0DO_Volume_jupyterlab-alice-notebooks").trim(), "starting it mounts the volume first");
+            assert.equal(
+                rootShell(alice.stack, `findmnt -n -o SOURCE ${serverLayout.notebookDir}`).trim(),
+                rootShell(alice.stack, "readlink -f /dev/disk/by-id/scsi-0DO_Volume_jupyterlab-alice-notebooks").trim(),
+                "starting it mounts the volume first",
+            );
             const client = await loggedIn(out, alice.newPassword);
             assert.equal((await client.request("GET", "/api/contents/kept.ipynb")).status, 200);
         });
@@ -702,7 +910,8 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             const client = await loggedIn(out, alice.newPassword);
             const idle = await startKernel(client);
             const busy = await leaveCellRunning(client, baseUrl(out), String(out.certificatePem), "import time; time.sleep(900)");
-            const kernels = async () => (JSON.parse((await client.request("GET", "/api/kernels")).body) as { id: string; execution_state: string }[]);
+            const kernels = async () =>
+                JSON.parse((await client.request("GET", "/api/kernels")).body) as { id: string; execution_state: string }[];
             const started = Date.now();
             while ((await kernels()).some((k) => k.id === idle) && Date.now() - started < 240_000) {
                 await new Promise((r) => setTimeout(r, 5_000));
@@ -710,7 +919,11 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             seconds["idle kernel culled after"] = (Date.now() - started) / 1000;
             const left = await kernels();
             assert.ok(!left.some((k) => k.id === idle), `the idle kernel is still there after ${seconds["idle kernel culled after"]} s`);
-            assert.deepEqual(left.filter((k) => k.id === busy).map((k) => k.execution_state), ["busy"], "the kernel running a cell is kept");
+            assert.deepEqual(
+                left.filter((k) => k.id === busy).map((k) => k.execution_state),
+                ["busy"],
+                "the kernel running a cell is kept",
+            );
             await client.api("DELETE", `/api/kernels/${busy}`);
         });
     });
@@ -720,7 +933,9 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             const out = outs[bob.stack];
             const client = await loggedIn(out, bob.password);
             const created = await client.api("PUT", "/api/contents/bobs.ipynb", {
-                type: "notebook", format: "json", content: { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 },
+                type: "notebook",
+                format: "json",
+                content: { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 },
             });
             assert.equal(created.status, 201, created.body);
             assert.equal(out.sshPrivateKey, undefined);
@@ -749,7 +964,15 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         bob.runningAddress = String(outs[bob.stack].ipAddress);
         await setConfig(bob.stack, { paused: "true" });
         const changes = await plannedChanges(bob.stack);
-        for (const gone of ["server-droplet", "firewall-firewall", "tls-cert", "tls-key", "setup-cloud-init", "setup-login-guard", "setup-configure"]) {
+        for (const gone of [
+            "server-droplet",
+            "firewall-firewall",
+            "tls-cert",
+            "tls-key",
+            "setup-cloud-init",
+            "setup-login-guard",
+            "setup-configure",
+        ]) {
             assert.equal(changes[gone], "delete", `${gone} is deleted: ${JSON.stringify(changes)}`);
         }
         for (const kept of ["data-volume", "ssh-do", "password-salt"]) {
@@ -760,11 +983,24 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         seconds["pause (bob), npm run server -- pause"] = paused.seconds;
         assert.equal(paused.code, 0, paused.stderr);
         assert.match(paused.stdout, /jupyterlab-bob: paused: no droplet; the 1 GB volume costs \$0\.00015\/hour, up to \$0\.10\/month/);
-        assert.deepEqual(standin.state.droplets().map((d) => d.name), ["jupyterlab-alice"]);
-        assert.deepEqual(backend.runningDroplets().map((d) => d.name), ["jupyterlab-alice"], "bob's VM is gone");
-        assert.deepEqual(backend.deletedDroplets().map((d) => [d.name, d.shutDownCleanly]), [["jupyterlab-bob", true]],
-            "his droplet was shut down (the guest powered itself off) before it was deleted");
-        assert.ok(standin.state.volumes().some((v) => v.name === "jupyterlab-bob-notebooks" && v.dropletIds.length === 0), "his volume stays, detached");
+        assert.deepEqual(
+            standin.state.droplets().map((d) => d.name),
+            ["jupyterlab-alice"],
+        );
+        assert.deepEqual(
+            backend.runningDroplets().map((d) => d.name),
+            ["jupyterlab-alice"],
+            "bob's VM is gone",
+        );
+        assert.deepEqual(
+            backend.deletedDroplets().map((d) => [d.name, d.shutDownCleanly]),
+            [["jupyterlab-bob", true]],
+            "his droplet was shut down (the guest powered itself off) before it was deleted",
+        );
+        assert.ok(
+            standin.state.volumes().some((v) => v.name === "jupyterlab-bob-notebooks" && v.dropletIds.length === 0),
+            "his volume stays, detached",
+        );
         assert.equal(standin.state.sshKeys().length, 2, "his key stays registered");
         assert.equal(standin.state.firewalls().length, 1, "only alice's firewall is left");
         const out = await outputs(bob.stack);
@@ -775,8 +1011,15 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         assert.equal(out.url, undefined, "no url while paused");
         const status = await serverVerb(bob.stack, ["status"]);
         assert.equal(status.code, 0, status.stderr);
-        assert.match(status.stdout, /^bob: paused\n {2}cost: paused: no droplet; the 1 GB volume costs \$0\.00015\/hour[^\n]*\n {2}resume: npm run server -- resume --stack bob$/m);
-        const connect = spawnSync("bash", [path.join(projectDir, "scripts", "connect.sh"), bob.stack], { cwd: projectDir, env: cli.environment, encoding: "utf8" });
+        assert.match(
+            status.stdout,
+            /^bob: paused\n {2}cost: paused: no droplet; the 1 GB volume costs \$0\.00015\/hour[^\n]*\n {2}resume: npm run server -- resume --stack bob$/m,
+        );
+        const connect = spawnSync("bash", [path.join(projectDir, "scripts", "connect.sh"), bob.stack], {
+            cwd: projectDir,
+            env: cli.environment,
+            encoding: "utf8",
+        });
         assert.notEqual(connect.status, 0);
         assert.match(connect.stderr, /the stack is paused: .*'pulumi config set paused false'/);
         await cli.ok(["preview", "--expect-no-changes", `--stack=${bob.stack}`], stackOptions(bob.stack));
@@ -794,18 +1037,27 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         for (const changes of [aliceChanges, bobChanges]) {
             assert.equal(changes["data-volume"], undefined, `the volume stays: ${JSON.stringify(changes)}`);
         }
-        const results = await Promise.allSettled([up(alice.stack, "replacement up (alice)"), serverVerb(bob.stack, ["resume"]).then((resumed) => {
-            seconds["resume (bob), npm run server -- resume"] = resumed.seconds;
-            assert.equal(resumed.code, 0, resumed.stderr);
-        })]);
+        const results = await Promise.allSettled([
+            up(alice.stack, "replacement up (alice)"),
+            serverVerb(bob.stack, ["resume"]).then((resumed) => {
+                seconds["resume (bob), npm run server -- resume"] = resumed.seconds;
+                assert.equal(resumed.code, 0, resumed.stderr);
+            }),
+        ]);
         for (const r of results) {
             if (r.status === "rejected") {
                 throw r.reason;
             }
         }
         assert.deepEqual(Object.fromEntries(standin.state.volumes().map((v) => [v.name, v.id])), volumes, "the same volumes");
-        assert.deepEqual(backend.deletedDroplets().map((d) => [d.name, d.shutDownCleanly]), [["jupyterlab-bob", true], ["jupyterlab-alice", true]],
-            "her replaced droplet was shut down before it was deleted");
+        assert.deepEqual(
+            backend.deletedDroplets().map((d) => [d.name, d.shutDownCleanly]),
+            [
+                ["jupyterlab-bob", true],
+                ["jupyterlab-alice", true],
+            ],
+            "her replaced droplet was shut down before it was deleted",
+        );
         const aliceOut = await outputs(alice.stack);
         const bobOut = await outputs(bob.stack);
         assert.equal(aliceOut.ipAddress, before.alice.ipAddress, "alice's reserved IP points at her new droplet");
@@ -842,19 +1094,30 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
     });
 
     test("the exported state holds no secret in plain text", async () => {
-        const config = JSON.parse(rootShell(alice.stack, `cat ${serverLayout.configFile}`)) as { PasswordIdentityProvider: { hashed_password: string } };
+        const config = JSON.parse(rootShell(alice.stack, `cat ${serverLayout.configFile}`)) as {
+            PasswordIdentityProvider: { hashed_password: string };
+        };
         const hash = config.PasswordIdentityProvider.hashed_password;
         const tlsKeyLine = rootShell(alice.stack, `cat ${serverLayout.keyFile}`).split("\n")[1];
         assert.match(hash, /^argon2:/);
         for (const stack of [alice.stack, bob.stack]) {
             const exported = (await cli.ok(["stack", "export", `--stack=${stack}`])).stdout;
-            for (const [what, secret] of [["password", alice.newPassword], ["old password", alice.password], ["bob's password", bob.password],
-                ["hash", hash], ["hash body", hash.split("$").pop() ?? ""], ["TLS key", tlsKeyLine],
+            for (const [what, secret] of [
+                ["password", alice.newPassword],
+                ["old password", alice.password],
+                ["bob's password", bob.password],
+                ["hash", hash],
+                ["hash body", hash.split("$").pop() ?? ""],
+                ["TLS key", tlsKeyLine],
                 ["SSH private key", String(outs[alice.stack].sshPrivateKey).split("\n")[1]],
-                ["bob's SSH private key", fs.readFileSync(bob.keyFile, "utf8").split("\n")[1]]]) {
+                ["bob's SSH private key", fs.readFileSync(bob.keyFile, "utf8").split("\n")[1]],
+            ]) {
                 assert.ok(secret.length > 8, `${what} was found to search for`);
                 assert.ok(!exported.includes(secret), `the ${what} is in ${stack}'s exported state`);
-                assert.ok(!exported.includes(JSON.stringify(secret).slice(1, -1)), `the ${what} (JSON-escaped) is in ${stack}'s exported state`);
+                assert.ok(
+                    !exported.includes(JSON.stringify(secret).slice(1, -1)),
+                    `the ${what} (JSON-escaped) is in ${stack}'s exported state`,
+                );
             }
         }
     });
@@ -862,9 +1125,18 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
     test("destroying bob's stack keeps his retained volume and leaves alice's server working", async () => {
         const destroy = await cli.ok(["destroy", "--yes", "--skip-preview", `--stack=${bob.stack}`], stackOptions(bob.stack));
         seconds["destroy (bob)"] = destroy.seconds;
-        assert.deepEqual(standin.state.droplets().map((d) => d.name), ["jupyterlab-alice"]);
-        assert.deepEqual(standin.state.volumes().map((v) => v.name).sort(), ["jupyterlab-alice-notebooks", "jupyterlab-bob-notebooks"],
-            "retainData keeps bob's volume");
+        assert.deepEqual(
+            standin.state.droplets().map((d) => d.name),
+            ["jupyterlab-alice"],
+        );
+        assert.deepEqual(
+            standin.state
+                .volumes()
+                .map((v) => v.name)
+                .sort(),
+            ["jupyterlab-alice-notebooks", "jupyterlab-bob-notebooks"],
+            "retainData keeps bob's volume",
+        );
         assert.equal((await login(outs[alice.stack], alice.newPassword)).status, 302, "alice's server still works");
     });
 
@@ -878,17 +1150,46 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         /** The served certificate's serial, over a connection that trusts only Pebble's root. */
         function servedCertificate(): Promise<{ serial: string; authorized: boolean; error?: string }> {
             return new Promise((resolve, reject) => {
-                const socket = tls.connect({ host: address, port: 443, servername: domain, ca: fs.readFileSync(pebbleRootFile, "utf8"), rejectUnauthorized: false }, () => {
-                    resolve({ serial: socket.getPeerCertificate().serialNumber, authorized: socket.authorized, error: socket.authorizationError?.message });
-                    socket.end();
-                });
+                const socket = tls.connect(
+                    {
+                        host: address,
+                        port: 443,
+                        servername: domain,
+                        ca: fs.readFileSync(pebbleRootFile, "utf8"),
+                        rejectUnauthorized: false,
+                    },
+                    () => {
+                        resolve({
+                            serial: socket.getPeerCertificate().serialNumber,
+                            authorized: socket.authorized,
+                            error: socket.authorizationError?.message,
+                        });
+                        socket.end();
+                    },
+                );
                 socket.on("error", reject);
             });
         }
 
         function curlApi(caFile?: string): { status: number | null; code: string; stderr: string } {
-            const result = spawnSync("curl", ["--silent", "--show-error", "--max-time", "20", "--output", "/dev/null", "--write-out", "%{http_code}",
-                "--resolve", `${domain}:443:${address}`, ...(caFile === undefined ? [] : ["--cacert", caFile]), `https://${domain}/api`], { encoding: "utf8" });
+            const result = spawnSync(
+                "curl",
+                [
+                    "--silent",
+                    "--show-error",
+                    "--max-time",
+                    "20",
+                    "--output",
+                    "/dev/null",
+                    "--write-out",
+                    "%{http_code}",
+                    "--resolve",
+                    `${domain}:443:${address}`,
+                    ...(caFile === undefined ? [] : ["--cacert", caFile]),
+                    `https://${domain}/api`,
+                ],
+                { encoding: "utf8" },
+            );
             return { status: result.status, code: result.stdout, stderr: result.stderr };
         }
 
@@ -898,9 +1199,14 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             const requestsBefore = standin.state.requests().length;
             const failed = await cli.run(["up", "--yes", "--skip-preview", `--stack=${alice.stack}`]);
             assert.notEqual(failed.code, 0);
-            assert.match(failed.stdout + failed.stderr,
-                /jupyterlab-droplet:domain = "nb\.example\.invalid": must be in a DNS zone of this DigitalOcean account, and the account's zones are example\.test/);
-            const writes = standin.state.requests().slice(requestsBefore).filter((r) => r.method !== "GET");
+            assert.match(
+                failed.stdout + failed.stderr,
+                /jupyterlab-droplet:domain = "nb\.example\.invalid": must be in a DNS zone of this DigitalOcean account, and the account's zones are example\.test/,
+            );
+            const writes = standin.state
+                .requests()
+                .slice(requestsBefore)
+                .filter((r) => r.method !== "GET");
             assert.deepEqual(writes, [], "nothing was created or changed");
         });
 
@@ -908,16 +1214,32 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             selfSigned = outs[alice.stack];
             // The droplet reaches Pebble's API as droplets reach Let's Encrypt's: trusting it through
             // the system's CA store (here a CA of this test's; Let's Encrypt's is a public one).
-            rootShell(alice.stack, `echo ${Buffer.from(acme.apiCaPem).toString("base64")} | base64 -d > /usr/local/share/ca-certificates/local-acme-api.crt ` +
-                "&& update-ca-certificates >/dev/null && curl --silent --fail --output /dev/null https://10.0.2.2:14000/dir");
+            rootShell(
+                alice.stack,
+                `echo ${Buffer.from(acme.apiCaPem).toString("base64")} | base64 -d > /usr/local/share/ca-certificates/local-acme-api.crt ` +
+                    "&& update-ca-certificates >/dev/null && curl --silent --fail --output /dev/null https://10.0.2.2:14000/dir",
+            );
             // Something between the ACME server and the droplet refuses port 80 (another firewall, say).
-            rootShell(alice.stack, "nft add table inet test_block_http && nft add chain inet test_block_http input '{ type filter hook input priority -10; }' " +
-                "&& nft add rule inet test_block_http input tcp dport 80 reject with tcp reset");
+            rootShell(
+                alice.stack,
+                "nft add table inet test_block_http && nft add chain inet test_block_http input '{ type filter hook input priority -10; }' " +
+                    "&& nft add rule inet test_block_http input tcp dport 80 reject with tcp reset",
+            );
             await setConfig(alice.stack, { domain, acmeServer: acme.directoryUrlForGuest, acmeEmail: `alice@${zone}`, jupyterPort: "443" });
             const changes = await plannedChanges(alice.stack);
             // The new port reaches the firewall, the unit, the config and the login guard's jail.
-            assert.deepEqual(changes, { "domain": "create", "domain-record": "create", "firewall-firewall": "update", "setup-configure": "update",
-                "setup-login-guard": "update", "setup-certificate": "update" }, "no droplet is replaced");
+            assert.deepEqual(
+                changes,
+                {
+                    domain: "create",
+                    "domain-record": "create",
+                    "firewall-firewall": "update",
+                    "setup-configure": "update",
+                    "setup-login-guard": "update",
+                    "setup-certificate": "update",
+                },
+                "no droplet is replaced",
+            );
             const failed = await cli.run(["up", "--yes", "--skip-preview", `--stack=${alice.stack}`]);
             seconds["up with port 80 blocked (fails)"] = failed.seconds;
             const printed = failed.stdout + failed.stderr;
@@ -938,8 +1260,12 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             // nothing for the name until the first validation has failed for it.
             await acme.clearA(domain);
             const pebbleLogStart = fs.statSync(acme.pebbleLogFile).size;
-            const validations = () => fs.readFileSync(acme.pebbleLogFile, "utf8").slice(pebbleLogStart)
-                .split("\n").filter((line) => line.includes(`Attempting to validate w/ HTTP: http://${domain}:80/`)).length;
+            const validations = () =>
+                fs
+                    .readFileSync(acme.pebbleLogFile, "utf8")
+                    .slice(pebbleLogStart)
+                    .split("\n")
+                    .filter((line) => line.includes(`Attempting to validate w/ HTTP: http://${domain}:80/`)).length;
             let propagating = true;
             const propagated = (async () => {
                 while (validations() === 0 && propagating) {
@@ -962,8 +1288,13 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             assert.match(String(out.sshConfig), new RegExp(`^ {2}HostName ${domain.replaceAll(".", "\\.")}$`, "m"));
             [address] = await acme.resolveA(domain);
             assert.equal(address, String(out.ipAddress), "the DNS answers with alice's (reserved) address");
-            assert.deepEqual(standin.state.domainRecords().filter((r) => r.type === "A").map((r) => `${r.name}.${r.zone} A ${r.data} ttl ${r.ttl}`),
-                [`nb.${zone} A ${address} ttl 60`]);
+            assert.deepEqual(
+                standin.state
+                    .domainRecords()
+                    .filter((r) => r.type === "A")
+                    .map((r) => `${r.name}.${r.zone} A ${r.data} ttl ${r.ttl}`),
+                [`nb.${zone} A ${address} ttl 60`],
+            );
             pebbleRootFile = path.join(work, "pebble-root.pem");
             fs.writeFileSync(pebbleRootFile, await acme.rootPem());
             const trusted = curlApi(pebbleRootFile);
@@ -979,8 +1310,16 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             const browser = await chromium.launch({
                 executablePath: "/usr/bin/chromium",
                 env: { ...process.env, HOME: home },
-                args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", `--host-resolver-rules=MAP ${domain} ${address}`],
+                args: [
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    `--host-resolver-rules=MAP ${domain} ${address}`,
+                ],
             });
             try {
                 const page = await browser.newPage();
@@ -1003,7 +1342,10 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             const pid = rootShell(alice.stack, `systemctl show -p MainPID --value ${serverLayout.service}`).trim();
             const capabilities = rootShell(alice.stack, `grep -E '^Cap(Prm|Eff|Amb):' /proc/${pid}/status`);
             assert.match(capabilities, /^CapPrm:\s+0+\nCapEff:\s+0+\n[^]*CapAmb:\s+0+$/m, capabilities);
-            const bind80 = sshAsRoot(alice.stack, `runuser -u jupyter -- python3 -c "import socket; socket.socket().bind(('0.0.0.0', 80))"`);
+            const bind80 = sshAsRoot(
+                alice.stack,
+                `runuser -u jupyter -- python3 -c "import socket; socket.socket().bind(('0.0.0.0', 80))"`,
+            );
             assert.notEqual(bind80.status, 0);
             assert.match(bind80.stderr, /Permission denied/, "notebook code cannot take port 80");
             assert.equal(rootShell(alice.stack, "systemctl is-enabled certbot.timer").trim(), "enabled", "the packaged timer renews it");
@@ -1042,9 +1384,16 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         assert.deepEqual(standin.state.firewalls(), []);
         assert.deepEqual(standin.state.sshKeys(), []);
         assert.deepEqual(standin.state.reservedIps(), [], "alice's reserved IP is released");
-        assert.deepEqual(standin.state.domainRecords().filter((r) => r.type === "A"), [], "her DNS record is deleted");
+        assert.deepEqual(
+            standin.state.domainRecords().filter((r) => r.type === "A"),
+            [],
+            "her DNS record is deleted",
+        );
         assert.deepEqual(await acme.resolveA("nb.example.test"), [], "and the name resolves no more");
-        assert.deepEqual(standin.state.volumes().map((v) => v.name), ["jupyterlab-bob-notebooks"]);
+        assert.deepEqual(
+            standin.state.volumes().map((v) => v.name),
+            ["jupyterlab-bob-notebooks"],
+        );
         assert.deepEqual(backend.runningDroplets(), []);
         const qemu = spawnSync("pgrep", ["-f", `qemu-system-x86_64.*${path.join(work, "cloud")}`]);
         assert.notEqual(qemu.status, 0, "no qemu process of this test is left");
@@ -1052,6 +1401,9 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         // Over the whole run, not one phase: which request numbers get a fault depends on how
         // concurrent requests and retries interleave (a retry is never faulted).
         const apiFaults = standin.state.faults();
-        assert.ok(apiFaults.tooManyRequests > 0 && apiFaults.unavailable > 0, `the provider met 429s and 503s, and every up still passed: ${JSON.stringify(apiFaults)}`);
+        assert.ok(
+            apiFaults.tooManyRequests > 0 && apiFaults.unavailable > 0,
+            `the provider met 429s and 503s, and every up still passed: ${JSON.stringify(apiFaults)}`,
+        );
     });
 });

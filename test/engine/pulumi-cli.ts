@@ -24,8 +24,11 @@ export type EngineBuildTimes = Record<string, { how: "built" | "cached" | "insta
 export function buildEngine(binaries: string[] = []): { binDir: string; seconds: number; binaries: EngineBuildTimes } {
     const started = Date.now();
     const timesFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "jld-build-")), "times");
-    const result = spawnSync("bash", [path.join(__dirname, "build-engine.sh"), ...binaries],
-        { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, BUILD_ENGINE_TIMES: timesFile } });
+    const result = spawnSync("bash", [path.join(__dirname, "build-engine.sh"), ...binaries], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+        env: { ...process.env, BUILD_ENGINE_TIMES: timesFile },
+    });
     if (result.status !== 0) {
         throw new Error(`test/engine/build-engine.sh failed (exit ${result.status}); its log above names the file and the step`);
     }
@@ -46,7 +49,9 @@ const providers = ["digitalocean", "command", "random", "tls"] as const;
 
 /** The version package-lock.json pins for an npm package. */
 function lockedVersion(pkg: string): string {
-    const lock = JSON.parse(fs.readFileSync(path.join(projectDir, "package-lock.json"), "utf8")) as { packages: Record<string, { version?: string }> };
+    const lock = JSON.parse(fs.readFileSync(path.join(projectDir, "package-lock.json"), "utf8")) as {
+        packages: Record<string, { version?: string }>;
+    };
     const version = lock.packages[`node_modules/${pkg}`]?.version;
     if (version === undefined) {
         throw new Error(`package-lock.json pins no version of ${pkg}`);
@@ -68,8 +73,15 @@ export async function installPlugins(binDir: string, into: string, environment: 
     }
     const cli = new PulumiCli(into, { ...environment, PATH: `${cliDir}:${process.env.PATH ?? ""}` });
     for (const provider of providers) {
-        await cli.ok(["plugin", "install", "resource", provider, lockedVersion(`@pulumi/${provider}`),
-            "--file", path.join(binDir, `pulumi-resource-${provider}`)]);
+        await cli.ok([
+            "plugin",
+            "install",
+            "resource",
+            provider,
+            lockedVersion(`@pulumi/${provider}`),
+            "--file",
+            path.join(binDir, `pulumi-resource-${provider}`),
+        ]);
     }
     return cliDir;
 }
@@ -89,7 +101,10 @@ export class PulumiCli {
     /** Wall time of every command run, in order, for the report. */
     readonly timings: { command: string; seconds: number }[] = [];
 
-    constructor(private readonly cwd: string, readonly environment: NodeJS.ProcessEnv) {}
+    constructor(
+        private readonly cwd: string,
+        readonly environment: NodeJS.ProcessEnv,
+    ) {}
 
     /** The project directory it runs in. */
     get directory(): string {
@@ -119,7 +134,10 @@ export class PulumiCli {
         const started = Date.now();
         const eventArgs = options.eventLog === undefined ? [] : ["--event-log", options.eventLog];
         return new Promise((resolve, reject) => {
-            const child = spawn("pulumi", ["--non-interactive", ...args, ...eventArgs], { cwd: this.cwd, env: { ...this.environment, ...options.env } });
+            const child = spawn("pulumi", ["--non-interactive", ...args, ...eventArgs], {
+                cwd: this.cwd,
+                env: { ...this.environment, ...options.env },
+            });
             let stdout = "";
             let stderr = "";
             child.stdout.on("data", (d: Buffer) => {
@@ -167,7 +185,9 @@ export class PulumiCli {
     async ok(args: string[], options: RunOptions = {}): Promise<CliResult> {
         const result = await this.run(args, options);
         if (result.code !== 0) {
-            throw new Error(`pulumi ${args.join(" ")} failed (exit ${result.code}):\n${result.stdout.slice(-6000)}\n${result.stderr.slice(-4000)}`);
+            throw new Error(
+                `pulumi ${args.join(" ")} failed (exit ${result.code}):\n${result.stdout.slice(-6000)}\n${result.stderr.slice(-4000)}`,
+            );
         }
         return result;
     }
@@ -193,13 +213,17 @@ export interface EngineEvent {
 }
 
 export function readEvents(file: string): EngineEvent[] {
-    return fs.readFileSync(file, "utf8").split("\n").filter((line) => line.trim() !== "").flatMap((line) => {
-        try {
-            return [JSON.parse(line) as EngineEvent];
-        } catch {
-            return []; // the engine may be writing this line right now
-        }
-    });
+    return fs
+        .readFileSync(file, "utf8")
+        .split("\n")
+        .filter((line) => line.trim() !== "")
+        .flatMap((line) => {
+            try {
+                return [JSON.parse(line) as EngineEvent];
+            } catch {
+                return []; // the engine may be writing this line right now
+            }
+        });
 }
 
 /** The resource's name in its URN (after the last "::"). */
@@ -233,7 +257,13 @@ export function changedResources(events: EngineEvent[]): Record<string, string> 
     const changed: Record<string, string> = {};
     for (const event of events) {
         const pre = event.resourcePreEvent?.metadata;
-        if (pre !== undefined && pre.op !== "same" && pre.op !== "read" && !pre.urn.includes("pulumi:providers:") && !pre.urn.includes("pulumi:pulumi:Stack")) {
+        if (
+            pre !== undefined &&
+            pre.op !== "same" &&
+            pre.op !== "read" &&
+            !pre.urn.includes("pulumi:providers:") &&
+            !pre.urn.includes("pulumi:pulumi:Stack")
+        ) {
             changed[urnName(pre.urn)] = pre.op;
         }
     }
@@ -247,10 +277,27 @@ export function changedResources(events: EngineEvent[]): Record<string, string> 
 export function copyProjectAt(commit: string, into: string): string {
     const dir = path.join(into, `project-${commit.slice(0, 12)}`);
     fs.mkdirSync(dir, { recursive: true });
-    const archive = spawnSync("git", ["-C", projectDir, "archive", "--format=tar", commit, "index.ts", "components", "scripts", "Pulumi.yaml", "package.json", "tsconfig.json"],
-        { maxBuffer: 256 * 1024 * 1024 });
+    const archive = spawnSync(
+        "git",
+        [
+            "-C",
+            projectDir,
+            "archive",
+            "--format=tar",
+            commit,
+            "index.ts",
+            "components",
+            "scripts",
+            "Pulumi.yaml",
+            "package.json",
+            "tsconfig.json",
+        ],
+        { maxBuffer: 256 * 1024 * 1024 },
+    );
     if (archive.status !== 0) {
-        throw new Error(`git archive ${commit}: ${archive.stderr.toString()} (the engine suite needs the repository's history: a full clone, not a shallow one)`);
+        throw new Error(
+            `git archive ${commit}: ${archive.stderr.toString()} (the engine suite needs the repository's history: a full clone, not a shallow one)`,
+        );
     }
     execFileSync("tar", ["-x", "-C", dir], { input: archive.stdout });
     fs.symlinkSync(path.join(projectDir, "node_modules"), path.join(dir, "node_modules"));

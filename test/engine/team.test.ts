@@ -146,12 +146,21 @@ function changingCalls(): number {
 }
 
 before(async () => {
-    for (const [command, pkg] of [["go", "golang (or Go from go.dev)"], ["ssh", "openssh-client"], ["qemu-system-x86_64", "qemu-system-x86"], ["npm", "npm"]]) {
+    for (const [command, pkg] of [
+        ["go", "golang (or Go from go.dev)"],
+        ["ssh", "openssh-client"],
+        ["qemu-system-x86_64", "qemu-system-x86"],
+        ["npm", "npm"],
+    ]) {
         requireCommand(command, `install ${pkg} (Debian: apt-get install ${pkg.split(" ")[0]})`);
     }
     const engine = buildEngine();
     report.engineBuild = { seconds: engine.seconds };
-    backend = new VmBackend({ workDir: path.join(work, "cloud"), forwardPorts: [9000], addresses: ["127.0.2.1", "127.0.2.2", "127.0.2.3"] });
+    backend = new VmBackend({
+        workDir: path.join(work, "cloud"),
+        forwardPorts: [9000],
+        addresses: ["127.0.2.1", "127.0.2.2", "127.0.2.3"],
+    });
     await backend.prepare();
     standin = await startDoStandin({ backend });
     projectDir = copyProject(work);
@@ -187,13 +196,31 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         const template = path.join(work, "template");
         const made = spawnSync("bash", [path.join(repoDir, "scripts", "template.sh"), template], { encoding: "utf8" });
         assert.equal(made.status, 0, made.stderr);
-        assert.deepEqual(fs.readdirSync(template).sort(),
-            [".gitignore", "Pulumi.yaml", "components", "index.ts", "package-lock.json", "package.json", "scripts", "tsconfig.json"]);
+        assert.deepEqual(fs.readdirSync(template).sort(), [
+            ".gitignore",
+            "Pulumi.yaml",
+            "components",
+            "index.ts",
+            "package-lock.json",
+            "package.json",
+            "scripts",
+            "tsconfig.json",
+        ]);
         fs.mkdirSync(newProjectDir);
         const inNew = new PulumiCli(newProjectDir, cli.environment);
-        const created = await inNew.ok(["new", template, "--stack", "carol", "--yes",
-            "-c", "jupyterlab-droplet:region=ams3", "-c", "jupyterlab-droplet:dataVolumeGb=2",
-            "-c", 'jupyterlab-droplet:allowedCidrs=["203.0.113.7/32"]']);
+        const created = await inNew.ok([
+            "new",
+            template,
+            "--stack",
+            "carol",
+            "--yes",
+            "-c",
+            "jupyterlab-droplet:region=ams3",
+            "-c",
+            "jupyterlab-droplet:dataVolumeGb=2",
+            "-c",
+            'jupyterlab-droplet:allowedCidrs=["203.0.113.7/32"]',
+        ]);
         seconds["pulumi new (with npm install)"] = created.seconds;
         const config = JSON.parse((await inNew.ok(["config", "--json", "--stack=carol"])).stdout) as Record<string, { value?: string }>;
         const value = (key: string) => config[`jupyterlab-droplet:${key}`]?.value;
@@ -208,7 +235,9 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         assert.ok(!fs.existsSync(path.join(newProjectDir, "test")) && !fs.existsSync(path.join(newProjectDir, ".ci")), "no tests, no CI");
         const preview = await inNew.ok(["preview", "--json", "--stack=carol"]);
         seconds["pulumi preview (the new project)"] = preview.seconds;
-        const creates = previewSteps(preview.stdout).filter((s) => s.op === "create").map((s) => urnName(s.urn));
+        const creates = previewSteps(preview.stdout)
+            .filter((s) => s.op === "create")
+            .map((s) => urnName(s.urn));
         for (const name of ["server-droplet", "data-volume", "firewall-firewall", "setup-configure"]) {
             assert.ok(creates.includes(name), `preview plans ${name}: ${creates.join(", ")}`);
         }
@@ -219,7 +248,11 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         const roster = writeRoster("withBadEntry");
         const stacksBefore = await stackNames();
         const callsBefore = changingCalls();
-        for (const args of [["up", roster, "--out", sheetsDir], ["status", roster], ["down", roster]]) {
+        for (const args of [
+            ["up", roster, "--out", sheetsDir],
+            ["status", roster],
+            ["down", roster],
+        ]) {
             const run = await team(args, `bad roster: ${args[0]}`);
             assert.equal(run.code, 2, run.output);
             assert.match(run.output, /stack bob: Invalid config jupyterlab-droplet:size = "s-1vcpu-1gb": has 1024 MB of RAM/);
@@ -250,17 +283,28 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         const bob = readSheet("bob");
         for (const sheet of [alice, bob]) {
             assert.equal(fs.statSync(sheet.file).mode & 0o777, 0o600, sheet.file);
-            assert.match(sheet.text, new RegExp(`-----BEGIN ${["OPENSSH", "PRIVATE", "KEY"].join(" ")}-----`), "the generated SSH key is in the sheet");
+            assert.match(
+                sheet.text,
+                new RegExp(`-----BEGIN ${["OPENSSH", "PRIVATE", "KEY"].join(" ")}-----`),
+                "the generated SSH key is in the sheet",
+            );
         }
         assert.equal(bob.password, bobPassword, "bob's password is the one from the roster's source");
         assert.match(alice.password, /^[A-Za-z0-9]{24}$/, "alice's was generated");
-        for (const [stack, sheet] of [["alice", alice], ["bob", bob]] as const) {
+        for (const [stack, sheet] of [
+            ["alice", alice],
+            ["bob", bob],
+        ] as const) {
             const client = new JupyterClient(new URL(sheet.url).origin, await certificatePem(stack));
             assert.equal((await client.login(sheet.password)).status, 302, `${stack} logs in with the password from the sheet`);
             assert.equal((await client.request("GET", "/api/contents")).status, 200);
         }
         // Secrets: not in the terminal, not on any command line, not in plain text in the stack's config file.
-        for (const secret of [alice.password, bob.password, alice.text.split("\n").find((l) => /^[A-Za-z0-9+/]{40,}$/.test(l)) ?? "no key line"]) {
+        for (const secret of [
+            alice.password,
+            bob.password,
+            alice.text.split("\n").find((l) => /^[A-Za-z0-9+/]{40,}$/.test(l)) ?? "no key line",
+        ]) {
             assert.ok(!run.output.includes(secret), "a secret was printed");
             assert.ok(!run.processLists.some((list) => list.includes(secret)), "a secret was on a command line");
         }
@@ -279,14 +323,27 @@ describe("a team's servers: the template and the roster", { concurrency: false }
     });
 
     test("one person's droplet refused by DigitalOcean: named with its error; the others unchanged; exit code 1", async () => {
-        const run = await team(["up", writeRoster("withRefusedPerson"), "--out", sheetsDir, "--concurrency", "3"], "team up, third person refused");
+        const run = await team(
+            ["up", writeRoster("withRefusedPerson"), "--out", sheetsDir, "--concurrency", "3"],
+            "team up, third person refused",
+        );
         assert.equal(run.code, 1, run.output);
         assert.match(tableLine(run.output, "dan"), /^dan +- +failed: .*Size is not available in this region\./);
         assert.match(tableLine(run.output, "alice"), / unchanged /);
         assert.match(tableLine(run.output, "bob"), / unchanged /);
-        assert.deepEqual(standin.state.droplets().map((d) => d.name).sort(), ["jupyterlab-alice", "jupyterlab-bob"]);
+        assert.deepEqual(
+            standin.state
+                .droplets()
+                .map((d) => d.name)
+                .sort(),
+            ["jupyterlab-alice", "jupyterlab-bob"],
+        );
         assert.ok(!fs.existsSync(path.join(sheetsDir, "dan.txt")), "no sheet for a person without a server");
-        assert.match(fs.readFileSync(path.join(sheetsDir, "dan.log"), "utf8"), /Size is not available in this region/, "the engine's log says why");
+        assert.match(
+            fs.readFileSync(path.join(sheetsDir, "dan.log"), "utf8"),
+            /Size is not available in this region/,
+            "the engine's log says why",
+        );
     });
 
     test("`status`: the table from the outputs, nothing changed; stacks not in the roster are listed, by who made them", async () => {
@@ -306,7 +363,10 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         const only = await team(["down", roster, "--only", "alice"], "down --only alice");
         assert.equal(only.code, 0, only.output);
         assert.match(tableLine(only.output, "alice"), / destroyed /);
-        assert.deepEqual(standin.state.droplets().map((d) => d.name), ["jupyterlab-bob"]);
+        assert.deepEqual(
+            standin.state.droplets().map((d) => d.name),
+            ["jupyterlab-bob"],
+        );
         assert.deepEqual(await stackNames(), ["bob", "carol", "dan"]);
 
         // Another team's roster in the same backend, even with --yes: none of these stacks is its own.
@@ -314,18 +374,30 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         const other = await team(["down", writeRoster("otherTeam"), "--prune", "--yes"], "down --prune --yes, another team's roster");
         assert.equal(other.code, 0, other.output);
         assert.match(other.output, /nothing to prune/);
-        assert.match(other.output, /not made by this roster: left alone: bob \(marked "bob in [^"]+\/team\.yaml"\), carol \(no marker\), dan \(marked "dan in [^"]+\/team\.yaml"\)/);
+        assert.match(
+            other.output,
+            /not made by this roster: left alone: bob \(marked "bob in [^"]+\/team\.yaml"\), carol \(no marker\), dan \(marked "dan in [^"]+\/team\.yaml"\)/,
+        );
         assert.deepEqual(await stackNames(), ["bob", "carol", "dan"]);
 
         // No terminal (the test's pipes) and no --yes: the list, the hint, nothing destroyed.
         const refused = await team(["down", roster, "--prune"], "down --prune, no terminal");
         assert.equal(refused.code, 2, refused.output);
-        assert.match(refused.output, /made by it, to destroy and remove \(notebooks too, unless retainData\): 1\n {2}dan {2}no server in its outputs\n/);
+        assert.match(
+            refused.output,
+            /made by it, to destroy and remove \(notebooks too, unless retainData\): 1\n {2}dan {2}no server in its outputs\n/,
+        );
         assert.match(refused.output, /not made by this roster: left alone: carol \(no marker\)/);
-        assert.match(refused.output, /Nothing was destroyed \(no terminal to ask on, and no --yes\)\. To destroy the 1 stack listed: down --prune --yes/);
+        assert.match(
+            refused.output,
+            /Nothing was destroyed \(no terminal to ask on, and no --yes\)\. To destroy the 1 stack listed: down --prune --yes/,
+        );
         assert.doesNotMatch(refused.output, /^PERSON /m, "no table: nothing ran");
         assert.deepEqual(await stackNames(), ["bob", "carol", "dan"]);
-        assert.deepEqual(standin.state.droplets().map((d) => d.name), ["jupyterlab-bob"]);
+        assert.deepEqual(
+            standin.state.droplets().map((d) => d.name),
+            ["jupyterlab-bob"],
+        );
         assert.equal(changingCalls(), callsBefore, "DigitalOcean was asked to change nothing");
 
         const prune = await team(["down", roster, "--prune", "--yes"], "down --prune --yes");

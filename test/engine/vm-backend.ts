@@ -81,7 +81,12 @@ export class VmBackend implements LocalCloudBackend {
             throw new Error(`the local cloud formats volumes as ext4 only, not ${v.filesystemType}`);
         }
         const file = path.join(this.options.workDir, `volume-${v.id}.raw`);
-        await createVolumeDisk({ path: file, sizeGb: v.sizeGb, filesystemType: v.filesystemType === "ext4" ? "ext4" : undefined, label: v.filesystemLabel });
+        await createVolumeDisk({
+            path: file,
+            sizeGb: v.sizeGb,
+            filesystemType: v.filesystemType === "ext4" ? "ext4" : undefined,
+            label: v.filesystemLabel,
+        });
         this.volumeFiles.set(v.id, { name: v.name, file });
         this.log(`volume ${v.name} (${v.id}): ${v.sizeGb} GB disk file ${file}`);
     }
@@ -124,15 +129,26 @@ export class VmBackend implements LocalCloudBackend {
         });
         const workDir = path.join(this.options.workDir, `droplet-${d.id}`);
         fs.mkdirSync(workDir, { recursive: true });
-        const boot = () => bootLocalDroplet({
-            name: d.name, userData: d.userData, authorizedKeys: d.authorizedKeys, ipv4,
-            forwardPorts: [22, ...this.options.forwardPorts], volumes, workDir, imageDir: this.imageDir,
-            memoryMb: Math.min(d.memoryMb, 2048), cpus: Math.min(d.vcpus, 2), sshActivation,
-        });
+        const boot = () =>
+            bootLocalDroplet({
+                name: d.name,
+                userData: d.userData,
+                authorizedKeys: d.authorizedKeys,
+                ipv4,
+                forwardPorts: [22, ...this.options.forwardPorts],
+                volumes,
+                workDir,
+                imageDir: this.imageDir,
+                memoryMb: Math.min(d.memoryMb, 2048),
+                cpus: Math.min(d.vcpus, 2),
+                sshActivation,
+            });
         let droplet = await boot();
         // An emulated guest kernel may panic at boot; a cloud's droplet would not: boot it again.
-        for (let attempt = 1; attempt <= 2 && await waitForKernel(droplet) === "panic"; attempt++) {
-            this.log(`droplet ${d.name} (${d.id}): the guest kernel panicked at boot (console ${droplet.consoleLogPath}); booting it again`);
+        for (let attempt = 1; attempt <= 2 && (await waitForKernel(droplet)) === "panic"; attempt++) {
+            this.log(
+                `droplet ${d.name} (${d.id}): the guest kernel panicked at boot (console ${droplet.consoleLogPath}); booting it again`,
+            );
             await droplet.stop();
             droplet = await boot();
         }
@@ -157,7 +173,9 @@ export class VmBackend implements LocalCloudBackend {
         this.deleted.push({ id, name: droplet.name, shutDownCleanly });
         // Like DigitalOcean, an address may be handed to a later droplet.
         this.freeAddresses.push(droplet.ipv4);
-        this.log(`droplet ${droplet.name} (${id}) deleted, ${shutDownCleanly ? "after a clean shutdown" : "while running or powered off hard"}`);
+        this.log(
+            `droplet ${droplet.name} (${id}) deleted, ${shutDownCleanly ? "after a clean shutdown" : "while running or powered off hard"}`,
+        );
     }
 
     /**
@@ -262,9 +280,8 @@ export class VmBackend implements LocalCloudBackend {
     /** The running droplet at a public address (its own or a reserved IP), for what only its console can do (a reboot). */
     dropletAt(ipv4: string): LocalDroplet | undefined {
         const routed = this.reservedRoutes.get(ipv4);
-        const droplet = routed === undefined
-            ? [...this.droplets.values()].find((d) => d.ipv4 === ipv4)
-            : this.droplets.get(routed.dropletId);
+        const droplet =
+            routed === undefined ? [...this.droplets.values()].find((d) => d.ipv4 === ipv4) : this.droplets.get(routed.dropletId);
         return droplet?.isRunning() === true ? droplet : undefined;
     }
 
@@ -275,8 +292,11 @@ export class VmBackend implements LocalCloudBackend {
 
 /** Starts port-forwarder.ts for these ports and resolves once it listens. */
 function startForwarder(fromHost: string, toHost: string, ports: number[]): Promise<ChildProcess> {
-    const forwarder = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "port-forwarder.ts"), fromHost, toHost, ...ports.map(String)],
-        { stdio: ["ignore", "pipe", "pipe"] });
+    const forwarder = spawn(
+        process.execPath,
+        ["--import", "tsx", path.join(__dirname, "port-forwarder.ts"), fromHost, toHost, ...ports.map(String)],
+        { stdio: ["ignore", "pipe", "pipe"] },
+    );
     let stderr = "";
     forwarder.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     return new Promise((resolve, reject) => {

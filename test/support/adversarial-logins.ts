@@ -47,7 +47,9 @@ export interface LoginPostOptions {
 
 /** A login form POST, the only request on its connection. */
 export function loginPost(options: LoginPostOptions = {}): Buffer {
-    const form = Buffer.from(options.form ?? new URLSearchParams({ _xsrf: xsrf, password: options.password ?? "not the password" }).toString());
+    const form = Buffer.from(
+        options.form ?? new URLSearchParams({ _xsrf: xsrf, password: options.password ?? "not the password" }).toString(),
+    );
     const head = [
         `POST ${options.target ?? "/login"} HTTP/1.1`,
         `Host: ${options.host ?? "localhost"}`,
@@ -89,12 +91,16 @@ export function adversarialLogins(host: string): RawRequest[] {
         post("a password that is not UTF-8", { form: `_xsrf=${encodeURIComponent(xsrf)}&password=%FF%FE` }),
         post("a foreign Origin", { headers: ["Origin: https://evil.example"] }),
         post("a Referer with a tab and the log's address text", { headers: [`Referer: x\t${spoof} referer=None`] }),
-        post("a Referer that reads like a refused login from another address",
-            { headers: [`Referer: x ServerApp] 401 POST /login ${spoof} referer=None`] }),
-        post("the same Referer on a refusal other than 401", { noXsrfCookie: true,
-            headers: [`Referer: x ServerApp] 401 POST /login ${spoof} referer=None`] }),
-        post("X-Forwarded-For, X-Real-Ip and Forwarded naming another address",
-            { headers: [`X-Forwarded-For: ${spoofedAddress}`, `X-Real-Ip: ${spoofedAddress}`, `Forwarded: for=${spoofedAddress}`] }),
+        post("a Referer that reads like a refused login from another address", {
+            headers: [`Referer: x ServerApp] 401 POST /login ${spoof} referer=None`],
+        }),
+        post("the same Referer on a refusal other than 401", {
+            noXsrfCookie: true,
+            headers: [`Referer: x ServerApp] 401 POST /login ${spoof} referer=None`],
+        }),
+        post("X-Forwarded-For, X-Real-Ip and Forwarded naming another address", {
+            headers: [`X-Forwarded-For: ${spoofedAddress}`, `X-Real-Ip: ${spoofedAddress}`, `Forwarded: for=${spoofedAddress}`],
+        }),
     ];
 }
 
@@ -105,24 +111,29 @@ export function adversarialLogins(host: string): RawRequest[] {
 export async function sendRawRequests(target: TlsTarget, requests: readonly RawRequest[]): Promise<number[]> {
     const statuses: number[] = [];
     for (const request of requests) {
-        statuses.push(await new Promise<number>((resolve) => {
-            const chunks: Buffer[] = [];
-            const socket = tls.connect({
-                host: target.host,
-                port: target.port,
-                ca: target.ca,
-                rejectUnauthorized: target.ca !== undefined,
-                servername: target.servername ?? (net.isIP(target.host) ? undefined : target.host),
-            }, () => socket.write(request.bytes));
-            const done = () => {
-                socket.destroy();
-                resolve(Number(/^HTTP\/1\.[01] (\d{3}) /.exec(Buffer.concat(chunks).toString("latin1"))?.[1] ?? 0));
-            };
-            socket.setTimeout(target.timeoutMs ?? 30_000, done);
-            socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-            socket.on("end", done);
-            socket.on("error", done);
-        }));
+        statuses.push(
+            await new Promise<number>((resolve) => {
+                const chunks: Buffer[] = [];
+                const socket = tls.connect(
+                    {
+                        host: target.host,
+                        port: target.port,
+                        ca: target.ca,
+                        rejectUnauthorized: target.ca !== undefined,
+                        servername: target.servername ?? (net.isIP(target.host) ? undefined : target.host),
+                    },
+                    () => socket.write(request.bytes),
+                );
+                const done = () => {
+                    socket.destroy();
+                    resolve(Number(/^HTTP\/1\.[01] (\d{3}) /.exec(Buffer.concat(chunks).toString("latin1"))?.[1] ?? 0));
+                };
+                socket.setTimeout(target.timeoutMs ?? 30_000, done);
+                socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+                socket.on("end", done);
+                socket.on("error", done);
+            }),
+        );
     }
     return statuses;
 }

@@ -3,9 +3,12 @@ import * as net from "node:net";
 
 export function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
-        const probe = net.createServer().listen(0, "127.0.0.1", () => {
-            const port = (probe.address() as net.AddressInfo).port;
-            probe.close(() => resolve(port));
-        }).on("error", reject);
+        const probe = net
+            .createServer()
+            .listen(0, "127.0.0.1", () => {
+                const port = (probe.address() as net.AddressInfo).port;
+                probe.close(() => resolve(port));
+            })
+            .on("error", reject);
     });
 }

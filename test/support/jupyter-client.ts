@@ -16,8 +16,12 @@ export class JupyterClient {
      * timeoutMs: how long a request may go without any byte from the server. address: where the
      * url's host name is (what a DNS server answered for it), when this machine's resolver does not know it.
      */
-    constructor(private readonly baseUrl: string, private readonly caPem: string, private readonly timeoutMs = 30_000,
-        private readonly address?: string) {}
+    constructor(
+        private readonly baseUrl: string,
+        private readonly caPem: string,
+        private readonly timeoutMs = 30_000,
+        private readonly address?: string,
+    ) {}
 
     private lookup(): LookupFunction | undefined {
         const address = this.address;
@@ -37,24 +41,32 @@ export class JupyterClient {
         const url = new URL(path, this.baseUrl);
         const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
         return new Promise((resolve, reject) => {
-            const req = https.request(url, {
-                method,
-                ca: this.caPem,
-                lookup: this.lookup(),
-                headers: { ...(cookie ? { Cookie: cookie } : {}), ...(body !== undefined ? { "Content-Length": Buffer.byteLength(body).toString() } : {}), ...headers },
-                timeout: this.timeoutMs,
-            }, (res) => {
-                const chunks: Buffer[] = [];
-                res.on("data", (c: Buffer) => chunks.push(c));
-                res.on("end", () => {
-                    for (const setCookie of res.headers["set-cookie"] ?? []) {
-                        const [pair] = setCookie.split(";");
-                        const eq = pair.indexOf("=");
-                        this.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
-                    }
-                    resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") });
-                });
-            });
+            const req = https.request(
+                url,
+                {
+                    method,
+                    ca: this.caPem,
+                    lookup: this.lookup(),
+                    headers: {
+                        ...(cookie ? { Cookie: cookie } : {}),
+                        ...(body !== undefined ? { "Content-Length": Buffer.byteLength(body).toString() } : {}),
+                        ...headers,
+                    },
+                    timeout: this.timeoutMs,
+                },
+                (res) => {
+                    const chunks: Buffer[] = [];
+                    res.on("data", (c: Buffer) => chunks.push(c));
+                    res.on("end", () => {
+                        for (const setCookie of res.headers["set-cookie"] ?? []) {
+                            const [pair] = setCookie.split(";");
+                            const eq = pair.indexOf("=");
+                            this.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+                        }
+                        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") });
+                    });
+                },
+            );
             req.on("timeout", () => req.destroy(new Error(`${method} ${url} timed out`)));
             req.on("error", reject);
             req.end(body);
@@ -86,8 +98,10 @@ export class JupyterClient {
 
     /** A JSON API call, with the XSRF header Jupyter requires for changes. */
     async api(method: string, path: string, body?: unknown): Promise<Response> {
-        return this.request(method, path, body === undefined ? undefined : JSON.stringify(body),
-            { "Content-Type": "application/json", "X-XSRFToken": this.xsrf() });
+        return this.request(method, path, body === undefined ? undefined : JSON.stringify(body), {
+            "Content-Type": "application/json",
+            "X-XSRFToken": this.xsrf(),
+        });
     }
 
     /** Waits until GET /api answers, verified against the pinned certificate. */

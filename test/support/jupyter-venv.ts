@@ -22,8 +22,9 @@ export function ensureJupyterVenv(version: string = defaults.jupyterlabVersion):
         fs.rmSync(venv, { recursive: true, force: true });
         fs.mkdirSync(path.dirname(venv), { recursive: true });
         execFileSync("python3", ["-m", "venv", venv], { stdio: "inherit" });
-        execFileSync(path.join(venv, "bin", "pip"), ["install", "--quiet", "--disable-pip-version-check",
-            `jupyterlab==${version}`], { stdio: "inherit" });
+        execFileSync(path.join(venv, "bin", "pip"), ["install", "--quiet", "--disable-pip-version-check", `jupyterlab==${version}`], {
+            stdio: "inherit",
+        });
         fs.writeFileSync(marker, "");
     }
     return venv;

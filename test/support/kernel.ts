@@ -30,8 +30,14 @@ export async function startKernel(client: JupyterClient, kernelName?: string): P
  * Connects to a kernel's channels, sends `code` as an execute request and hands each message
  * answering it to `onMessage` until that returns true (or 120 s pass); then disconnects.
  */
-async function execute(client: JupyterClient, baseUrl: string, caPem: string, kernelId: string, code: string,
-    onMessage: (message: KernelMessage) => boolean): Promise<void> {
+async function execute(
+    client: JupyterClient,
+    baseUrl: string,
+    caPem: string,
+    kernelId: string,
+    code: string,
+    onMessage: (message: KernelMessage) => boolean,
+): Promise<void> {
     const url = new URL(`/api/kernels/${kernelId}/channels?session_id=${randomUUID()}`, baseUrl);
     url.protocol = "wss:";
     const socket = new WebSocket(url, { ca: caPem, headers: { Cookie: client.cookieHeader(), "X-XSRFToken": client.xsrf() } });
@@ -39,13 +45,35 @@ async function execute(client: JupyterClient, baseUrl: string, caPem: string, ke
         await new Promise<void>((resolve, reject) => {
             const msgId = randomUUID();
             const timer = setTimeout(() => reject(new Error(`the kernel did not answer ${JSON.stringify(code)} in 120 s`)), 120_000);
-            socket.on("error", (e) => { clearTimeout(timer); reject(e); });
+            socket.on("error", (e) => {
+                clearTimeout(timer);
+                reject(e);
+            });
             socket.on("open", () => {
-                socket.send(JSON.stringify({
-                    header: { msg_id: msgId, msg_type: "execute_request", username: "test", session: randomUUID(), date: new Date().toISOString(), version: "5.3" },
-                    parent_header: {}, metadata: {}, channel: "shell", buffers: [],
-                    content: { code, silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
-                }));
+                socket.send(
+                    JSON.stringify({
+                        header: {
+                            msg_id: msgId,
+                            msg_type: "execute_request",
+                            username: "test",
+                            session: randomUUID(),
+                            date: new Date().toISOString(),
+                            version: "5.3",
+                        },
+                        parent_header: {},
+                        metadata: {},
+                        channel: "shell",
+                        buffers: [],
+                        content: {
+                            code,
+                            silent: false,
+                            store_history: false,
+                            user_expressions: {},
+                            allow_stdin: false,
+                            stop_on_error: true,
+                        },
+                    }),
+                );
             });
             socket.on("message", (data: Buffer) => {
                 const message = JSON.parse(data.toString("utf8")) as KernelMessage;
@@ -61,7 +89,13 @@ async function execute(client: JupyterClient, baseUrl: string, caPem: string, ke
 }
 
 /** Runs one cell in a new kernel and shuts the kernel down again. */
-export async function runCell(client: JupyterClient, baseUrl: string, caPem: string, code: string, kernelName?: string): Promise<CellResult> {
+export async function runCell(
+    client: JupyterClient,
+    baseUrl: string,
+    caPem: string,
+    code: string,
+    kernelName?: string,
+): Promise<CellResult> {
     const kernelId = await startKernel(client, kernelName);
     const outcome: CellResult = { stdout: "" };
     try {
@@ -87,6 +121,13 @@ export async function runCell(client: JupyterClient, baseUrl: string, caPem: str
  */
 export async function leaveCellRunning(client: JupyterClient, baseUrl: string, caPem: string, code: string): Promise<string> {
     const kernelId = await startKernel(client);
-    await execute(client, baseUrl, caPem, kernelId, code, (message) => message.msg_type === "status" && message.content.execution_state === "busy");
+    await execute(
+        client,
+        baseUrl,
+        caPem,
+        kernelId,
+        code,
+        (message) => message.msg_type === "status" && message.content.execution_state === "busy",
+    );
     return kernelId;
 }

@@ -42,7 +42,9 @@ function record(args: pulumi.runtime.MockResourceArgs): Recorded {
         type: args.type,
         name: args.name,
         inputs: unwrapSecrets(raw) as Record<string, unknown>,
-        secretInputs: Object.keys(raw).filter((k) => isSecretValue(raw[k])).sort(),
+        secretInputs: Object.keys(raw)
+            .filter((k) => isSecretValue(raw[k]))
+            .sort(),
     };
 }
 
@@ -70,8 +72,27 @@ let certPem: string | undefined;
 /** A real certificate, so the program's fingerprint code runs on real DER bytes. */
 function mockCertificate(): string {
     if (certPem === undefined) {
-        execFileSync("openssl", ["req", "-x509", "-nodes", "-days", "1", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-            "-keyout", path.join(certDir, "k"), "-out", path.join(certDir, "c"), "-subj", "/CN=mock"], { stdio: "ignore" });
+        execFileSync(
+            "openssl",
+            [
+                "req",
+                "-x509",
+                "-nodes",
+                "-days",
+                "1",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-keyout",
+                path.join(certDir, "k"),
+                "-out",
+                path.join(certDir, "c"),
+                "-subj",
+                "/CN=mock",
+            ],
+            { stdio: "ignore" },
+        );
         certPem = fs.readFileSync(path.join(certDir, "c"), "utf8");
     }
     return certPem;
@@ -100,7 +121,12 @@ function outputsFor(args: pulumi.runtime.MockResourceArgs): Record<string, unkno
     switch (args.type) {
         case "tls:index/privateKey:PrivateKey":
             return inputs.algorithm === "ED25519"
-                ? { ...inputs, privateKeyOpenssh: mockValues.sshPrivateKey, publicKeyOpenssh: mockValues.sshPublicKey, privateKeyPem: "unused" }
+                ? {
+                      ...inputs,
+                      privateKeyOpenssh: mockValues.sshPrivateKey,
+                      publicKeyOpenssh: mockValues.sshPublicKey,
+                      privateKeyPem: "unused",
+                  }
                 : { ...inputs, privateKeyPem: mockValues.tlsKeyPem };
         case "tls:index/selfSignedCert:SelfSignedCert":
             return { ...inputs, certPem: mockCertificate(), validityEndTime: "2027-11-26T00:00:00Z" };
@@ -131,7 +157,11 @@ function outputsFor(args: pulumi.runtime.MockResourceArgs): Record<string, unkno
 
 function clearProgramModules(): void {
     for (const file of Object.keys(require.cache)) {
-        if (file.startsWith(projectDir) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.includes(`${path.sep}test${path.sep}`)) {
+        if (
+            file.startsWith(projectDir) &&
+            !file.includes(`${path.sep}node_modules${path.sep}`) &&
+            !file.includes(`${path.sep}test${path.sep}`)
+        ) {
             delete require.cache[file];
         }
     }
@@ -140,19 +170,24 @@ function clearProgramModules(): void {
 /** The account's DNS zones and volumes, as getDomains and getVolume answer; any other call fails loudly. */
 function answerCall(args: pulumi.runtime.MockCallArgs, options: ProgramOptions): Record<string, unknown> {
     if (options.tokenRefused) {
-        const details = "GET https://api.digitalocean.com/v2/volumes?name=x: 401 (request \"0\") Unable to authenticate you";
+        const details = 'GET https://api.digitalocean.com/v2/volumes?name=x: 401 (request "0") Unable to authenticate you';
         throw Object.assign(new Error(details), { details });
     }
     if (args.token === "digitalocean:index/getDomains:getDomains") {
-        return { id: "domains", domains: (options.zones ?? []).map((name) => ({ name, ttl: 1800, urn: `do:domain:${name}`, zoneFile: "" })) };
+        return {
+            id: "domains",
+            domains: (options.zones ?? []).map((name) => ({ name, ttl: 1800, urn: `do:domain:${name}`, zoneFile: "" })),
+        };
     }
     if (args.token === "digitalocean:index/getVolume:getVolume") {
         const volumes = (options.volumes ?? []).filter((v) => v.name === args.inputs.name);
         if (volumes.length !== 1) {
             // The provider's own words (terraform-provider-digitalocean, datasource_volume.go), as a
             // gRPC error's details: what the SDK turns into the invoke's error message.
-            const details = volumes.length === 0 ? `no volumes found with name ${String(args.inputs.name)}`
-                : `too many volumes found with name ${String(args.inputs.name)} (found ${volumes.length}, expected 1)`;
+            const details =
+                volumes.length === 0
+                    ? `no volumes found with name ${String(args.inputs.name)}`
+                    : `too many volumes found with name ${String(args.inputs.name)} (found ${volumes.length}, expected 1)`;
             throw Object.assign(new Error(details), { details });
         }
         const [v] = volumes;
@@ -168,7 +203,12 @@ async function programOutputs(program: unknown): Promise<Record<string, unknown>
 
 async function settle(value: unknown): Promise<{ value: unknown; secret: boolean }> {
     if (pulumi.Output.isInstance(value)) {
-        const resolved = await new Promise<unknown>((resolve) => value.apply((v) => { resolve(v); return v; }));
+        const resolved = await new Promise<unknown>((resolve) =>
+            value.apply((v) => {
+                resolve(v);
+                return v;
+            }),
+        );
         return { value: resolved, secret: await pulumi.isSecret(value) };
     }
     return { value, secret: false };
@@ -207,19 +247,28 @@ export function programError(config: Record<string, string>, options: ProgramOpt
 
 async function runProgramNow(config: Record<string, string>, options: ProgramOptions): Promise<ProgramRun> {
     const resources: Recorded[] = [];
-    await pulumi.runtime.setMocks({
-        newResource(args) {
-            const state = outputsFor(args);
-            resources.push(record(args));
-            const id = args.type === "digitalocean:index/droplet:Droplet" ? mockValues.dropletId : `${args.name}-id`;
-            return { id, state };
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                const state = outputsFor(args);
+                resources.push(record(args));
+                const id = args.type === "digitalocean:index/droplet:Droplet" ? mockValues.dropletId : `${args.name}-id`;
+                return { id, state };
+            },
+            call(args) {
+                return answerCall(args, options);
+            },
         },
-        call(args) {
-            return answerCall(args, options);
-        },
-    }, "jupyterlab-droplet", options.stack ?? "alice", false, "organization");
+        "jupyterlab-droplet",
+        options.stack ?? "alice",
+        false,
+        "organization",
+    );
     const fullConfig = Object.fromEntries(Object.entries(config).map(([k, v]) => [`jupyterlab-droplet:${k}`, v]));
-    pulumi.runtime.setAllConfig(fullConfig, (options.secretKeys ?? ["password"]).map((k) => `jupyterlab-droplet:${k}`));
+    pulumi.runtime.setAllConfig(
+        fullConfig,
+        (options.secretKeys ?? ["password"]).map((k) => `jupyterlab-droplet:${k}`),
+    );
     clearProgramModules();
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program must load afresh for each config
     const program = await programOutputs(require(path.join(projectDir, "index.ts")));
@@ -240,17 +289,25 @@ async function runProgramNow(config: Record<string, string>, options: ProgramOpt
 /** Tries the program with a config that must fail; returns the error and what got registered. */
 async function programErrorNow(config: Record<string, string>, options: ProgramOptions): Promise<{ error: Error; registered: number }> {
     const resources: Recorded[] = [];
-    await pulumi.runtime.setMocks({
-        newResource(args) {
-            resources.push(record(args));
-            return { id: "x", state: outputsFor(args) };
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                resources.push(record(args));
+                return { id: "x", state: outputsFor(args) };
+            },
+            call(args) {
+                return answerCall(args, options);
+            },
         },
-        call(args) {
-            return answerCall(args, options);
-        },
-    }, "jupyterlab-droplet", options.stack ?? "alice", false, "organization");
-    pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`jupyterlab-droplet:${k}`, v])),
-        (options.secretKeys ?? ["password"]).map((k) => `jupyterlab-droplet:${k}`));
+        "jupyterlab-droplet",
+        options.stack ?? "alice",
+        false,
+        "organization",
+    );
+    pulumi.runtime.setAllConfig(
+        Object.fromEntries(Object.entries(config).map(([k, v]) => [`jupyterlab-droplet:${k}`, v])),
+        (options.secretKeys ?? ["password"]).map((k) => `jupyterlab-droplet:${k}`),
+    );
     clearProgramModules();
     try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports -- as in runProgram

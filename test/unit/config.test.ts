@@ -20,21 +20,51 @@ function rejects(values: Record<string, string>, pattern: RegExp, secrets?: stri
 test("an empty config gives the documented defaults", () => {
     const config = readConfig(source({}), projectDir);
     assert.deepEqual(config, {
-        region: "nyc3", size: "s-1vcpu-2gb", image: "debian-13-x64", password: undefined, sshPublicKey: undefined,
-        allowedCidrs: ["0.0.0.0/0", "::/0"], jupyterPort: 9000, dataVolumeGb: 10, retainData: false, idleKernelMinutes: 60,
-        maxLoginFailures: 5, banMinutes: 60, paused: false, reservedIp: false,
-        domain: undefined, acmeEmail: undefined, acmeServer: "https://acme-v02.api.letsencrypt.org/directory",
-        jupyterlabVersion: defaults.jupyterlabVersion, pythonPackages: [], requirements: undefined, allowVolumeDeletion: undefined,
+        region: "nyc3",
+        size: "s-1vcpu-2gb",
+        image: "debian-13-x64",
+        password: undefined,
+        sshPublicKey: undefined,
+        allowedCidrs: ["0.0.0.0/0", "::/0"],
+        jupyterPort: 9000,
+        dataVolumeGb: 10,
+        retainData: false,
+        idleKernelMinutes: 60,
+        maxLoginFailures: 5,
+        banMinutes: 60,
+        paused: false,
+        reservedIp: false,
+        domain: undefined,
+        acmeEmail: undefined,
+        acmeServer: "https://acme-v02.api.letsencrypt.org/directory",
+        jupyterlabVersion: defaults.jupyterlabVersion,
+        pythonPackages: [],
+        requirements: undefined,
+        allowVolumeDeletion: undefined,
     });
 });
 
 test("every key is read when set to a good value", () => {
-    const config = readConfig(source({
-        region: "fra1", size: "s-2vcpu-4gb", image: "debian-12-x64", password: "a long enough password",
-        sshPublicKey: ed25519, allowedCidrs: '["203.0.113.7/32","2001:db8::/48"]', jupyterPort: "8443",
-        dataVolumeGb: "0", retainData: "true", jupyterlabVersion: "4.5.0", pythonPackages: '["pandas==2.2.3","numpy>=2"]',
-        requirementsFile: "requirements.txt", idleKernelMinutes: "15", maxLoginFailures: "3", banMinutes: "1440",
-    }), projectDir);
+    const config = readConfig(
+        source({
+            region: "fra1",
+            size: "s-2vcpu-4gb",
+            image: "debian-12-x64",
+            password: "a long enough password",
+            sshPublicKey: ed25519,
+            allowedCidrs: '["203.0.113.7/32","2001:db8::/48"]',
+            jupyterPort: "8443",
+            dataVolumeGb: "0",
+            retainData: "true",
+            jupyterlabVersion: "4.5.0",
+            pythonPackages: '["pandas==2.2.3","numpy>=2"]',
+            requirementsFile: "requirements.txt",
+            idleKernelMinutes: "15",
+            maxLoginFailures: "3",
+            banMinutes: "1440",
+        }),
+        projectDir,
+    );
     assert.equal(config.idleKernelMinutes, 15);
     assert.equal(config.maxLoginFailures, 3);
     assert.equal(config.banMinutes, 1440);
@@ -74,10 +104,14 @@ test("a malformed CIDR is refused, naming the entry", () => {
     rejects({ allowedCidrs: "203.0.113.7/32" }, /allowedCidrs = "203.0.113.7\/32": must be a list/);
     rejects({ allowedCidrs: "[]" }, /allowedCidrs = \[\]: must hold at least one CIDR block/);
     // Host bits set: one's own address with the wrong suffix, or a whole provider's range.
-    rejects({ allowedCidrs: '["203.0.113.7/24"]' },
-        /allowedCidrs = "203\.0\.113\.7\/24": has host bits set: as a block it means 203\.0\.113\.0\/24, .*write 203\.0\.113\.7\/32/);
-    rejects({ allowedCidrs: '["2001:db8:1234:5678::1/32"]' },
-        /allowedCidrs = "2001:db8:1234:5678::1\/32": has host bits set: as a block it means 2001:db8::\/32, .*write 2001:db8:1234:5678::1\/128/);
+    rejects(
+        { allowedCidrs: '["203.0.113.7/24"]' },
+        /allowedCidrs = "203\.0\.113\.7\/24": has host bits set: as a block it means 203\.0\.113\.0\/24, .*write 203\.0\.113\.7\/32/,
+    );
+    rejects(
+        { allowedCidrs: '["2001:db8:1234:5678::1/32"]' },
+        /allowedCidrs = "2001:db8:1234:5678::1\/32": has host bits set: as a block it means 2001:db8::\/32, .*write 2001:db8:1234:5678::1\/128/,
+    );
     // An empty address: what `$(curl ...)/32` gives when curl printed nothing.
     rejects({ allowedCidrs: '["/32"]' }, /allowedCidrs = "\/32": each entry must be an IPv4 or IPv6 CIDR/);
 });
@@ -93,24 +127,35 @@ test("ports out of range, privileged (but 443) or equal to 22 are refused", () =
 });
 
 test("a short or plain-text password is refused without showing it", () => {
-    assert.throws(() => readConfig(source({ password: "short pw" }), projectDir), (e: Error) => {
-        assert.match(e.message, /jupyterlab-droplet:password = \(a value of 8 characters\): must be at least 12 characters/);
-        assert.ok(!e.message.includes("short pw"), "the password must not appear in the error");
-        return true;
-    });
-    assert.throws(() => readConfig(source({ password: "a long enough password" }, []), projectDir), (e: Error) => {
-        assert.match(e.message, /password .*stored in plain text; set it with `pulumi config set --secret password`/);
-        assert.ok(!e.message.includes("a long enough password"));
-        return true;
-    });
+    assert.throws(
+        () => readConfig(source({ password: "short pw" }), projectDir),
+        (e: Error) => {
+            assert.match(e.message, /jupyterlab-droplet:password = \(a value of 8 characters\): must be at least 12 characters/);
+            assert.ok(!e.message.includes("short pw"), "the password must not appear in the error");
+            return true;
+        },
+    );
+    assert.throws(
+        () => readConfig(source({ password: "a long enough password" }, []), projectDir),
+        (e: Error) => {
+            assert.match(e.message, /password .*stored in plain text; set it with `pulumi config set --secret password`/);
+            assert.ok(!e.message.includes("a long enough password"));
+            return true;
+        },
+    );
 });
 
 test("an unusable public key is refused", () => {
     // A pasted private key (armour assembled so no key scanner mistakes this file for one).
-    rejects({ sshPublicKey: `-----BEGIN ${["OPENSSH", "PRIVATE", "KEY"].join(" ")}-----\nabc` }, /sshPublicKey = \(a private key\): .*never the private key/);
+    rejects(
+        { sshPublicKey: `-----BEGIN ${["OPENSSH", "PRIVATE", "KEY"].join(" ")}-----\nabc` },
+        /sshPublicKey = \(a private key\): .*never the private key/,
+    );
     rejects({ sshPublicKey: "ssh-ed25519 not-base64!" }, /sshPublicKey = "ssh-ed25519 not-base64!": must be one OpenSSH public key line/);
-    rejects({ sshPublicKey: "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" },
-        /does not match its type ssh-rsa/);
+    rejects(
+        { sshPublicKey: "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" },
+        /does not match its type ssh-rsa/,
+    );
     rejects({ sshPublicKey: "ssh-dss AAAAB3NzaC1kc3M=" }, /sshPublicKey = "ssh-dss/);
 });
 
@@ -129,7 +174,10 @@ test("other keys: volume size, booleans, versions, packages and the requirements
     rejects({ banMinutes: "0" }, /banMinutes = 0: must be a number of minutes from 1 to 525600/);
     rejects({ banMinutes: "-5" }, /banMinutes = -5: must be a number of minutes from 1/);
     assert.equal(readConfig(source({ paused: "true" }), projectDir).paused, true);
-    rejects({ paused: "true", dataVolumeGb: "0" }, /paused = true: needs a data volume: with dataVolumeGb 0 the notebooks live on the droplet's disk/);
+    rejects(
+        { paused: "true", dataVolumeGb: "0" },
+        /paused = true: needs a data volume: with dataVolumeGb 0 the notebooks live on the droplet's disk/,
+    );
     rejects({ paused: "yes" }, /paused = "yes": must be true or false/);
     rejects({ paused: "1" }, /paused = "1": must be true or false/);
     rejects({ reservedIp: "yes" }, /reservedIp = "yes": must be true or false/);
@@ -142,12 +190,17 @@ test("other keys: volume size, booleans, versions, packages and the requirements
 });
 
 test("all problems are reported at once", () => {
-    assert.throws(() => readConfig(source({ region: "nowhere", jupyterPort: "22", size: "s-1vcpu-1gb" }), projectDir),
-        (e: Error) => e.message.split("\n").length === 3);
+    assert.throws(
+        () => readConfig(source({ region: "nowhere", jupyterPort: "22", size: "s-1vcpu-1gb" }), projectDir),
+        (e: Error) => e.message.split("\n").length === 3,
+    );
 });
 
 test("a domain, an ACME email and server are read, the domain in lowercase", () => {
-    const config = readConfig(source({ domain: "NB.Example.com.", acmeEmail: "me@example.com", acmeServer: "https://acme.example.net/dir" }), projectDir);
+    const config = readConfig(
+        source({ domain: "NB.Example.com.", acmeEmail: "me@example.com", acmeServer: "https://acme.example.net/dir" }),
+        projectDir,
+    );
     assert.equal(config.domain, "nb.example.com");
     assert.equal(config.acmeEmail, "me@example.com");
     assert.equal(config.acmeServer, "https://acme.example.net/dir");
@@ -155,9 +208,24 @@ test("a domain, an ACME email and server are read, the domain in lowercase", () 
 });
 
 test("a domain that is not a host name, an email that is not an address, a server that is not https are refused by key", () => {
-    for (const domain of ["https://nb.example.com", "nb.example.com:443", "nb", "-nb.example.com", "nb_1.example.com", "203.0.113.7",
-        "nb..example.com", `${"a".repeat(64)}.example.com`, "nb.example.com/lab", "*.example.com"]) {
-        rejects({ domain }, new RegExp(`jupyterlab-droplet:domain = ${JSON.stringify(domain).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: must be a fully qualified host name`));
+    for (const domain of [
+        "https://nb.example.com",
+        "nb.example.com:443",
+        "nb",
+        "-nb.example.com",
+        "nb_1.example.com",
+        "203.0.113.7",
+        "nb..example.com",
+        `${"a".repeat(64)}.example.com`,
+        "nb.example.com/lab",
+        "*.example.com",
+    ]) {
+        rejects(
+            { domain },
+            new RegExp(
+                `jupyterlab-droplet:domain = ${JSON.stringify(domain).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: must be a fully qualified host name`,
+            ),
+        );
     }
     for (const acmeEmail of ["me", "me@", "@example.com", "me@localhost", "me@example.com, you@example.com", "a@b@example.com"]) {
         rejects({ acmeEmail }, /jupyterlab-droplet:acmeEmail = .*: must be an email address/);
@@ -168,18 +236,32 @@ test("a domain that is not a host name, an email that is not an address, a serve
 });
 
 test("a block written without host bits is kept as written, in any case and form", () => {
-    const config = readConfig(source({ allowedCidrs: '["10.0.0.0/8","2001:DB8::/32","2001:db8:0:0::/64","0.0.0.0/0","::/0","198.51.100.4/32"]' }), projectDir);
+    const config = readConfig(
+        source({ allowedCidrs: '["10.0.0.0/8","2001:DB8::/32","2001:db8:0:0::/64","0.0.0.0/0","::/0","198.51.100.4/32"]' }),
+        projectDir,
+    );
     assert.deepEqual(config.allowedCidrs, ["10.0.0.0/8", "2001:DB8::/32", "2001:db8:0:0::/64", "0.0.0.0/0", "::/0", "198.51.100.4/32"]);
 });
 
 test("a key the program does not read is refused, naming the nearest one: a typo never leaves the default in force", () => {
-    const withKeys = (values: Record<string, string>, secrets: string[] = ["password"]): ConfigSource =>
-        ({ ...source(values, secrets), keys: () => Object.keys(values) });
-    assert.throws(() => readConfig(withKeys({ regoin: "fra1" }), projectDir),
-        /Invalid config jupyterlab-droplet:regoin = "fra1": is not a setting of this program, so it would change nothing; did you mean region\? \(`pulumi config rm regoin`; the settings are region, size, /);
+    const withKeys = (values: Record<string, string>, secrets: string[] = ["password"]): ConfigSource => ({
+        ...source(values, secrets),
+        keys: () => Object.keys(values),
+    });
+    assert.throws(
+        () => readConfig(withKeys({ regoin: "fra1" }), projectDir),
+        /Invalid config jupyterlab-droplet:regoin = "fra1": is not a setting of this program, so it would change nothing; did you mean region\? \(`pulumi config rm regoin`; the settings are region, size, /,
+    );
     assert.throws(() => readConfig(withKeys({ datavolumegb: "20" }), projectDir), /did you mean dataVolumeGb\?/);
-    assert.throws(() => readConfig(withKeys({ pasword: "a secret value" }, ["pasword"]), projectDir),
-        (e: Error) => /jupyterlab-droplet:pasword = \(a secret value\): .*did you mean password\?/.test(e.message) && !e.message.includes("a secret value\""));
-    assert.throws(() => readConfig(withKeys({ colour: "blue" }), projectDir), (e: Error) => /colour = "blue": is not a setting/.test(e.message) && !/did you mean/.test(e.message));
+    assert.throws(
+        () => readConfig(withKeys({ pasword: "a secret value" }, ["pasword"]), projectDir),
+        (e: Error) =>
+            /jupyterlab-droplet:pasword = \(a secret value\): .*did you mean password\?/.test(e.message) &&
+            !e.message.includes('a secret value"'),
+    );
+    assert.throws(
+        () => readConfig(withKeys({ colour: "blue" }), projectDir),
+        (e: Error) => /colour = "blue": is not a setting/.test(e.message) && !/did you mean/.test(e.message),
+    );
     assert.equal(readConfig(withKeys({ region: "fra1", password: "long enough password" }), projectDir).region, "fra1");
 });

@@ -25,24 +25,54 @@ const password = "a long test password";
  * rendered config's paths under /home/jupyter moved there), and runs `whileUp` once it answers;
  * resolves to whether it answered, and its log.
  */
-async function startReadOnly(name: string, withMarker: boolean, whileUp?: (client: JupyterClient, home: string) => Promise<void>):
-    Promise<{ answered: boolean; log: string }> {
+async function startReadOnly(
+    name: string,
+    withMarker: boolean,
+    whileUp?: (client: JupyterClient, home: string) => Promise<void>,
+): Promise<{ answered: boolean; log: string }> {
     const dir = path.join(tmp, name);
     const configDir = path.join(dir, "config");
     fs.mkdirSync(path.join(dir, ".ipython"), { recursive: true }); // what a kernel's first run leaves
     fs.mkdirSync(path.join(dir, "notebooks"));
     fs.mkdirSync(configDir);
-    execFileSync("openssl", ["req", "-x509", "-nodes", "-days", "1", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-        "-keyout", path.join(dir, "tls.key"), "-out", path.join(dir, "tls.crt"), "-subj", "/CN=test", "-addext", "subjectAltName=IP:127.0.0.1"],
-    { stdio: "ignore" });
+    execFileSync(
+        "openssl",
+        [
+            "req",
+            "-x509",
+            "-nodes",
+            "-days",
+            "1",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-keyout",
+            path.join(dir, "tls.key"),
+            "-out",
+            path.join(dir, "tls.crt"),
+            "-subj",
+            "/CN=test",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        { stdio: "ignore" },
+    );
     const port = await freePort();
-    const config = JSON.parse(renderJupyterConfig({
-        hashedPassword: await hashJupyterPassword(password, Buffer.from("0123456789abcdef")),
-        port,
-        idleKernelMinutes: defaults.idleKernelMinutes,
-    }));
-    Object.assign(config.ServerApp, { ip: "127.0.0.1", certfile: path.join(dir, "tls.crt"), keyfile: path.join(dir, "tls.key"),
-        root_dir: path.join(dir, "notebooks"), allow_root: process.getuid?.() === 0 });
+    const config = JSON.parse(
+        renderJupyterConfig({
+            hashedPassword: await hashJupyterPassword(password, Buffer.from("0123456789abcdef")),
+            port,
+            idleKernelMinutes: defaults.idleKernelMinutes,
+        }),
+    );
+    Object.assign(config.ServerApp, {
+        ip: "127.0.0.1",
+        certfile: path.join(dir, "tls.crt"),
+        keyfile: path.join(dir, "tls.key"),
+        root_dir: path.join(dir, "notebooks"),
+        allow_root: process.getuid?.() === 0,
+    });
     for (const [key, value] of Object.entries(config.LabApp as Record<string, string>)) {
         config.LabApp[key] = value.replace(serverLayout.home, dir);
     }
@@ -52,12 +82,21 @@ async function startReadOnly(name: string, withMarker: boolean, whileUp?: (clien
         fs.writeFileSync(path.join(configDir, "migrated"), "");
     }
     const script = 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" && exec "$2"';
-    const server = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "-", configDir,
-        path.join(ensureJupyterVenv(), "bin", "jupyter-lab")], {
-        env: { ...process.env, JUPYTER_CONFIG_DIR: configDir, JUPYTER_DATA_DIR: path.join(dir, "data"),
-            JUPYTER_RUNTIME_DIR: path.join(dir, "runtime"), HOME: dir, IPYTHONDIR: path.join(dir, ".ipython") },
-        stdio: ["ignore", "pipe", "pipe"],
-    });
+    const server = spawn(
+        "unshare",
+        ["--mount", "--propagation", "private", "sh", "-c", script, "-", configDir, path.join(ensureJupyterVenv(), "bin", "jupyter-lab")],
+        {
+            env: {
+                ...process.env,
+                JUPYTER_CONFIG_DIR: configDir,
+                JUPYTER_DATA_DIR: path.join(dir, "data"),
+                JUPYTER_RUNTIME_DIR: path.join(dir, "runtime"),
+                HOME: dir,
+                IPYTHONDIR: path.join(dir, ".ipython"),
+            },
+            stdio: ["ignore", "pipe", "pipe"],
+        },
+    );
     let log = "";
     server.stdout.on("data", (d: Buffer) => (log += d.toString()));
     server.stderr.on("data", (d: Buffer) => (log += d.toString()));
@@ -65,7 +104,13 @@ async function startReadOnly(name: string, withMarker: boolean, whileUp?: (clien
     try {
         const client = new JupyterClient(`https://127.0.0.1:${port}`, fs.readFileSync(path.join(dir, "tls.crt"), "utf8"));
         const ready = client.waitUntilReady(60_000);
-        const answered = await Promise.race([ready.then(() => true, () => false), exited.then(() => false)]);
+        const answered = await Promise.race([
+            ready.then(
+                () => true,
+                () => false,
+            ),
+            exited.then(() => false),
+        ]);
         if (answered && whileUp !== undefined) {
             await whileUp(client, dir);
         }
@@ -83,9 +128,16 @@ test("JupyterLab starts with its config dir read-only once ~/.ipython exists, wi
     const withMarker = await startReadOnly("with-marker", true, async (client, home) => {
         // A setting changed in the browser (here the theme) is saved in the user's home, not in the read-only config dir.
         assert.equal((await client.login(password)).status, 302);
-        const saved = await client.api("PUT", "/lab/api/settings/@jupyterlab/apputils-extension:themes", { raw: '{ "theme": "JupyterLab Dark" }' });
+        const saved = await client.api("PUT", "/lab/api/settings/@jupyterlab/apputils-extension:themes", {
+            raw: '{ "theme": "JupyterLab Dark" }',
+        });
         assert.equal(saved.status, 204, saved.body);
-        const file = path.join(serverLayout.userSettingsDir.replace(serverLayout.home, home), "@jupyterlab", "apputils-extension", "themes.jupyterlab-settings");
+        const file = path.join(
+            serverLayout.userSettingsDir.replace(serverLayout.home, home),
+            "@jupyterlab",
+            "apputils-extension",
+            "themes.jupyterlab-settings",
+        );
         assert.match(fs.readFileSync(file, "utf8"), /JupyterLab Dark/);
     });
     assert.ok(withMarker.answered, `JupyterLab did not answer:\n${withMarker.log}`);

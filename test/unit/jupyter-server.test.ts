@@ -27,27 +27,60 @@ before(async () => {
     // A certificate made the way the recipe made it, for 127.0.0.1.
     const certFile = path.join(tmp, "tls.crt");
     const keyFile = path.join(tmp, "tls.key");
-    execFileSync("openssl", ["req", "-x509", "-nodes", "-days", "1", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-        "-keyout", keyFile, "-out", certFile, "-subj", "/CN=jupyterlab-test", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+    execFileSync(
+        "openssl",
+        [
+            "req",
+            "-x509",
+            "-nodes",
+            "-days",
+            "1",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-keyout",
+            keyFile,
+            "-out",
+            certFile,
+            "-subj",
+            "/CN=jupyterlab-test",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        { stdio: "ignore" },
+    );
     certPem = fs.readFileSync(certFile, "utf8");
     const port = await freePort();
-    const config = JSON.parse(renderJupyterConfig({
-        hashedPassword: await hashJupyterPassword(password, Buffer.from("0123456789abcdef")),
-        port,
-        idleKernelMinutes: defaults.idleKernelMinutes,
-    }));
+    const config = JSON.parse(
+        renderJupyterConfig({
+            hashedPassword: await hashJupyterPassword(password, Buffer.from("0123456789abcdef")),
+            port,
+            idleKernelMinutes: defaults.idleKernelMinutes,
+        }),
+    );
     // Only the server's paths move into the test's directory; every other setting is as rendered.
     const rootDir = path.join(tmp, "notebooks");
     fs.mkdirSync(rootDir);
     // Tests run as root here and in CI; on the droplet the server runs as the jupyter user.
-    Object.assign(config.ServerApp, { ip: "127.0.0.1", certfile: certFile, keyfile: keyFile, root_dir: rootDir,
-        allow_root: process.getuid?.() === 0 });
+    Object.assign(config.ServerApp, {
+        ip: "127.0.0.1",
+        certfile: certFile,
+        keyfile: keyFile,
+        root_dir: rootDir,
+        allow_root: process.getuid?.() === 0,
+    });
     const configDir = path.join(tmp, "config");
     fs.mkdirSync(configDir);
     fs.writeFileSync(path.join(configDir, "jupyter_server_config.json"), JSON.stringify(config));
     server = spawn(path.join(venv, "bin", "jupyter-lab"), [], {
-        env: { ...process.env, JUPYTER_CONFIG_DIR: configDir, JUPYTER_DATA_DIR: path.join(tmp, "data"),
-            JUPYTER_RUNTIME_DIR: path.join(tmp, "runtime"), HOME: tmp },
+        env: {
+            ...process.env,
+            JUPYTER_CONFIG_DIR: configDir,
+            JUPYTER_DATA_DIR: path.join(tmp, "data"),
+            JUPYTER_RUNTIME_DIR: path.join(tmp, "runtime"),
+            HOME: tmp,
+        },
         stdio: ["ignore", "pipe", "pipe"],
     });
     server.stdout?.on("data", (d: Buffer) => (serverLog += d.toString()));
@@ -76,7 +109,10 @@ test("the right password logs in: a redirect and a login cookie, then the API an
     const client = new JupyterClient(baseUrl, certPem);
     const res = await client.login(password);
     assert.equal(res.status, 302);
-    assert.ok(client.cookieNames().some((name) => name.startsWith("username-")), `cookies: ${client.cookieNames().join(", ")}`);
+    assert.ok(
+        client.cookieNames().some((name) => name.startsWith("username-")),
+        `cookies: ${client.cookieNames().join(", ")}`,
+    );
     const status = await client.request("GET", "/api/status");
     assert.equal(status.status, 200);
 });
@@ -104,7 +140,8 @@ test("a logged-in user creates a notebook through the contents API and runs a ce
     const client = new JupyterClient(baseUrl, certPem);
     assert.equal((await client.login(password)).status, 302);
     const created = await client.api("PUT", "/api/contents/hello.ipynb", {
-        type: "notebook", format: "json",
+        type: "notebook",
+        format: "json",
         content: { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 },
     });
     assert.equal(created.status, 201, created.body);

@@ -12,7 +12,15 @@ import { defaults } from "../../components/config";
 import { renderJupyterConfig } from "../../components/jupyter-config";
 import { renderJournaldSettings, renderLoginFilter } from "../../components/login-guard";
 import { hashJupyterPassword } from "../../components/password-hash";
-import { adversarialLogins, highBytes, loginPost, RawRequest, sendRawRequests, spoofedAddress, TlsTarget } from "../support/adversarial-logins";
+import {
+    adversarialLogins,
+    highBytes,
+    loginPost,
+    RawRequest,
+    sendRawRequests,
+    spoofedAddress,
+    TlsTarget,
+} from "../support/adversarial-logins";
 import { JupyterClient } from "../support/jupyter-client";
 import { ensureJupyterVenv, requireCommand } from "../support/jupyter-venv";
 
@@ -55,25 +63,59 @@ async function otherCases(baseUrl: string, certPem: string): Promise<Case[]> {
     const loggedIn = new JupyterClient(baseUrl, certPem);
     assert.equal((await loggedIn.login(password)).status, 302);
     const forgedLine = `[W 2026-01-01 00:00:00.000 ServerApp] 401 POST /login (@${spoofedAddress}) 1.00ms referer=None`;
-    const controls: [string, string][] = [["a tab", "\t"], ["\\x0b", "\x0b"], ["\\x0c", "\x0c"], ["a \\r inside", "\r"],
-        ["\\x01", "\x01"], ["\\x1b", "\x1b"], ["NUL", "\x00"], ["\\x7f", "\x7f"]];
+    const controls: [string, string][] = [
+        ["a tab", "\t"],
+        ["\\x0b", "\x0b"],
+        ["\\x0c", "\x0c"],
+        ["a \\r inside", "\r"],
+        ["\\x01", "\x01"],
+        ["\\x1b", "\x1b"],
+        ["NUL", "\x00"],
+        ["\\x7f", "\x7f"],
+    ];
     return [
-        ...highBytes.map((byte) => ({ name: `byte ${hex(byte)} in the query`, counts: true, byte,
-            bytes: loginPost({ target: `/login?x=${String.fromCharCode(byte)}` }) })),
-        ...highBytes.map((byte) => ({ name: `byte ${hex(byte)} in the path`, counts: false, byte,
-            bytes: loginPost({ target: `/login${String.fromCharCode(byte)}` }) })),
-        ...controls.map(([name, char]) => ({ name: `${name} in the query`, counts: false, malformed: true,
-            bytes: loginPost({ target: `/login?next=/lab${char}x` }) })),
+        ...highBytes.map((byte) => ({
+            name: `byte ${hex(byte)} in the query`,
+            counts: true,
+            byte,
+            bytes: loginPost({ target: `/login?x=${String.fromCharCode(byte)}` }),
+        })),
+        ...highBytes.map((byte) => ({
+            name: `byte ${hex(byte)} in the path`,
+            counts: false,
+            byte,
+            bytes: loginPost({ target: `/login${String.fromCharCode(byte)}` }),
+        })),
+        ...controls.map(([name, char]) => ({
+            name: `${name} in the query`,
+            counts: false,
+            malformed: true,
+            bytes: loginPost({ target: `/login?next=/lab${char}x` }),
+        })),
         { name: "\\x01 in the Referer", counts: false, malformed: true, bytes: loginPost({ headers: ["Referer: a\x01b"] }) },
         { name: "the right password", counts: false, bytes: loginPost({ password }) },
-        { name: "a logged-in client's password that is not UTF-8", counts: false, bytes: loginPost({ host, noXsrfCookie: true,
-            form: `_xsrf=${encodeURIComponent(loggedIn.xsrf())}&password=%FF`, headers: [`Cookie: ${loggedIn.cookieHeader()}`] }) },
-        { name: "a logged-in client's POST without _xsrf", counts: false,
-            bytes: loginPost({ host, form: "password=x", noXsrfCookie: true, headers: [`Cookie: ${loggedIn.cookieHeader()}`] }) },
+        {
+            name: "a logged-in client's password that is not UTF-8",
+            counts: false,
+            bytes: loginPost({
+                host,
+                noXsrfCookie: true,
+                form: `_xsrf=${encodeURIComponent(loggedIn.xsrf())}&password=%FF`,
+                headers: [`Cookie: ${loggedIn.cookieHeader()}`],
+            }),
+        },
+        {
+            name: "a logged-in client's POST without _xsrf",
+            counts: false,
+            bytes: loginPost({ host, form: "password=x", noXsrfCookie: true, headers: [`Cookie: ${loggedIn.cookieHeader()}`] }),
+        },
         { name: "a POST to another page", counts: false, bytes: loginPost({ target: "/api/contents" }) },
         { name: "a POST to /login/", counts: false, bytes: loginPost({ target: "/login/" }) },
-        { name: "a GET of a missing page whose Referer is a whole forged refused login", counts: false,
-            bytes: rawGet("/nope", [`Referer: ${forgedLine}`]) },
+        {
+            name: "a GET of a missing page whose Referer is a whole forged refused login",
+            counts: false,
+            bytes: rawGet("/nope", [`Referer: ${forgedLine}`]),
+        },
     ];
 }
 
@@ -99,8 +141,29 @@ before(async () => {
     const venv = ensureJupyterVenv();
     const certFile = path.join(tmp, "tls.crt");
     const keyFile = path.join(tmp, "tls.key");
-    execFileSync("openssl", ["req", "-x509", "-nodes", "-days", "1", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-        "-keyout", keyFile, "-out", certFile, "-subj", "/CN=login-attacks", "-addext", `subjectAltName=IP:${client}`], { stdio: "ignore" });
+    execFileSync(
+        "openssl",
+        [
+            "req",
+            "-x509",
+            "-nodes",
+            "-days",
+            "1",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-keyout",
+            keyFile,
+            "-out",
+            certFile,
+            "-subj",
+            "/CN=login-attacks",
+            "-addext",
+            `subjectAltName=IP:${client}`,
+        ],
+        { stdio: "ignore" },
+    );
     const certPem = fs.readFileSync(certFile, "utf8");
     // A port free right now, as the system picks one.
     const probe = net.createServer();
@@ -108,14 +171,30 @@ before(async () => {
     const port = (probe.address() as net.AddressInfo).port;
     await new Promise((resolve) => probe.close(resolve));
     // The rendered config; only the paths move into the test's directory.
-    const config = JSON.parse(renderJupyterConfig({ hashedPassword: await hashJupyterPassword(password, Buffer.from("0123456789abcdef")),
-        port, idleKernelMinutes: defaults.idleKernelMinutes }));
-    Object.assign(config.ServerApp, { ip: client, certfile: certFile, keyfile: keyFile, root_dir: tmp, allow_root: process.getuid?.() === 0 });
+    const config = JSON.parse(
+        renderJupyterConfig({
+            hashedPassword: await hashJupyterPassword(password, Buffer.from("0123456789abcdef")),
+            port,
+            idleKernelMinutes: defaults.idleKernelMinutes,
+        }),
+    );
+    Object.assign(config.ServerApp, {
+        ip: client,
+        certfile: certFile,
+        keyfile: keyFile,
+        root_dir: tmp,
+        allow_root: process.getuid?.() === 0,
+    });
     fs.mkdirSync(path.join(tmp, "config"));
     fs.writeFileSync(path.join(tmp, "config", "jupyter_server_config.json"), JSON.stringify(config));
     server = spawn(path.join(venv, "bin", "jupyter-lab"), [], {
-        env: { ...process.env, JUPYTER_CONFIG_DIR: path.join(tmp, "config"), JUPYTER_DATA_DIR: path.join(tmp, "data"),
-            JUPYTER_RUNTIME_DIR: path.join(tmp, "runtime"), HOME: tmp },
+        env: {
+            ...process.env,
+            JUPYTER_CONFIG_DIR: path.join(tmp, "config"),
+            JUPYTER_DATA_DIR: path.join(tmp, "data"),
+            JUPYTER_RUNTIME_DIR: path.join(tmp, "runtime"),
+            HOME: tmp,
+        },
         stdio: ["ignore", "pipe", "pipe"],
     });
     // The server's own bytes, as journald would read them from its stdout and stderr.
@@ -128,7 +207,10 @@ before(async () => {
         throw new Error(`${(e as Error).message}\n--- JupyterLab log ---\n${logText()}`);
     }
     target = { host: client, port, ca: certPem };
-    const cases: Case[] = [...adversarialLogins(`${client}:${port}`).map((r) => ({ ...r, counts: true })), ...await otherCases(baseUrl, certPem)];
+    const cases: Case[] = [
+        ...adversarialLogins(`${client}:${port}`).map((r) => ({ ...r, counts: true })),
+        ...(await otherCases(baseUrl, certPem)),
+    ];
     // One at a time, so that each request's log line is known.
     for (const request of cases) {
         const from = Buffer.concat(logChunks).length;
@@ -143,7 +225,10 @@ after(() => {
     fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Match { ip: string; line: string }
+interface Match {
+    ip: string;
+    line: string;
+}
 
 /** The filter file: the rendered one, or the same file with the old failregex. */
 function filterFile(which: "new" | "old"): string {
@@ -154,18 +239,24 @@ function filterFile(which: "new" | "old"): string {
 
 /** fail2ban-regex's `--out "<ip> <msg>"`: each match's address and line (from the journal, after "<time> <host> <ident>[<pid>]: "). */
 function parseMatches(out: string): Match[] {
-    return out.split("\n").filter((l) => l !== "").map((l) => {
-        const space = l.indexOf(" ");
-        return { ip: l.slice(0, space), line: l.slice(space + 1).replace(/^\S+ \S+ \S+\[\d+\]: /, "") };
-    });
+    return out
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => {
+            const space = l.indexOf(" ");
+            return { ip: l.slice(0, space), line: l.slice(space + 1).replace(/^\S+ \S+ \S+\[\d+\]: /, "") };
+        });
 }
 
 const fileMatches = new Map<string, Match[]>();
 /** The real fail2ban-regex over the server's log file, with the new or the old filter. */
 function matchesInLogFile(which: "new" | "old"): Match[] {
     if (!fileMatches.has(which)) {
-        const result = spawnSync("fail2ban-regex", ["--raw", "--out", "<ip> <msg>", path.join(tmp, "server.log"), filterFile(which)],
-            { encoding: "utf8", env: { ...process.env, PYTHONUTF8: "1" }, maxBuffer: 64 << 20 });
+        const result = spawnSync("fail2ban-regex", ["--raw", "--out", "<ip> <msg>", path.join(tmp, "server.log"), filterFile(which)], {
+            encoding: "utf8",
+            env: { ...process.env, PYTHONUTF8: "1" },
+            maxBuffer: 64 << 20,
+        });
         assert.equal(result.status, 0, `fail2ban-regex: ${result.stdout}${result.stderr}`);
         fileMatches.set(which, parseMatches(result.stdout));
     }
@@ -179,8 +270,14 @@ function assertRefusalsMatch(matches: Match[], normalize = (line: string) => lin
         assert.equal(found.length, 1, `${s.name} (${s.status}) matched ${found.length} times: ${s.line?.slice(0, 300)}`);
         assert.equal(found[0].ip, client, `${s.name} is counted for ${found[0].ip}`);
     }
-    assert.equal(matches.length, refused.length, `lines that match but are no refused login:\n${matches
-        .filter((m) => !refused.some((s) => normalize(s.line ?? "") === m.line)).map((m) => `${m.ip} ${m.line.slice(0, 300)}`).join("\n")}`);
+    assert.equal(
+        matches.length,
+        refused.length,
+        `lines that match but are no refused login:\n${matches
+            .filter((m) => !refused.some((s) => normalize(s.line ?? "") === m.line))
+            .map((m) => `${m.ip} ${m.line.slice(0, 300)}`)
+            .join("\n")}`,
+    );
 }
 
 test("the real server refuses every adversarial login with 400 or more, and logs each with the connection's address", (t) => {
@@ -197,7 +294,10 @@ test("the real server refuses every adversarial login with 400 or more, and logs
     }
     const status = (name: string) => sent.find((s) => s.name === name)?.status;
     assert.equal(status("the right password"), 302);
-    assert.ok(sent.filter((s) => s.malformed).every((s) => s.status === 400), "tornado answers a control byte 400 before any handler");
+    assert.ok(
+        sent.filter((s) => s.malformed).every((s) => s.status === 400),
+        "tornado answers a control byte 400 before any handler",
+    );
     for (const s of sent.filter((s) => s.name.startsWith("a logged-in client's"))) {
         assert.match(s.line ?? "", /^\S+ \S+ \S+ ServerApp\] 40\d POST \/login \(\w+@127\.0\.0\.1\)/, `${s.name}: the line names the user`);
     }
@@ -227,16 +327,33 @@ test("the old filter missed refusals the new one counts (other statuses, bytes 0
     const old = matchesInLogFile("old");
     const missed = sent.filter((s) => s.counts && !old.some((m) => m.line === s.line));
     t.diagnostic(`the old filter missed: ${missed.map((s) => `${s.name} (${s.status})`).join("; ")}`);
-    for (const name of ["an absolute-form target", "bytes 0x80-0xFF in next", "no _xsrf at all", "a password that is not UTF-8",
-        "a foreign Origin", "byte 0x85 in the query", "byte 0xA0 in the query"]) {
-        assert.ok(missed.some((s) => s.name === name), `the old filter counted ${name}`);
+    for (const name of [
+        "an absolute-form target",
+        "bytes 0x80-0xFF in next",
+        "no _xsrf at all",
+        "a password that is not UTF-8",
+        "a foreign Origin",
+        "byte 0x85 in the query",
+        "byte 0xA0 in the query",
+    ]) {
+        assert.ok(
+            missed.some((s) => s.name === name),
+            `the old filter counted ${name}`,
+        );
     }
     const forged = old.filter((m) => m.ip === spoofedAddress).map((m) => sent.find((s) => s.line === m.line)?.name);
-    assert.deepEqual(forged, ["the same Referer on a refusal other than 401", "a GET of a missing page whose Referer is a whole forged refused login"]);
+    assert.deepEqual(forged, [
+        "the same Referer on a refusal other than 401",
+        "a GET of a missing page whose Referer is a whole forged refused login",
+    ]);
 });
 
 test("through a real journald and fail2ban's journal reader, as on the droplet: one entry a line, the same matches; also when the log is not UTF-8", () => {
-    for (const [command, install] of [["unshare", "util-linux"], ["systemd-cat", "systemd"], ["journalctl", "systemd"]]) {
+    for (const [command, install] of [
+        ["unshare", "util-linux"],
+        ["systemd-cat", "systemd"],
+        ["journalctl", "systemd"],
+    ]) {
         requireCommand(command, `install Debian's ${install} package`);
     }
     const journald = ["/usr/lib/systemd/systemd-journald", "/lib/systemd/systemd-journald"].find((f) => fs.existsSync(f));
@@ -264,12 +381,22 @@ journalctl -D /run/log/journal -t jupyter-lab -o json > "$2/entries.json"
 for ident in jupyter-lab jupyter-lab-latin1; do
     fail2ban-regex --raw -m "SYSLOG_IDENTIFIER=$ident" --out '<ip> <msg>' 'systemd-journal[journalpath=/run/log/journal]' "$2/filter-new.conf" > "$2/$ident.out"
 done`;
-    const result = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "-", journald, tmp],
-        { encoding: "utf8", env: { ...process.env, PYTHONUTF8: "1" } });
-    const output = (ident: string) => fs.existsSync(path.join(tmp, `${ident}.out`)) ? fs.readFileSync(path.join(tmp, `${ident}.out`), "utf8") : "";
-    assert.equal(result.status, 0, `a journald of its own (run the tests as root, as CI does; fail2ban-regex reads a journal with ` +
-        `Debian's python3-systemd package): exit ${result.status}\n${result.stderr}${output("jupyter-lab")}`);
-    const entries = fs.readFileSync(path.join(tmp, "entries.json"), "utf8").split("\n").filter((l) => l !== "").length;
+    const result = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "-", journald, tmp], {
+        encoding: "utf8",
+        env: { ...process.env, PYTHONUTF8: "1" },
+    });
+    const output = (ident: string) =>
+        fs.existsSync(path.join(tmp, `${ident}.out`)) ? fs.readFileSync(path.join(tmp, `${ident}.out`), "utf8") : "";
+    assert.equal(
+        result.status,
+        0,
+        `a journald of its own (run the tests as root, as CI does; fail2ban-regex reads a journal with ` +
+            `Debian's python3-systemd package): exit ${result.status}\n${result.stderr}${output("jupyter-lab")}`,
+    );
+    const entries = fs
+        .readFileSync(path.join(tmp, "entries.json"), "utf8")
+        .split("\n")
+        .filter((l) => l !== "").length;
     assert.equal(entries, text.split("\n").length - 1, "journald keeps each line as one entry");
     assertRefusalsMatch(parseMatches(output("jupyter-lab")));
     // Each byte that is not UTF-8 reaches the filter as U+FFFD.
@@ -277,13 +404,20 @@ done`;
 });
 
 test("journald with the login guard's LineMax keeps a 60 KB refused login whole, and it counts; by default it would be cut and missed", () => {
-    for (const [command, install] of [["unshare", "util-linux"], ["systemd-cat", "systemd"], ["journalctl", "systemd"]]) {
+    for (const [command, install] of [
+        ["unshare", "util-linux"],
+        ["systemd-cat", "systemd"],
+        ["journalctl", "systemd"],
+    ]) {
         requireCommand(command, `install Debian's ${install} package`);
     }
     const journald = ["/usr/lib/systemd/systemd-journald", "/lib/systemd/systemd-journald"].find((f) => fs.existsSync(f));
     assert.ok(journald, "no systemd-journald: install Debian's systemd package");
     // A refused login as the server logs it, with a next of 60,000 characters (tornado takes 64 KiB).
-    const refusal = fs.readFileSync(path.join(tmp, "server.log"), "utf8").split("\n").find((l) => / 401 POST \/login\?next=%2Flab \(@127\.0\.0\.1\) /.test(l));
+    const refusal = fs
+        .readFileSync(path.join(tmp, "server.log"), "utf8")
+        .split("\n")
+        .find((l) => / 401 POST \/login\?next=%2Flab \(@127\.0\.0\.1\) /.test(l));
     assert.ok(refusal !== undefined, "the server logged a plain refused login");
     fs.writeFileSync(path.join(tmp, "long.log"), `${refusal.replace("?next=%2Flab", `?next=/${"a".repeat(60_000)}`)}\n`);
     fs.writeFileSync(path.join(tmp, "journald-guard.conf"), renderJournaldSettings());
@@ -301,12 +435,17 @@ systemd-cat -t jupyter-lab < "$2/long.log"
 journalctl --sync
 journalctl -D /run/log/journal -t jupyter-lab -o cat | wc -l > "$2/long-entries.txt"
 fail2ban-regex --raw -m SYSLOG_IDENTIFIER=jupyter-lab --out '<ip>' 'systemd-journal[journalpath=/run/log/journal]' "$2/filter-new.conf" > "$2/long.out"`;
-        const result = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "-", journald, tmp, settings],
-            { encoding: "utf8", env: { ...process.env, PYTHONUTF8: "1" } });
+        const result = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "-", journald, tmp, settings], {
+            encoding: "utf8",
+            env: { ...process.env, PYTHONUTF8: "1" },
+        });
         assert.equal(result.status, 0, `a journald of its own (run the tests as root, as CI does): ${result.stderr}`);
         return {
             entries: Number(fs.readFileSync(path.join(tmp, "long-entries.txt"), "utf8").trim()),
-            counted: fs.readFileSync(path.join(tmp, "long.out"), "utf8").split("\n").filter((l) => l === "127.0.0.1").length,
+            counted: fs
+                .readFileSync(path.join(tmp, "long.out"), "utf8")
+                .split("\n")
+                .filter((l) => l === "127.0.0.1").length,
         };
     };
     assert.deepEqual(counted("guard"), { entries: 1, counted: 1 }, "one entry, counted for the connection's address");

@@ -10,9 +10,15 @@ const salt = Buffer.from("a fixed test salt");
 /** Asks the real jupyter_server whether `hash` accepts `password`. */
 function passwdCheck(hash: string, password: string): boolean {
     const python = path.join(ensureJupyterVenv(), "bin", "python");
-    const out = execFileSync(python, ["-c",
-        "import sys; from jupyter_server.auth.security import passwd_check; " +
-        "h, p = sys.stdin.read().split('\\n', 1); print(passwd_check(h, p))"], { input: `${hash}\n${password}` });
+    const out = execFileSync(
+        python,
+        [
+            "-c",
+            "import sys; from jupyter_server.auth.security import passwd_check; " +
+                "h, p = sys.stdin.read().split('\\n', 1); print(passwd_check(h, p))",
+        ],
+        { input: `${hash}\n${password}` },
+    );
     return out.toString().trim() === "True";
 }
 
@@ -42,7 +48,8 @@ test("jupyter_server's own passwd_check accepts the right password and refuses a
 test("a hash made by jupyter_server's passwd() has the same shape as ours", () => {
     const python = path.join(ensureJupyterVenv(), "bin", "python");
     const theirs = execFileSync(python, ["-c", "from jupyter_server.auth.security import passwd; print(passwd('x' * 12))"])
-        .toString().trim();
+        .toString()
+        .trim();
     const shape = (h: string) => h.replace(/\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/, "$SALT$HASH");
     assert.equal(shape(theirs), "argon2:$argon2id$v=19$m=10240,t=10,p=8$SALT$HASH");
 });

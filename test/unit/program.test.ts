@@ -66,10 +66,15 @@ describe("the default stack", async () => {
         assert.deepEqual(firewall.inputs.dropletIds, [4242]);
         assert.equal(firewall.inputs.tags, undefined, "tags on a firewall would select every stack's droplets");
         const inbound = firewall.inputs.inboundRules as { protocol: string; portRange?: string; sourceAddresses: string[] }[];
-        assert.deepEqual(inbound.map((r) => `${r.protocol}:${r.portRange ?? ""}:${r.sourceAddresses.join(",")}`), [
-            "tcp:22:0.0.0.0/0,::/0", "tcp:9000:0.0.0.0/0,::/0", "icmp::0.0.0.0/0,::/0"]);
+        assert.deepEqual(
+            inbound.map((r) => `${r.protocol}:${r.portRange ?? ""}:${r.sourceAddresses.join(",")}`),
+            ["tcp:22:0.0.0.0/0,::/0", "tcp:9000:0.0.0.0/0,::/0", "icmp::0.0.0.0/0,::/0"],
+        );
         const outbound = firewall.inputs.outboundRules as { protocol: string }[];
-        assert.deepEqual(outbound.map((r) => r.protocol), ["tcp", "udp", "icmp"]);
+        assert.deepEqual(
+            outbound.map((r) => r.protocol),
+            ["tcp", "udp", "icmp"],
+        );
     });
 
     test("the certificate names the droplet's IP, for a year, for server auth", () => {
@@ -82,7 +87,16 @@ describe("the default stack", async () => {
     });
 
     test("the remote setup runs on the droplet, re-runs for a new droplet, in order", () => {
-        for (const suffix of ["-cloud-init", "-host-key", "-login-guard", "-jupyterlab", "-kernel", "-configure", "-certificate", "-data-volume"]) {
+        for (const suffix of [
+            "-cloud-init",
+            "-host-key",
+            "-login-guard",
+            "-jupyterlab",
+            "-kernel",
+            "-configure",
+            "-certificate",
+            "-data-volume",
+        ]) {
             const step = one(run, "command:remote:Command", suffix);
             const connection = step.inputs.connection as Record<string, unknown>;
             assert.equal(connection.host, mockValues.ipv4);
@@ -111,7 +125,10 @@ describe("the default stack", async () => {
 
     test("the config payload carries the hash, the certificate and the key, on stdin only", () => {
         const configure = one(run, "command:remote:Command", "-configure");
-        const lines = String(configure.inputs.stdin).trim().split("\n").map((l) => l.split(" "));
+        const lines = String(configure.inputs.stdin)
+            .trim()
+            .split("\n")
+            .map((l) => l.split(" "));
         const files = Object.fromEntries(lines.map(([name, b64]) => [name, Buffer.from(b64, "base64").toString()]));
         assert.deepEqual(Object.keys(files), ["jupyter_server_config.json", "tls.crt", "tls.key", "unit.conf"]);
         assert.match(files["unit.conf"], /^Environment=JUPYTER_CONFIG_DIR=\/etc\/jupyterlab-droplet$/m, "the config dir is root's");
@@ -126,12 +143,26 @@ describe("the default stack", async () => {
     });
 
     test("no secret is in the user-data or any command line", () => {
-        const hash = JSON.parse(Buffer.from(String(one(run, "command:remote:Command", "-configure").inputs.stdin).split("\n")[0].split(" ")[1], "base64").toString())
-            .PasswordIdentityProvider.hashed_password as string;
+        const hash = JSON.parse(
+            Buffer.from(
+                String(one(run, "command:remote:Command", "-configure").inputs.stdin)
+                    .split("\n")[0]
+                    .split(" ")[1],
+                "base64",
+            ).toString(),
+        ).PasswordIdentityProvider.hashed_password as string;
         const userData = String(droplet.inputs.userData);
-        const commandLines = run.resources.filter((r) => r.type === "command:remote:Command").map((r) => String(r.inputs.create)).join("\n");
-        for (const [what, secret] of [["password", password], ["hash", hash], ["hash body", hash.split("$").pop() ?? "x"],
-            ["TLS key", "MOCK-TLS-KEY"], ["SSH private key", "MOCK-SSH-KEY"]]) {
+        const commandLines = run.resources
+            .filter((r) => r.type === "command:remote:Command")
+            .map((r) => String(r.inputs.create))
+            .join("\n");
+        for (const [what, secret] of [
+            ["password", password],
+            ["hash", hash],
+            ["hash body", hash.split("$").pop() ?? "x"],
+            ["TLS key", "MOCK-TLS-KEY"],
+            ["SSH private key", "MOCK-SSH-KEY"],
+        ]) {
             assert.ok(!userData.includes(secret), `the ${what} is in the user-data`);
             assert.ok(!commandLines.includes(secret), `the ${what} is on a command line`);
         }
@@ -162,30 +193,43 @@ test("the login guard: fail2ban's files from the config on stdin; new limits cha
     const run = await runProgram({ password, maxLoginFailures: "3", banMinutes: "15", jupyterPort: "8443" });
     const guard = one(run, "command:remote:Command", "-login-guard");
     assert.match(String(guard.inputs.create), / configure-login-guard$/);
-    const files = Object.fromEntries(String(guard.inputs.stdin).trim().split("\n").map((line) => line.split(" "))
-        .map(([name, b64]) => [name, Buffer.from(b64, "base64").toString()]));
+    const files = Object.fromEntries(
+        String(guard.inputs.stdin)
+            .trim()
+            .split("\n")
+            .map((line) => line.split(" "))
+            .map(([name, b64]) => [name, Buffer.from(b64, "base64").toString()]),
+    );
     assert.deepEqual(Object.keys(files).sort(), ["fail2ban.local", "filter.conf", "jail.local", "journald.conf"]);
     assert.match(files["journald.conf"], /^\[Journal\]\nLineMax=1M$/m, "no log line is cut in two");
     assert.match(files["jail.local"], /\nport = 8443\n[\s\S]*\nmaxretry = 3\n[\s\S]*\nbantime = 15m\n/);
     const base = await runProgram({ password });
     const limitsOnly = await runProgram({ password, maxLoginFailures: "3", banMinutes: "15" });
-    const limitChanges = limitsOnly.resources.filter((r) => {
-        const before = base.resources.find((b) => b.name === r.name);
-        return JSON.stringify(before?.inputs) !== JSON.stringify(r.inputs);
-    }).map((r) => r.name);
+    const limitChanges = limitsOnly.resources
+        .filter((r) => {
+            const before = base.resources.find((b) => b.name === r.name);
+            return JSON.stringify(before?.inputs) !== JSON.stringify(r.inputs);
+        })
+        .map((r) => r.name);
     assert.deepEqual(limitChanges, ["setup-login-guard"], "new limits re-push the guard's files and change nothing else");
 });
 
 test("paused: no droplet, firewall, certificate or setup; the volume, key, password and its salt stay", async () => {
     const running = await runProgram({ password });
     const paused = await runProgram({ password, paused: "true" });
-    const custom = (run: ProgramRun) => run.resources.filter((r) => !r.type.startsWith("jupyterlab-droplet:") && r.type !== "pulumi:pulumi:Stack");
-    assert.deepEqual(custom(paused).map((r) => `${r.type} ${r.name}`).sort(), [
-        "digitalocean:index/sshKey:SshKey ssh-do",
-        "digitalocean:index/volume:Volume data-volume",
-        "random:index/randomBytes:RandomBytes password-salt",
-        "tls:index/privateKey:PrivateKey ssh-private",
-    ]);
+    const custom = (run: ProgramRun) =>
+        run.resources.filter((r) => !r.type.startsWith("jupyterlab-droplet:") && r.type !== "pulumi:pulumi:Stack");
+    assert.deepEqual(
+        custom(paused)
+            .map((r) => `${r.type} ${r.name}`)
+            .sort(),
+        [
+            "digitalocean:index/sshKey:SshKey ssh-do",
+            "digitalocean:index/volume:Volume data-volume",
+            "random:index/randomBytes:RandomBytes password-salt",
+            "tls:index/privateKey:PrivateKey ssh-private",
+        ],
+    );
     for (const kept of custom(paused)) {
         const before = custom(running).find((r) => r.name === kept.name);
         assert.deepEqual(kept.inputs, before?.inputs, `${kept.name} is the same resource with the same inputs while paused`);
@@ -209,7 +253,11 @@ test("reservedIp: the url, certificate, SSH entry and setup use the reserved add
     assert.equal(assignment.inputs.dropletId, Number(mockValues.dropletId));
     assert.deepEqual(one(run, "tls:index/selfSignedCert:SelfSignedCert").inputs.ipAddresses, [mockValues.reservedIp, "127.0.0.1"]);
     for (const step of run.resources.filter((r) => r.type === "command:remote:Command")) {
-        assert.equal((step.inputs.connection as Record<string, unknown>).host, mockValues.reservedIp, `${step.name} connects to the reserved address`);
+        assert.equal(
+            (step.inputs.connection as Record<string, unknown>).host,
+            mockValues.reservedIp,
+            `${step.name} connects to the reserved address`,
+        );
     }
     assert.equal(run.outputs.url, `https://${mockValues.reservedIp}:9000/lab`);
     assert.equal(run.outputs.ipAddress, mockValues.reservedIp);
@@ -220,16 +268,25 @@ test("reservedIp: the url, certificate, SSH entry and setup use the reserved add
 test("reservedIp while paused: the address and its certificate stay, unassigned, and the outputs count its price", async () => {
     const running = await runProgram({ password, reservedIp: "true" });
     const paused = await runProgram({ password, reservedIp: "true", paused: "true" });
-    const names = (run: ProgramRun) => run.resources.filter((r) => !r.type.startsWith("jupyterlab-droplet:") && r.type !== "pulumi:pulumi:Stack")
-        .map((r) => r.name).sort();
+    const names = (run: ProgramRun) =>
+        run.resources
+            .filter((r) => !r.type.startsWith("jupyterlab-droplet:") && r.type !== "pulumi:pulumi:Stack")
+            .map((r) => r.name)
+            .sort();
     assert.deepEqual(names(paused), ["address-ip", "data-volume", "password-salt", "ssh-do", "ssh-private", "tls-cert", "tls-key"]);
     for (const kept of ["address-ip", "tls-cert", "tls-key"]) {
-        assert.deepEqual(paused.resources.find((r) => r.name === kept)?.inputs, running.resources.find((r) => r.name === kept)?.inputs,
-            `${kept} has the same inputs paused and running: nothing is replaced`);
+        assert.deepEqual(
+            paused.resources.find((r) => r.name === kept)?.inputs,
+            running.resources.find((r) => r.name === kept)?.inputs,
+            `${kept} has the same inputs paused and running: nothing is replaced`,
+        );
     }
     assert.equal(paused.outputs.monthlyPriceUsd, 6, "$1 for the volume, $5 for the unassigned reserved IP");
     assert.equal(paused.outputs.hourlyPriceUsd, 0.00893);
-    assert.match(String(paused.outputs.costNote), /^paused: no droplet; the 10 GB volume and the unassigned reserved IP cost \$0\.00893\/hour, up to \$6\.00\/month/);
+    assert.match(
+        String(paused.outputs.costNote),
+        /^paused: no droplet; the 10 GB volume and the unassigned reserved IP cost \$0\.00893\/hour, up to \$6\.00\/month/,
+    );
 });
 
 test("two runs with the same config register identical inputs", async () => {
@@ -264,7 +321,10 @@ test("without a password one is generated and exported as a secret", async () =>
 test("with the user's own public key, no private key is generated and the agent logs in", async () => {
     const publicKey = mockValues.sshPublicKey.trim() + " me@laptop";
     const run = await runProgram({ password, sshPublicKey: publicKey });
-    assert.deepEqual(run.resources.filter((r) => r.type === "tls:index/privateKey:PrivateKey").map((r) => r.name), ["tls-key"]);
+    assert.deepEqual(
+        run.resources.filter((r) => r.type === "tls:index/privateKey:PrivateKey").map((r) => r.name),
+        ["tls-key"],
+    );
     assert.equal(one(run, "digitalocean:index/sshKey:SshKey").inputs.publicKey, publicKey);
     assert.ok(!("sshPrivateKey" in run.outputs), "no sshPrivateKey output at all, not even an undefined one");
     assert.equal((one(run, "command:remote:Command", "-configure").inputs.connection as Record<string, unknown>).privateKey, undefined);
@@ -277,8 +337,14 @@ test("dataVolumeGb 0 makes no volume and no mount; allowedCidrs narrows the fire
     const droplet = one(run, "digitalocean:index/droplet:Droplet");
     assert.deepEqual(droplet.inputs.volumeIds, []);
     assert.ok(!String(droplet.inputs.userData).includes("mounts:"));
-    const inbound = one(run, "digitalocean:index/firewall:Firewall").inputs.inboundRules as { portRange?: string; sourceAddresses: string[] }[];
-    assert.deepEqual(inbound.filter((r) => r.portRange).map((r) => r.sourceAddresses), [["198.51.100.4/32"], ["198.51.100.4/32"]]);
+    const inbound = one(run, "digitalocean:index/firewall:Firewall").inputs.inboundRules as {
+        portRange?: string;
+        sourceAddresses: string[];
+    }[];
+    assert.deepEqual(
+        inbound.filter((r) => r.portRange).map((r) => r.sourceAddresses),
+        [["198.51.100.4/32"], ["198.51.100.4/32"]],
+    );
 });
 
 test("names and tags carry the stack, so two users never collide", async () => {
@@ -297,7 +363,10 @@ describe("bad config stops the program before any resource is registered", () =>
         [{ jupyterPort: "99999" }, /jupyterPort = 99999: must be 443 or a port from 1024 to 65535/],
         [{ domain: "https://nb.example.com" }, /domain = "https:\/\/nb\.example\.com": must be a fully qualified host name/],
         [{ domain: "nb.example.com", acmeEmail: "me" }, /acmeEmail = "me": must be an email address/],
-        [{ domain: "nb.example.com", acmeServer: "http://acme.example.net/dir" }, /acmeServer = "http:\/\/acme\.example\.net\/dir": must be the https URL/],
+        [
+            { domain: "nb.example.com", acmeServer: "http://acme.example.net/dir" },
+            /acmeServer = "http:\/\/acme\.example\.net\/dir": must be the https URL/,
+        ],
         [{ password: "short" }, /password = \(a value of 5 characters\): must be at least 12/],
         [{ password: "long enough but plain" }, /stored in plain text/, []],
         [{ sshPublicKey: "ssh-ed25519 AAAA" }, /sshPublicKey = "ssh-ed25519 AAAA"/],
@@ -339,8 +408,15 @@ describe("a domain: its A record, port 80 for the challenge, a certificate step,
     });
 
     test("the firewall opens port 80 to anywhere, besides the Jupyter port to allowedCidrs", () => {
-        const inbound = one(run, "digitalocean:index/firewall:Firewall").inputs.inboundRules as { protocol: string; portRange?: string; sourceAddresses: string[] }[];
-        assert.deepEqual(inbound.map((r) => `${r.protocol}:${r.portRange ?? ""}`), ["tcp:22", "tcp:443", "tcp:80", "icmp:"]);
+        const inbound = one(run, "digitalocean:index/firewall:Firewall").inputs.inboundRules as {
+            protocol: string;
+            portRange?: string;
+            sourceAddresses: string[];
+        }[];
+        assert.deepEqual(
+            inbound.map((r) => `${r.protocol}:${r.portRange ?? ""}`),
+            ["tcp:22", "tcp:443", "tcp:80", "icmp:"],
+        );
         assert.deepEqual(inbound[2].sourceAddresses, ["0.0.0.0/0", "::/0"]);
         const without = one(plain, "digitalocean:index/firewall:Firewall").inputs.inboundRules as { portRange?: string }[];
         assert.ok(!without.some((r) => r.portRange === "80"), "no port 80 without a domain");
@@ -348,23 +424,33 @@ describe("a domain: its A record, port 80 for the challenge, a certificate step,
 
     test("the certificate step runs last, for the domain, with certbot's renewal hook on stdin", () => {
         const step = one(run, "command:remote:Command", "-certificate");
-        assert.match(String(step.inputs.create),
-            / obtain-certificate nb\.example\.com https:\/\/acme-v02\.api\.letsencrypt\.org\/directory me@example\.com 443$/);
+        assert.match(
+            String(step.inputs.create),
+            / obtain-certificate nb\.example\.com https:\/\/acme-v02\.api\.letsencrypt\.org\/directory me@example\.com 443$/,
+        );
         const [name, body] = String(step.inputs.stdin).trim().split(" ");
         assert.equal(name, "renewal-hook.sh");
         const hook = Buffer.from(body, "base64").toString();
         assert.match(hook, /^export JLD_DOMAIN=nb\.example\.com$/m);
         assert.match(hook, /^export JLD_PORT=443$/m);
-        assert.match(String(one(plain, "command:remote:Command", "-certificate").inputs.create), / obtain-certificate '' '' '' 443$/,
-            "without a domain the step only serves the self-signed certificate");
+        assert.match(
+            String(one(plain, "command:remote:Command", "-certificate").inputs.create),
+            / obtain-certificate '' '' '' 443$/,
+            "without a domain the step only serves the self-signed certificate",
+        );
         assert.equal(one(plain, "command:remote:Command", "-certificate").inputs.stdin, undefined);
     });
 
     test("port 443: the configure step is told the port, and the unit gets no capability for it", () => {
         const configure = one(run, "command:remote:Command", "-configure");
         assert.match(String(configure.inputs.create), / configure-jupyter 443$/);
-        const files = Object.fromEntries(String(configure.inputs.stdin).trim().split("\n").map((l) => l.split(" "))
-            .map(([n, b64]) => [n, Buffer.from(b64, "base64").toString()]));
+        const files = Object.fromEntries(
+            String(configure.inputs.stdin)
+                .trim()
+                .split("\n")
+                .map((l) => l.split(" "))
+                .map(([n, b64]) => [n, Buffer.from(b64, "base64").toString()]),
+        );
         assert.doesNotMatch(files["unit.conf"], /Capabilit/);
     });
 
@@ -382,7 +468,8 @@ describe("a domain: its A record, port 80 for the challenge, a certificate step,
         const changed = await runProgram({ ...config, domain: "other.example.org", acmeServer: "https://acme.example.net/dir" }, { zones });
         assert.equal(droplet(run), droplet(plain));
         assert.equal(droplet(changed), droplet(plain));
-        const differing = changed.resources.filter((r) => JSON.stringify(r) !== JSON.stringify(run.resources.find((x) => x.name === r.name)))
+        const differing = changed.resources
+            .filter((r) => JSON.stringify(r) !== JSON.stringify(run.resources.find((x) => x.name === r.name)))
             .map((r) => r.name);
         assert.deepEqual(differing.sort(), ["domain-record", "setup-certificate"]);
     });
@@ -395,7 +482,10 @@ test("with a reserved IP the name points at the reserved address", async () => {
 
 test("a domain in no zone of the account stops the program, naming it, before any resource", async () => {
     const { error, registered } = await programError({ password, domain: "nb.example.net" }, { zones: ["example.com"] });
-    assert.match(error.message, /jupyterlab-droplet:domain = "nb\.example\.net": must be in a DNS zone of this DigitalOcean account, and the account's zones are example\.com/);
+    assert.match(
+        error.message,
+        /jupyterlab-droplet:domain = "nb\.example\.net": must be in a DNS zone of this DigitalOcean account, and the account's zones are example\.com/,
+    );
     assert.equal(registered, 0);
     const none = await programError({ password, domain: "nb.example.net" }, { zones: [] });
     assert.match(none.error.message, /the account has no DNS zones/);
@@ -406,10 +496,19 @@ describe("a change that would lose the notebooks volume is refused before any re
     const volumes = [existing, { id: "vol-5678", name: "jupyterlab-bob-notebooks", region: "fra1", sizeGb: 5 }];
 
     const refused: [Record<string, string>, RegExp][] = [
-        [{ dataVolumeGb: "0" }, /jupyterlab-droplet:dataVolumeGb = 0: would delete the data volume jupyterlab-alice-notebooks \(id vol-1234, 10 GB in nyc3\) and every notebook on it\. To do it on purpose, copy your notebooks off first .*`pulumi config set allowVolumeDeletion vol-1234`/],
-        [{ region: "fra1" }, /jupyterlab-droplet:region = "fra1": would replace the data volume jupyterlab-alice-notebooks .* with an empty volume in fra1 .*allowVolumeDeletion vol-1234/],
+        [
+            { dataVolumeGb: "0" },
+            /jupyterlab-droplet:dataVolumeGb = 0: would delete the data volume jupyterlab-alice-notebooks \(id vol-1234, 10 GB in nyc3\) and every notebook on it\. To do it on purpose, copy your notebooks off first .*`pulumi config set allowVolumeDeletion vol-1234`/,
+        ],
+        [
+            { region: "fra1" },
+            /jupyterlab-droplet:region = "fra1": would replace the data volume jupyterlab-alice-notebooks .* with an empty volume in fra1 .*allowVolumeDeletion vol-1234/,
+        ],
         [{ dataVolumeGb: "0", allowVolumeDeletion: "vol-9999" }, /would delete the data volume/],
-        [{ dataVolumeGb: "5" }, /dataVolumeGb = 5: is smaller than the data volume .*: DigitalOcean volumes can only grow\. Set 10 or more/],
+        [
+            { dataVolumeGb: "5" },
+            /dataVolumeGb = 5: is smaller than the data volume .*: DigitalOcean volumes can only grow\. Set 10 or more/,
+        ],
         [{ dataVolumeGb: "5", allowVolumeDeletion: "vol-1234" }, /can only grow/],
     ];
     for (const [change, pattern] of refused) {
@@ -434,16 +533,24 @@ describe("a change that would lose the notebooks volume is refused before any re
     });
 
     test("volumes of its name in two regions: which is the stack's cannot be told, and the program says so", async () => {
-        const { error, registered } = await programError({ password }, { volumes: [existing, { ...existing, id: "vol-2", region: "fra1" }] });
-        assert.match(error.message, /dataVolumeGb = \(any\): cannot be checked: the account has volumes named jupyterlab-alice-notebooks in several regions/);
+        const { error, registered } = await programError(
+            { password },
+            { volumes: [existing, { ...existing, id: "vol-2", region: "fra1" }] },
+        );
+        assert.match(
+            error.message,
+            /dataVolumeGb = \(any\): cannot be checked: the account has volumes named jupyterlab-alice-notebooks in several regions/,
+        );
         assert.equal(registered, 0);
     });
 
     test("a grow is no loss: the volume grows, and the setup grows its filesystem", async () => {
         const grown = await runProgram({ password, dataVolumeGb: "25" }, { volumes });
         assert.equal(one(grown, "digitalocean:index/volume:Volume").inputs.size, 25);
-        assert.match(String(one(grown, "command:remote:Command", "-data-volume").inputs.create),
-            / grow-data-volume \/dev\/disk\/by-id\/scsi-0DO_Volume_jupyterlab-alice-notebooks 25$/);
+        assert.match(
+            String(one(grown, "command:remote:Command", "-data-volume").inputs.create),
+            / grow-data-volume \/dev\/disk\/by-id\/scsi-0DO_Volume_jupyterlab-alice-notebooks 25$/,
+        );
     });
 });
 
@@ -453,7 +560,10 @@ describe("pre-flight: what would fail halfway through `up` stops the program bef
         delete process.env.DIGITALOCEAN_TOKEN;
         try {
             const { error, registered } = await programError({ password });
-            assert.match(error.message, /^No DigitalOcean API token: DIGITALOCEAN_TOKEN is not set\. Create a token .* at https:\/\/cloud\.digitalocean\.com\/account\/api\/tokens, then `export DIGITALOCEAN_TOKEN=dop_v1_\.\.\.`/);
+            assert.match(
+                error.message,
+                /^No DigitalOcean API token: DIGITALOCEAN_TOKEN is not set\. Create a token .* at https:\/\/cloud\.digitalocean\.com\/account\/api\/tokens, then `export DIGITALOCEAN_TOKEN=dop_v1_\.\.\.`/,
+            );
             assert.equal(registered, 0);
         } finally {
             process.env.DIGITALOCEAN_TOKEN = saved;
@@ -462,13 +572,19 @@ describe("pre-flight: what would fail halfway through `up` stops the program bef
 
     test("a token DigitalOcean refuses: the same help, after the one read that found out", async () => {
         const { error, registered } = await programError({ password }, { tokenRefused: true });
-        assert.match(error.message, /^DigitalOcean refused the API token \(401 Unable to authenticate you\): it is wrong, expired or revoked\. Create a token/);
+        assert.match(
+            error.message,
+            /^DigitalOcean refused the API token \(401 Unable to authenticate you\): it is wrong, expired or revoked\. Create a token/,
+        );
         assert.equal(registered, 0);
     });
 
     test("a mistyped key is refused, naming the key it was probably meant to be", async () => {
         const { error, registered } = await programError({ password, regoin: "fra1" });
-        assert.match(error.message, /Invalid config jupyterlab-droplet:regoin = "fra1": is not a setting of this program, so it would change nothing; did you mean region\?/);
+        assert.match(
+            error.message,
+            /Invalid config jupyterlab-droplet:regoin = "fra1": is not a setting of this program, so it would change nothing; did you mean region\?/,
+        );
         assert.equal(registered, 0);
     });
 });

@@ -46,7 +46,10 @@ test("the user-data prepares the machine: user, password logins off, swap, unit,
     assert.match(userData, /^disable_root: false$/m);
     assert.match(userData, /^ {2}- name: jupyter\n {4}gecos: JupyterLab\n {4}shell: \/bin\/bash\n {4}lock_passwd: true$/m);
     assert.match(userData, /^swap:\n {2}filename: \/swapfile\n {2}size: 2147483648\n/m);
-    assert.match(userData, /- \["\/dev\/disk\/by-id\/scsi-0DO_Volume_jupyterlab-alice-notebooks", "\/home\/jupyter\/notebooks", ext4, "defaults,nofail/);
+    assert.match(
+        userData,
+        /- \["\/dev\/disk\/by-id\/scsi-0DO_Volume_jupyterlab-alice-notebooks", "\/home\/jupyter\/notebooks", ext4, "defaults,nofail/,
+    );
     assert.ok(userData.includes("      PasswordAuthentication no\n"));
     assert.ok(userData.includes(`    content: |\n      [Unit]\n`));
     assert.match(userData, /- \[systemctl, enable, jupyterlab.service\]/);
@@ -71,9 +74,16 @@ test("sshd hardening turns password and keyboard-interactive logins off", () => 
 test("the systemd unit runs JupyterLab as the jupyter user, on boot, restarting on failure", () => {
     const unit = renderSystemdUnit();
     const lines = unit.split("\n");
-    for (const expected of ["User=jupyter", "Group=jupyter", "Restart=on-failure", "WantedBy=multi-user.target",
-        `ExecStart=${serverLayout.serverEnv}/bin/jupyter-lab`, `Environment=JUPYTER_CONFIG_DIR=${serverLayout.legacyConfigDir}`,
-        `ConditionPathExists=${serverLayout.legacyConfigFile}`, "NoNewPrivileges=true"]) {
+    for (const expected of [
+        "User=jupyter",
+        "Group=jupyter",
+        "Restart=on-failure",
+        "WantedBy=multi-user.target",
+        `ExecStart=${serverLayout.serverEnv}/bin/jupyter-lab`,
+        `Environment=JUPYTER_CONFIG_DIR=${serverLayout.legacyConfigDir}`,
+        `ConditionPathExists=${serverLayout.legacyConfigFile}`,
+        "NoNewPrivileges=true",
+    ]) {
         assert.ok(lines.includes(expected), `missing ${expected}`);
     }
     assert.ok(!/^User=root/m.test(unit));
@@ -84,22 +94,37 @@ test("the user-data is byte for byte what earlier versions sent: upgrading the p
     // keeps the paths it has always had and the configure step's drop-in overrides them.
     const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
     assert.equal(sha256(renderCloudInit({})), "4d25b206496387981ad06a67572e9b7c1527ef96d9c810329bcae7f62d6d7ad7");
-    assert.equal(sha256(renderCloudInit({ dataVolumeName: "jupyterlab-alice-notebooks" })),
-        "b14d7717a5f36d3afbae85634b683ecc3c03f4f10cd37c64566ecf3e06ff22c1");
+    assert.equal(
+        sha256(renderCloudInit({ dataVolumeName: "jupyterlab-alice-notebooks" })),
+        "b14d7717a5f36d3afbae85634b683ecc3c03f4f10cd37c64566ecf3e06ff22c1",
+    );
 });
 
 test("the Jupyter config uses jupyter_server 2.x names: hash, TLS, all interfaces, no token, no password change", () => {
     const config = JSON.parse(renderJupyterConfig({ hashedPassword: "argon2:$argon2id$x", port: 9000, idleKernelMinutes: 60 }));
     assert.deepEqual(config.ServerApp, {
-        ip: "0.0.0.0", port: 9000, port_retries: 0, certfile: serverLayout.certFile, keyfile: serverLayout.keyFile,
-        root_dir: serverLayout.notebookDir, open_browser: false, allow_remote_access: true, allow_root: false,
+        ip: "0.0.0.0",
+        port: 9000,
+        port_retries: 0,
+        certfile: serverLayout.certFile,
+        keyfile: serverLayout.keyFile,
+        root_dir: serverLayout.notebookDir,
+        open_browser: false,
+        allow_remote_access: true,
+        allow_root: false,
     });
     assert.deepEqual(config.IdentityProvider, { token: "" });
-    assert.deepEqual(config.PasswordIdentityProvider,
-        { hashed_password: "argon2:$argon2id$x", password_required: true, allow_password_change: false });
+    assert.deepEqual(config.PasswordIdentityProvider, {
+        hashed_password: "argon2:$argon2id$x",
+        password_required: true,
+        allow_password_change: false,
+    });
     assert.deepEqual(config.KernelSpecManager, { ensure_native_kernel: false });
-    assert.deepEqual(config.LabApp, { user_settings_dir: serverLayout.userSettingsDir, workspaces_dir: serverLayout.workspacesDir },
-        "settings and layouts in the user's home: the config dir is read-only to JupyterLab");
+    assert.deepEqual(
+        config.LabApp,
+        { user_settings_dir: serverLayout.userSettingsDir, workspaces_dir: serverLayout.workspacesDir },
+        "settings and layouts in the user's home: the config dir is read-only to JupyterLab",
+    );
     assert.ok(!("NotebookApp" in config), "no 1.x names");
 });
 
@@ -116,9 +141,12 @@ test("idle kernels and terminals are culled after idleKernelMinutes; busy or con
 });
 
 test("the file payload decodes in bash exactly as the configure steps read it; unknown or missing files fail", () => {
-    const files = { "jupyter_server_config.json": "{\n  \"a\": 1\n}\n", "tls.crt": "CERT\nline 2\n", "tls.key": "KEY 'quoted' $x\n" };
-    const read = (payload: string, names: string[]) => spawnSync("bash", ["-c", `set -eu; ${readRemoteLibrary("file-payload")}\nread_file_payload "$@"`, "-", tmp, ...names],
-        { input: payload, encoding: "utf8" });
+    const files = { "jupyter_server_config.json": '{\n  "a": 1\n}\n', "tls.crt": "CERT\nline 2\n", "tls.key": "KEY 'quoted' $x\n" };
+    const read = (payload: string, names: string[]) =>
+        spawnSync("bash", ["-c", `set -eu; ${readRemoteLibrary("file-payload")}\nread_file_payload "$@"`, "-", tmp, ...names], {
+            input: payload,
+            encoding: "utf8",
+        });
     const good = read(renderFilePayload(files), Object.keys(files));
     assert.equal(good.status, 0, good.stderr);
     for (const [name, content] of Object.entries(files)) {
@@ -141,8 +169,12 @@ test("a step that reads a payload is sent with the function, after its own sheba
 
 test("every shell step passes shellcheck", () => {
     requireCommand("shellcheck", "install Debian's shellcheck package (apt-get install shellcheck)");
-    const scripts = [remoteScriptDir, path.join(remoteScriptDir, "lib")]
-        .flatMap((dir) => fs.readdirSync(dir).filter((f) => f.endsWith(".sh")).map((f) => path.join(dir, f)));
+    const scripts = [remoteScriptDir, path.join(remoteScriptDir, "lib")].flatMap((dir) =>
+        fs
+            .readdirSync(dir)
+            .filter((f) => f.endsWith(".sh"))
+            .map((f) => path.join(dir, f)),
+    );
     const others = ["scripts/connect.sh", ".ci/run"].filter((f) => fs.existsSync(f));
     assert.ok(scripts.length >= 5, `expected the remote steps in ${remoteScriptDir}`);
     const result = spawnSync("shellcheck", ["--shell=bash", ...scripts, ...others], { encoding: "utf8" });
@@ -166,11 +198,26 @@ test("kernel requirements join the package list and the requirements file", () =
 });
 
 test("the SSH config entry pins a per-stack alias and known_hosts file", () => {
-    const entry = sshConfigEntry({ alias: "jupyterlab-alice", hostName: "203.0.113.7", user: "jupyter", identityFile: "~/.ssh/jupyterlab-alice" });
-    assert.equal(entry, [
-        "Host jupyterlab-alice", "  HostName 203.0.113.7", "  User jupyter", "  IdentityFile ~/.ssh/jupyterlab-alice",
-        "  IdentitiesOnly yes", "  HostKeyAlias jupyterlab-alice", "  UserKnownHostsFile ~/.ssh/known_hosts.d/jupyterlab-alice",
-        "  StrictHostKeyChecking yes", ""].join("\n"));
+    const entry = sshConfigEntry({
+        alias: "jupyterlab-alice",
+        hostName: "203.0.113.7",
+        user: "jupyter",
+        identityFile: "~/.ssh/jupyterlab-alice",
+    });
+    assert.equal(
+        entry,
+        [
+            "Host jupyterlab-alice",
+            "  HostName 203.0.113.7",
+            "  User jupyter",
+            "  IdentityFile ~/.ssh/jupyterlab-alice",
+            "  IdentitiesOnly yes",
+            "  HostKeyAlias jupyterlab-alice",
+            "  UserKnownHostsFile ~/.ssh/known_hosts.d/jupyterlab-alice",
+            "  StrictHostKeyChecking yes",
+            "",
+        ].join("\n"),
+    );
 });
 
 test("the host key fingerprint matches ssh-keygen's", () => {
@@ -178,7 +225,9 @@ test("the host key fingerprint matches ssh-keygen's", () => {
     const keyFile = path.join(tmp, "host_key");
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyFile]);
     const publicKey = fs.readFileSync(`${keyFile}.pub`, "utf8");
-    const expected = execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", `${keyFile}.pub`]).toString().split(" ")[1];
+    const expected = execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", `${keyFile}.pub`])
+        .toString()
+        .split(" ")[1];
     assert.equal(sshKeyFingerprint(publicKey), expected);
 });
 
@@ -223,8 +272,11 @@ test("the real fail2ban-client accepts the rendered settings, with the jail on a
 test("the unit's drop-in: the root-owned config dir, no user site, the volume it needs; no capability", () => {
     for (const dataVolume of [true, false]) {
         const dropIn = renderUnitDropIn({ dataVolume });
-        assert.match(dropIn, /^ConditionPathExists=\nConditionPathExists=\/etc\/jupyterlab-droplet\/jupyter_server_config\.json$/m,
-            "the unit's own condition, on the old config file, is dropped first");
+        assert.match(
+            dropIn,
+            /^ConditionPathExists=\nConditionPathExists=\/etc\/jupyterlab-droplet\/jupyter_server_config\.json$/m,
+            "the unit's own condition, on the old config file, is dropped first",
+        );
         assert.match(dropIn, /^Environment=JUPYTER_CONFIG_DIR=\/etc\/jupyterlab-droplet$/m);
         assert.match(dropIn, /^Environment=PYTHONNOUSERSITE=1$/m);
         assert.doesNotMatch(dropIn, /Capabilit/);
@@ -266,22 +318,52 @@ test("serve_best_certificate serves the ACME pair while one is installed and val
     requireCommand("openssl", "install Debian's openssl package (apt-get install openssl)");
     const dir = fs.mkdtempSync(path.join(tmp, "served-"));
     const pair = (name: string, subject: string) => {
-        execFileSync("openssl", ["req", "-x509", "-nodes", "-days", "2", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-            "-keyout", path.join(dir, `${name}.key`), "-out", path.join(dir, `${name}.crt`), "-subj", `/CN=${subject}`], { stdio: "ignore" });
+        execFileSync(
+            "openssl",
+            [
+                "req",
+                "-x509",
+                "-nodes",
+                "-days",
+                "2",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-keyout",
+                path.join(dir, `${name}.key`),
+                "-out",
+                path.join(dir, `${name}.crt`),
+                "-subj",
+                `/CN=${subject}`,
+            ],
+            { stdio: "ignore" },
+        );
     };
     pair("self-signed", "self-signed");
     const user = os.userInfo().username;
     const env = {
-        ...process.env, JLD_USER: user,
-        JLD_CERT_FILE: path.join(dir, "served.crt"), JLD_KEY_FILE: path.join(dir, "served.key"),
-        JLD_SELF_SIGNED_CERT_FILE: path.join(dir, "self-signed.crt"), JLD_SELF_SIGNED_KEY_FILE: path.join(dir, "self-signed.key"),
-        JLD_ACME_CERT_FILE: path.join(dir, "acme.crt"), JLD_ACME_KEY_FILE: path.join(dir, "acme.key"), JLD_ACME_NAME_FILE: path.join(dir, "acme.name"),
+        ...process.env,
+        JLD_USER: user,
+        JLD_CERT_FILE: path.join(dir, "served.crt"),
+        JLD_KEY_FILE: path.join(dir, "served.key"),
+        JLD_SELF_SIGNED_CERT_FILE: path.join(dir, "self-signed.crt"),
+        JLD_SELF_SIGNED_KEY_FILE: path.join(dir, "self-signed.key"),
+        JLD_ACME_CERT_FILE: path.join(dir, "acme.crt"),
+        JLD_ACME_KEY_FILE: path.join(dir, "acme.key"),
+        JLD_ACME_NAME_FILE: path.join(dir, "acme.name"),
     };
     const serve = () => {
-        const name = execFileSync("bash", ["-c", `${readRemoteLibrary("served-certificate")}\nserve_best_certificate`], { env }).toString().trim();
+        const name = execFileSync("bash", ["-c", `${readRemoteLibrary("served-certificate")}\nserve_best_certificate`], { env })
+            .toString()
+            .trim();
         const served = fs.readFileSync(env.JLD_CERT_FILE, "utf8");
         const kind = served === fs.readFileSync(env.JLD_SELF_SIGNED_CERT_FILE, "utf8") ? "self-signed" : "acme";
-        assert.equal(fs.readFileSync(env.JLD_KEY_FILE, "utf8"), fs.readFileSync(path.join(dir, `${kind}.key`), "utf8"), "the key goes with its certificate");
+        assert.equal(
+            fs.readFileSync(env.JLD_KEY_FILE, "utf8"),
+            fs.readFileSync(path.join(dir, `${kind}.key`), "utf8"),
+            "the key goes with its certificate",
+        );
         assert.equal(fs.statSync(env.JLD_KEY_FILE).mode & 0o777, 0o640, "root's, readable by JupyterLab's group");
         return { name, kind };
     };

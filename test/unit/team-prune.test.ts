@@ -6,8 +6,18 @@ import { describe, test } from "node:test";
 import { namespace } from "../../components/config";
 import { parseCommandLine, UsageError } from "../../scripts/team/command-line";
 import {
-    confirmed, markerKey, notConfirmedMessage, planPrune, pruneDecision, prunePrompt, renderPrunePlan, renderUnlistedNote,
-    rosterIdentity, stackMarker, staleConfigKeys, standing,
+    confirmed,
+    markerKey,
+    notConfirmedMessage,
+    planPrune,
+    pruneDecision,
+    prunePrompt,
+    renderPrunePlan,
+    renderUnlistedNote,
+    rosterIdentity,
+    stackMarker,
+    staleConfigKeys,
+    standing,
 } from "../../scripts/team/prune";
 import { stateFromOutputs } from "../../scripts/team/report";
 
@@ -93,29 +103,48 @@ describe("asking before pruning", () => {
     test("the question counts the stacks; the refusal says how to go on", () => {
         assert.equal(prunePrompt(1, 0), "Destroy and remove the 1 stack above? [y/N] ");
         assert.equal(prunePrompt(2, 1), "Destroy and remove the 2 stacks above, and the roster's 1 stack? [y/N] ");
-        assert.match(notConfirmedMessage("refuse", 1), /^Nothing was destroyed \(no terminal to ask on, and no --yes\)\. .*down --prune --yes/);
+        assert.match(
+            notConfirmedMessage("refuse", 1),
+            /^Nothing was destroyed \(no terminal to ask on, and no --yes\)\. .*down --prune --yes/,
+        );
         assert.match(notConfirmedMessage("declined", 2), /^Nothing was destroyed \(not confirmed\)\. To destroy the 2 stacks listed/);
     });
 });
 
 describe("what `--prune` and every command show", () => {
     test("the stacks to prune, with how each stands; those left alone, with why", () => {
-        const plan = planPrune([], [mine("dan"), mine("eve"), mine("frank"), { stack: "carol" }, { stack: "zed", marker: "zed in elsewhere:/x.yaml" }], identity);
-        const standings = new Map([["dan", standing("not deployed")], ["eve", standing("deployed")], ["frank", standing("paused")]]);
-        assert.equal(renderPrunePlan(plan, standings), [
-            "Not on the roster and made by it, to destroy and remove (notebooks too, unless retainData): 3",
-            "  dan    no server in its outputs",
-            "  eve    running",
-            "  frank  paused (its volume kept)",
-            "Stacks of this project not made by this roster: left alone: carol (no marker), zed (marked \"zed in elsewhere:/x.yaml\")",
-        ].join("\n"));
+        const plan = planPrune(
+            [],
+            [mine("dan"), mine("eve"), mine("frank"), { stack: "carol" }, { stack: "zed", marker: "zed in elsewhere:/x.yaml" }],
+            identity,
+        );
+        const standings = new Map([
+            ["dan", standing("not deployed")],
+            ["eve", standing("deployed")],
+            ["frank", standing("paused")],
+        ]);
+        assert.equal(
+            renderPrunePlan(plan, standings),
+            [
+                "Not on the roster and made by it, to destroy and remove (notebooks too, unless retainData): 3",
+                "  dan    no server in its outputs",
+                "  eve    running",
+                "  frank  paused (its volume kept)",
+                'Stacks of this project not made by this roster: left alone: carol (no marker), zed (marked "zed in elsewhere:/x.yaml")',
+            ].join("\n"),
+        );
         assert.match(renderPrunePlan(planPrune([], [mine("dan")], identity), new Map()), /dan {2}state unknown/);
-        assert.equal(renderPrunePlan(planPrune([], [{ stack: "carol" }], identity), new Map()),
-            "No stack off the roster was made by it: nothing to prune.\nStacks of this project not made by this roster: left alone: carol (no marker)");
+        assert.equal(
+            renderPrunePlan(planPrune([], [{ stack: "carol" }], identity), new Map()),
+            "No stack off the roster was made by it: nothing to prune.\nStacks of this project not made by this roster: left alone: carol (no marker)",
+        );
     });
 
     test("how a stack stands, from its outputs", () => {
-        assert.equal(stateFromOutputs({ state: { value: "running", secret: false }, url: { value: "https://x", secret: false } }), "deployed");
+        assert.equal(
+            stateFromOutputs({ state: { value: "running", secret: false }, url: { value: "https://x", secret: false } }),
+            "deployed",
+        );
         assert.equal(stateFromOutputs({ state: { value: "paused", secret: false } }), "paused");
         assert.equal(stateFromOutputs({}), "not deployed");
         assert.equal(standing(undefined), "state unknown");
@@ -123,14 +152,22 @@ describe("what `--prune` and every command show", () => {
 
     test("the note after up, status and down names the stacks off the roster, split by who made them", () => {
         const plan = planPrune(["alice"], [mine("alice"), mine("dan"), { stack: "carol" }], identity);
-        assert.equal(renderUnlistedNote(plan, false), [
-            "Stacks of this project not on the roster, made by it, left as they are (`down --prune` destroys them): dan",
+        assert.equal(
+            renderUnlistedNote(plan, false),
+            [
+                "Stacks of this project not on the roster, made by it, left as they are (`down --prune` destroys them): dan",
+                "Stacks of this project not made by this roster: left alone: carol (no marker)",
+            ].join("\n"),
+        );
+        assert.equal(
+            renderUnlistedNote(planPrune([], [{ stack: "carol" }], identity), true),
             "Stacks of this project not made by this roster: left alone: carol (no marker)",
-        ].join("\n"));
-        assert.equal(renderUnlistedNote(planPrune([], [{ stack: "carol" }], identity), true),
-            "Stacks of this project not made by this roster: left alone: carol (no marker)");
+        );
         assert.equal(renderUnlistedNote(planPrune(["alice"], [mine("alice")], identity), false), undefined);
-        assert.equal(renderUnlistedNote(planPrune(["alice"], [mine("alice")], identity), true), "Every stack of this project is on the roster now.");
+        assert.equal(
+            renderUnlistedNote(planPrune(["alice"], [mine("alice")], identity), true),
+            "Every stack of this project is on the roster now.",
+        );
     });
 });
 
@@ -143,8 +180,16 @@ describe("--yes on the command line", () => {
     });
 
     test("anywhere else it is refused: it answers only --prune's question", () => {
-        for (const argv of [["down", "team.yaml", "--yes"], ["up", "team.yaml", "--out", "x", "--yes"], ["status", "team.yaml", "-y"]]) {
-            assert.throws(() => parseCommandLine(argv), (e: unknown) => e instanceof UsageError && /--yes goes with down --prune only/.test(e.message), argv.join(" "));
+        for (const argv of [
+            ["down", "team.yaml", "--yes"],
+            ["up", "team.yaml", "--out", "x", "--yes"],
+            ["status", "team.yaml", "-y"],
+        ]) {
+            assert.throws(
+                () => parseCommandLine(argv),
+                (e: unknown) => e instanceof UsageError && /--yes goes with down --prune only/.test(e.message),
+                argv.join(" "),
+            );
         }
     });
 });

@@ -27,14 +27,28 @@ describe("the state of a person's stack after `up`", () => {
 
     test("the first error line: the resource's own error, not the engine's generic one", () => {
         const diagnostics = [
-            "error: POST http://127.0.0.1:4000/v2/droplets: 422 (request \"abc\") Size is not available in this region.\n  more detail\n",
+            'error: POST http://127.0.0.1:4000/v2/droplets: 422 (request "abc") Size is not available in this region.\n  more detail\n',
             "error: update failed\n",
         ];
-        assert.equal(firstErrorLine(diagnostics, "code: 255"), "POST http://127.0.0.1:4000/v2/droplets: 422 Size is not available in this region.");
-        assert.equal(firstErrorLine(["update failed"], "code: 255\n stderr: error: something specific broke\n"), "something specific broke");
-        assert.equal(firstErrorLine(["error: sdk-v2/provider2.go:571: sdk.helper_schema: Error creating droplet: POST http://x/v2/droplets: 422 " +
-            "(request \"r\") Size is not available in this region.: provider=digitalocean@4.80.1\n"], ""),
-        "Error creating droplet: POST http://x/v2/droplets: 422 Size is not available in this region.", "without the provider's wrapping");
+        assert.equal(
+            firstErrorLine(diagnostics, "code: 255"),
+            "POST http://127.0.0.1:4000/v2/droplets: 422 Size is not available in this region.",
+        );
+        assert.equal(
+            firstErrorLine(["update failed"], "code: 255\n stderr: error: something specific broke\n"),
+            "something specific broke",
+        );
+        assert.equal(
+            firstErrorLine(
+                [
+                    "error: sdk-v2/provider2.go:571: sdk.helper_schema: Error creating droplet: POST http://x/v2/droplets: 422 " +
+                        '(request "r") Size is not available in this region.: provider=digitalocean@4.80.1\n',
+                ],
+                "",
+            ),
+            "Error creating droplet: POST http://x/v2/droplets: 422 Size is not available in this region.",
+            "without the provider's wrapping",
+        );
         assert.equal(firstErrorLine([], "spawn pulumi ENOENT"), "spawn pulumi ENOENT");
         assert.equal(firstErrorLine([], ""), "failed (no message)");
     });
@@ -48,19 +62,29 @@ describe("the state of a person's stack after `up`", () => {
 
 describe("progress from engine events", () => {
     const urn = "urn:pulumi:alice::jupyterlab-droplet::jupyterlab-droplet:index:Server$digitalocean:index/droplet:Droplet::server-droplet";
-    const metadata = (op: string, type = "digitalocean:index/droplet:Droplet") => ({ op, urn, type }) as unknown as NonNullable<EngineEvent["resourcePreEvent"]>["metadata"];
+    const metadata = (op: string, type = "digitalocean:index/droplet:Droplet") =>
+        ({ op, urn, type }) as unknown as NonNullable<EngineEvent["resourcePreEvent"]>["metadata"];
     const event = (fields: Partial<EngineEvent>) => ({ sequence: 1, timestamp: 1, ...fields });
 
     test("a resource starting, finishing or failing; the summary", () => {
         assert.equal(progressText(event({ resourcePreEvent: { metadata: metadata("create") } })), "create server-droplet ...");
         assert.equal(progressText(event({ resOutputsEvent: { metadata: metadata("create") } })), "create server-droplet done");
-        assert.equal(progressText(event({ resOpFailedEvent: { metadata: metadata("create"), status: 1, steps: 1 } })), "create server-droplet FAILED");
-        assert.equal(progressText(event({ summaryEvent: { durationSeconds: 512.4 } as NonNullable<EngineEvent["summaryEvent"]> })), "finished in 512 s");
+        assert.equal(
+            progressText(event({ resOpFailedEvent: { metadata: metadata("create"), status: 1, steps: 1 } })),
+            "create server-droplet FAILED",
+        );
+        assert.equal(
+            progressText(event({ summaryEvent: { durationSeconds: 512.4 } as NonNullable<EngineEvent["summaryEvent"]> })),
+            "finished in 512 s",
+        );
     });
 
     test("unchanged resources, the stack and providers, and other events move nothing", () => {
         assert.equal(progressText(event({ resourcePreEvent: { metadata: metadata("same") } })), undefined);
-        assert.equal(progressText(event({ resourcePreEvent: { metadata: metadata("create", "pulumi:providers:digitalocean") } })), undefined);
+        assert.equal(
+            progressText(event({ resourcePreEvent: { metadata: metadata("create", "pulumi:providers:digitalocean") } })),
+            undefined,
+        );
         assert.equal(progressText(event({ diagnosticEvent: { message: "hi", color: "never", severity: "info" } })), undefined);
     });
 });
@@ -72,13 +96,16 @@ describe("the table", () => {
             { stack: "bob", url: "https://127.0.1.2:9000/lab", state: "unchanged", hourlyPriceUsd: 0.03571 },
             { stack: "carol", state: "failed", error: "Size is not available in this region." },
         ]);
-        assert.equal(table, [
-            "PERSON  URL                         STATE                                          PER HOUR",
-            "alice   https://127.0.1.1:9000/lab  created                                        $0.01786",
-            "bob     https://127.0.1.2:9000/lab  unchanged                                      $0.03571",
-            "carol   -                           failed: Size is not available in this region.  -",
-            "2 stacks: $0.05357 per hour in all",
-        ].join("\n"));
+        assert.equal(
+            table,
+            [
+                "PERSON  URL                         STATE                                          PER HOUR",
+                "alice   https://127.0.1.1:9000/lab  created                                        $0.01786",
+                "bob     https://127.0.1.2:9000/lab  unchanged                                      $0.03571",
+                "carol   -                           failed: Size is not available in this region.  -",
+                "2 stacks: $0.05357 per hour in all",
+            ].join("\n"),
+        );
     });
 
     test("a paused stack's volume counts in the total", () => {
@@ -109,8 +136,13 @@ describe("a person's sheet", () => {
 
     test("url, password, certificate fingerprint, ssh command and the generated key", () => {
         const sheet = renderPersonSheet("alice", outputs);
-        for (const line of ["url: https://127.0.1.1:9000/lab", "password: generated password 123", "certificate SHA-256: AB:CD",
-            "ssh: ssh -i ~/.ssh/jupyterlab-alice jupyter@127.0.1.1", fakeKey]) {
+        for (const line of [
+            "url: https://127.0.1.1:9000/lab",
+            "password: generated password 123",
+            "certificate SHA-256: AB:CD",
+            "ssh: ssh -i ~/.ssh/jupyterlab-alice jupyter@127.0.1.1",
+            fakeKey,
+        ]) {
             assert.ok(sheet.includes(line), line);
         }
     });
@@ -149,7 +181,10 @@ describe("bounded concurrency", () => {
             return n * 10;
         });
         assert.equal(most, 3);
-        assert.deepEqual(results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as Error).message)), [10, 20, 30, "four failed", 50, 60, 70]);
+        assert.deepEqual(
+            results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as Error).message)),
+            [10, 20, 30, "four failed", 50, 60, 70],
+        );
     });
 });
 
@@ -159,7 +194,7 @@ describe("the progress lines", () => {
         return { out: { isTTY, columns: 40, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream, written };
     }
 
-    test("in a log: each change once, as \"person  text\"; a repeat prints nothing", () => {
+    test('in a log: each change once, as "person  text"; a repeat prints nothing', () => {
         const { out, written } = stream(false);
         const board = new ProgressBoard(["alice", "bob"], out);
         board.update("bob", "create server-droplet ...");
@@ -179,10 +214,24 @@ describe("the progress lines", () => {
 
 describe("the command line", () => {
     test("up with its flags; status and down with their defaults", () => {
-        assert.deepEqual(parseCommandLine(["up", "team.yaml", "--out", "secrets", "--concurrency", "2"]),
-            { command: "up", rosterFile: "team.yaml", concurrency: 2, outDir: "secrets", only: undefined, prune: false, yes: false });
-        assert.deepEqual(parseCommandLine(["status", "team.yaml"]),
-            { command: "status", rosterFile: "team.yaml", concurrency: defaultConcurrency, outDir: undefined, only: undefined, prune: false, yes: false });
+        assert.deepEqual(parseCommandLine(["up", "team.yaml", "--out", "secrets", "--concurrency", "2"]), {
+            command: "up",
+            rosterFile: "team.yaml",
+            concurrency: 2,
+            outDir: "secrets",
+            only: undefined,
+            prune: false,
+            yes: false,
+        });
+        assert.deepEqual(parseCommandLine(["status", "team.yaml"]), {
+            command: "status",
+            rosterFile: "team.yaml",
+            concurrency: defaultConcurrency,
+            outDir: undefined,
+            only: undefined,
+            prune: false,
+            yes: false,
+        });
         assert.deepEqual(parseCommandLine(["down", "team.yaml", "--only", "alice"]).only, "alice");
         assert.equal(parseCommandLine(["down", "team.yaml", "--prune"]).prune, true);
     });
@@ -198,7 +247,10 @@ describe("the command line", () => {
             [["down", "team.yaml", "--prune", "--only", "alice"], /--prune and --only/],
             [["down", "team.yaml", "--force"], /Unknown option '--force'/],
         ] as const) {
-            assert.throws(() => parseCommandLine([...argv]), (e: unknown) => e instanceof UsageError && reason.test(e.message) && /Usage: npm run team/.test(e.message));
+            assert.throws(
+                () => parseCommandLine([...argv]),
+                (e: unknown) => e instanceof UsageError && reason.test(e.message) && /Usage: npm run team/.test(e.message),
+            );
         }
     });
 });

@@ -24,14 +24,25 @@ function problems(yaml: string): string[] {
 
 describe("roster parsing", () => {
     test("Pulumi.yaml's declared keys are the roster's keys", () => {
-        for (const key of ["region", "size", "image", "sshPublicKey", "allowedCidrs", "jupyterPort", "dataVolumeGb", "retainData", "pythonPackages"]) {
+        for (const key of [
+            "region",
+            "size",
+            "image",
+            "sshPublicKey",
+            "allowedCidrs",
+            "jupyterPort",
+            "dataVolumeGb",
+            "retainData",
+            "pythonPackages",
+        ]) {
             assert.ok(declaredKeys.includes(key), key);
         }
         assert.ok(!declaredKeys.includes("password"), "the password is never a declared (plain) key");
     });
 
     test("the issue's example: defaults for everyone, a person's own keys over them", () => {
-        const roster = parseRoster(`
+        const roster = parseRoster(
+            `
 defaults:
   region: fra1
 people:
@@ -39,21 +50,33 @@ people:
   - stack: bob
     config:
       size: s-2vcpu-4gb
-`, context);
-        assert.deepEqual(roster.people.map((p) => p.stack), ["alice", "bob"]);
+`,
+            context,
+        );
+        assert.deepEqual(
+            roster.people.map((p) => p.stack),
+            ["alice", "bob"],
+        );
         assert.deepEqual(mergedConfig(roster.defaults, roster.people[0]), { region: "fra1" });
         assert.deepEqual(mergedConfig(roster.defaults, roster.people[1]), { region: "fra1", size: "s-2vcpu-4gb" });
     });
 
     test("a person's key wins over the same default; lists, numbers and booleans keep their YAML types", () => {
-        const roster = parseRoster(`
+        const roster = parseRoster(
+            `
 defaults: { region: fra1, dataVolumeGb: 5, retainData: true, allowedCidrs: [203.0.113.0/24] }
 people:
   - stack: carol
     config: { region: lon1, allowedCidrs: [198.51.100.7/32, "2001:db8::/48"], pythonPackages: [pandas==2.2.3] }
-`, context);
+`,
+            context,
+        );
         assert.deepEqual(mergedConfig(roster.defaults, roster.people[0]), {
-            region: "lon1", dataVolumeGb: 5, retainData: true, allowedCidrs: ["198.51.100.7/32", "2001:db8::/48"], pythonPackages: ["pandas==2.2.3"],
+            region: "lon1",
+            dataVolumeGb: 5,
+            retainData: true,
+            allowedCidrs: ["198.51.100.7/32", "2001:db8::/48"],
+            pythonPackages: ["pandas==2.2.3"],
         });
     });
 
@@ -65,17 +88,21 @@ people:
     });
 
     test("password sources: from an environment variable or a file", () => {
-        const roster = parseRoster(`
+        const roster = parseRoster(
+            `
 people:
   - stack: dan
     passwordFromEnv: DAN_PASSWORD
   - stack: eve
     passwordFile: secrets/eve.txt
   - stack: fay
-`, context);
-        assert.deepEqual(roster.people.map((p) => p.password), [
-            { kind: "env", variable: "DAN_PASSWORD" }, { kind: "file", path: "secrets/eve.txt" }, undefined,
-        ]);
+`,
+            context,
+        );
+        assert.deepEqual(
+            roster.people.map((p) => p.password),
+            [{ kind: "env", variable: "DAN_PASSWORD" }, { kind: "file", path: "secrets/eve.txt" }, undefined],
+        );
     });
 });
 
@@ -89,10 +116,10 @@ people:
     config: { allowedCidrs: [1.2.3.4/40], image: windows-2022 }
 `);
         assert.deepEqual(found, [
-            "team.yaml:4:21: stack alice: Invalid config jupyterlab-droplet:size = \"s-1vcpu-1gb\": has 1024 MB of RAM; JupyterLab needs a size with at least 2 GB, such as s-1vcpu-2gb or s-2vcpu-4gb",
+            'team.yaml:4:21: stack alice: Invalid config jupyterlab-droplet:size = "s-1vcpu-1gb": has 1024 MB of RAM; JupyterLab needs a size with at least 2 GB, such as s-1vcpu-2gb or s-2vcpu-4gb',
             "team.yaml:4:47: stack alice: Invalid config jupyterlab-droplet:jupyterPort = 22: 22 is the SSH port; choose 443 or a port from 1024 to 65535",
-            "team.yaml:6:50: stack bob: Invalid config jupyterlab-droplet:image = \"windows-2022\": must be an Ubuntu or Debian x86-64 image slug such as debian-13-x64 or ubuntu-24-04-x64",
-            "team.yaml:6:29: stack bob: Invalid config jupyterlab-droplet:allowedCidrs = \"1.2.3.4/40\": each entry must be an IPv4 or IPv6 CIDR block such as 203.0.113.7/32 or 2001:db8::/48",
+            'team.yaml:6:50: stack bob: Invalid config jupyterlab-droplet:image = "windows-2022": must be an Ubuntu or Debian x86-64 image slug such as debian-13-x64 or ubuntu-24-04-x64',
+            'team.yaml:6:29: stack bob: Invalid config jupyterlab-droplet:allowedCidrs = "1.2.3.4/40": each entry must be an IPv4 or IPv6 CIDR block such as 203.0.113.7/32 or 2001:db8::/48',
         ]);
     });
 
@@ -102,14 +129,17 @@ defaults: { region: fra2 }
 people: [{ stack: alice }, { stack: bob }, { stack: carol, config: { region: mars1 } }]
 `);
         assert.deepEqual(found, [
-            "team.yaml:2:21: defaults (every stack): Invalid config jupyterlab-droplet:region = \"fra2\": must be one of nyc1, nyc2, nyc3, sfo2, sfo3, tor1, lon1, ams3, fra1, sgp1, blr1, syd1, atl1",
-            "team.yaml:3:78: stack carol: Invalid config jupyterlab-droplet:region = \"mars1\": must be one of nyc1, nyc2, nyc3, sfo2, sfo3, tor1, lon1, ams3, fra1, sgp1, blr1, syd1, atl1",
+            'team.yaml:2:21: defaults (every stack): Invalid config jupyterlab-droplet:region = "fra2": must be one of nyc1, nyc2, nyc3, sfo2, sfo3, tor1, lon1, ams3, fra1, sgp1, blr1, syd1, atl1',
+            'team.yaml:3:78: stack carol: Invalid config jupyterlab-droplet:region = "mars1": must be one of nyc1, nyc2, nyc3, sfo2, sfo3, tor1, lon1, ams3, fra1, sgp1, blr1, syd1, atl1',
         ]);
     });
 
     test("an unknown key is named with its value and the known keys", () => {
         const [found] = problems("people: [{ stack: alice, config: { sise: s-2vcpu-4gb } }]");
-        assert.match(found, /^team\.yaml:1:36: stack alice: unknown config key jupyterlab-droplet:sise = "s-2vcpu-4gb": the keys are region, size, /);
+        assert.match(
+            found,
+            /^team\.yaml:1:36: stack alice: unknown config key jupyterlab-droplet:sise = "s-2vcpu-4gb": the keys are region, size, /,
+        );
     });
 
     test("a password in the roster is refused without showing it", () => {
@@ -119,7 +149,10 @@ people: [{ stack: alice, config: { password: "alice's own password" } }]
 `);
         assert.equal(found.length, 2);
         for (const problem of found) {
-            assert.match(problem, /jupyterlab-droplet:password: a password never goes in the roster in plain text; use `passwordFromEnv: VAR` or `passwordFile: path`/);
+            assert.match(
+                problem,
+                /jupyterlab-droplet:password: a password never goes in the roster in plain text; use `passwordFromEnv: VAR` or `passwordFile: path`/,
+            );
             assert.doesNotMatch(problem, /everyone's password|alice's own password/);
         }
         assert.match(found[0], /^team\.yaml:2:13: defaults: /);
@@ -127,7 +160,8 @@ people: [{ stack: alice, config: { password: "alice's own password" } }]
     });
 
     test("stacks: a bad name, a duplicate, two names that give one droplet name, a missing stack field", () => {
-        assert.deepEqual(problems(`
+        assert.deepEqual(
+            problems(`
 people:
   - stack: alice
   - stack: alice
@@ -135,19 +169,29 @@ people:
   - stack: bob
   - stack: "-x"
   - name: carol
-`), [
-            "team.yaml:7:12: people[4]: stack \"-x\": must be 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit",
-            "team.yaml:8:5: people[5]: must be a map with `stack: <name>` (got {\"name\":\"carol\"})",
-            "team.yaml:4:12: stack alice: listed twice",
-            "team.yaml:6:12: stack bob: its droplet would be named jupyterlab-bob, like stack Bob's; rename one",
-        ]);
+`),
+            [
+                "team.yaml:7:12: people[4]: stack \"-x\": must be 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit",
+                'team.yaml:8:5: people[5]: must be a map with `stack: <name>` (got {"name":"carol"})',
+                "team.yaml:4:12: stack alice: listed twice",
+                "team.yaml:6:12: stack bob: its droplet would be named jupyterlab-bob, like stack Bob's; rename one",
+            ],
+        );
     });
 
     test("the roster's shape: YAML errors, no people, unknown fields, a non-map config, a map as a value, both password sources", () => {
-        assert.match(problems("people: [alice")[0], /^team\.yaml:1:9: Flow sequence in block collection must be sufficiently indented and end with a \]/);
-        assert.deepEqual(problems("- alice"), ["team.yaml:1:1: must be a map with `people:` (a list) and optionally `defaults:` (a map of config keys)"]);
-        assert.deepEqual(problems("defaults: { region: fra1 }"), ["team.yaml: people: must be a list with at least one `- stack: <name>` entry"]);
-        assert.deepEqual(problems(`
+        assert.match(
+            problems("people: [alice")[0],
+            /^team\.yaml:1:9: Flow sequence in block collection must be sufficiently indented and end with a \]/,
+        );
+        assert.deepEqual(problems("- alice"), [
+            "team.yaml:1:1: must be a map with `people:` (a list) and optionally `defaults:` (a map of config keys)",
+        ]);
+        assert.deepEqual(problems("defaults: { region: fra1 }"), [
+            "team.yaml: people: must be a list with at least one `- stack: <name>` entry",
+        ]);
+        assert.deepEqual(
+            problems(`
 team: x
 people:
   - stack: alice
@@ -160,14 +204,16 @@ people:
     passwordFile: carol.txt
   - stack: dan
     passwordFromEnv: "not a name"
-`), [
-            "team.yaml:2:1: unknown top-level key \"team\": a roster has only `defaults` and `people`",
-            "team.yaml:5:13: stack alice: config must be a map of config keys to values (got [\"region\",\"fra1\"])",
-            "team.yaml:7:5: stack bob: unknown field \"email\": a person has stack, config, passwordFromEnv, passwordFile",
-            "team.yaml:8:29: stack bob: Invalid config jupyterlab-droplet:allowedCidrs = {\"office\":\"203.0.113.7/32\"}: must be a value or a list of values",
-            "team.yaml:11:5: stack carol: passwordFromEnv and passwordFile: give one password source, not both",
-            "team.yaml:13:22: stack dan: passwordFromEnv = \"not a name\": must be an environment variable name such as ALICE_PASSWORD",
-        ]);
+`),
+            [
+                'team.yaml:2:1: unknown top-level key "team": a roster has only `defaults` and `people`',
+                'team.yaml:5:13: stack alice: config must be a map of config keys to values (got ["region","fra1"])',
+                'team.yaml:7:5: stack bob: unknown field "email": a person has stack, config, passwordFromEnv, passwordFile',
+                'team.yaml:8:29: stack bob: Invalid config jupyterlab-droplet:allowedCidrs = {"office":"203.0.113.7/32"}: must be a value or a list of values',
+                "team.yaml:11:5: stack carol: passwordFromEnv and passwordFile: give one password source, not both",
+                'team.yaml:13:22: stack dan: passwordFromEnv = "not a name": must be an environment variable name such as ALICE_PASSWORD',
+            ],
+        );
     });
 });
 
@@ -176,39 +222,57 @@ describe("password sources, read when `up` runs", () => {
     fs.writeFileSync(path.join(rosterDir, "eve.txt"), "eve's password from a file\n");
     fs.writeFileSync(path.join(rosterDir, "short.txt"), "short\n");
     fs.writeFileSync(path.join(rosterDir, "empty.txt"), "");
-    const reader = { env: { DAN_PASSWORD: "dan's password from the env", SHORT: "tiny" }, readFile: (file: string) => fs.readFileSync(file, "utf8") };
+    const reader = {
+        env: { DAN_PASSWORD: "dan's password from the env", SHORT: "tiny" },
+        readFile: (file: string) => fs.readFileSync(file, "utf8"),
+    };
 
     test("an environment variable or a file (its final newline dropped); none for the rest", () => {
-        const roster = parseRoster(`
+        const roster = parseRoster(
+            `
 people:
   - { stack: dan, passwordFromEnv: DAN_PASSWORD }
   - { stack: eve, passwordFile: eve.txt }
   - { stack: fay }
-`, context);
+`,
+            context,
+        );
         const passwords = readPasswords(roster.people, rosterDir, projectDir, reader);
-        assert.deepEqual([...passwords], [["dan", "dan's password from the env"], ["eve", "eve's password from a file"]]);
+        assert.deepEqual(
+            [...passwords],
+            [
+                ["dan", "dan's password from the env"],
+                ["eve", "eve's password from a file"],
+            ],
+        );
     });
 
     test("unset, unreadable, empty or too short: each named by stack and source, the value never shown", () => {
-        const roster = parseRoster(`
+        const roster = parseRoster(
+            `
 people:
   - { stack: a, passwordFromEnv: NOT_SET }
   - { stack: b, passwordFile: missing.txt }
   - { stack: c, passwordFile: empty.txt }
   - { stack: d, passwordFile: short.txt }
   - { stack: e, passwordFromEnv: SHORT }
-`, context);
-        assert.throws(() => readPasswords(roster.people, rosterDir, projectDir, reader), (e: unknown) => {
-            assert.ok(e instanceof RosterError);
-            assert.deepEqual(e.problems, [
-                "stack a: passwordFromEnv = NOT_SET: that environment variable is not set",
-                `stack b: passwordFile = "missing.txt": ${path.join(rosterDir, "missing.txt")} cannot be read (ENOENT)`,
-                `stack c: passwordFile = "empty.txt": ${path.join(rosterDir, "empty.txt")} is empty`,
-                "stack d: Invalid config jupyterlab-droplet:password = (a value of 5 characters): must be at least 12 characters long",
-                "stack e: Invalid config jupyterlab-droplet:password = (a value of 4 characters): must be at least 12 characters long",
-            ]);
-            assert.doesNotMatch(e.message, /short|tiny/);
-            return true;
-        });
+`,
+            context,
+        );
+        assert.throws(
+            () => readPasswords(roster.people, rosterDir, projectDir, reader),
+            (e: unknown) => {
+                assert.ok(e instanceof RosterError);
+                assert.deepEqual(e.problems, [
+                    "stack a: passwordFromEnv = NOT_SET: that environment variable is not set",
+                    `stack b: passwordFile = "missing.txt": ${path.join(rosterDir, "missing.txt")} cannot be read (ENOENT)`,
+                    `stack c: passwordFile = "empty.txt": ${path.join(rosterDir, "empty.txt")} is empty`,
+                    "stack d: Invalid config jupyterlab-droplet:password = (a value of 5 characters): must be at least 12 characters long",
+                    "stack e: Invalid config jupyterlab-droplet:password = (a value of 4 characters): must be at least 12 characters long",
+                ]);
+                assert.doesNotMatch(e.message, /short|tiny/);
+                return true;
+            },
+        );
     });
 });

@@ -14,5 +14,5 @@ install_missing_packages() {
   # unattended-upgrades may hold dpkg's lock on a new droplet: wait for it rather than fail.
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >/dev/null
-  echo "installed $* in $(( $(date +%s) - started ))s"
+  echo "installed $* in $(($(date +%s) - started))s"
 }

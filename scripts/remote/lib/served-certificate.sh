@@ -27,7 +27,7 @@ serve_best_certificate() {
 wait_until_serving() {
   local port=$1 name=$2 started deadline
   started=$(date +%s)
-  deadline=$(( started + ${JLD_READY_TIMEOUT:-300} ))
+  deadline=$((started + ${JLD_READY_TIMEOUT:-300}))
   # --connect-to reaches this machine under the certificate's name, whatever DNS says.
   until curl --silent --fail --max-time 5 --cacert "${JLD_CERT_FILE:?}" --connect-to "::127.0.0.1:" \
     --output /dev/null "https://${name}:${port}/api"; do
@@ -38,7 +38,7 @@ wait_until_serving() {
     fi
     sleep 2
   done
-  echo "JupyterLab answers over HTTPS on port ${port} as ${name} ($(( $(date +%s) - started ))s after restart)"
+  echo "JupyterLab answers over HTTPS on port ${port} as ${name} ($(($(date +%s) - started))s after restart)"
 }
 
 # Serves the best certificate, restarting JupyterLab (and waiting until it answers on PORT)
