@@ -1,27 +1,27 @@
 // jupyterlab-droplet: a personal JupyterLab server on a DigitalOcean droplet.
 // Reads and validates the stack's config, wires the components, exports what the user needs.
 import * as pulumi from "@pulumi/pulumi";
-import { renderCloudInit } from "./components/cloud-init";
-import { defaults, DropletConfig, httpsPort, namespace, readConfig } from "./components/config";
+import { renderCloudInit } from "./droplet/cloud-init";
+import { defaults, DropletConfig, httpsPort, namespace, readConfig } from "./config/config";
 import { DataVolume } from "./components/data-volume";
 import { DomainName, findZone, ZonePlace } from "./components/domain-name";
 import { Firewall } from "./components/firewall";
 import { JupyterPassword } from "./components/jupyter-password";
-import { renderFilePayload } from "./components/file-payload";
-import { renderJupyterConfig } from "./components/jupyter-config";
-import { kernelRequirements } from "./components/kernel-requirements";
-import { loginGuardFiles } from "./components/login-guard";
-import { resourceBaseName, stackTags } from "./components/naming";
-import { costSummary, reservedIpPrice, totalPrice, volumePrice } from "./components/pricing";
+import { renderFilePayload } from "./droplet/file-payload";
+import { renderJupyterConfig } from "./droplet/jupyter-config";
+import { kernelRequirements } from "./droplet/kernel-requirements";
+import { loginGuardFiles } from "./droplet/login-guard";
+import { resourceBaseName, stackTags } from "./config/naming";
+import { costSummary, reservedIpPrice, totalPrice, volumePrice } from "./config/pricing";
 import { ReservedAddress } from "./components/reserved-address";
 import { RemoteSetup } from "./components/remote-setup";
 import { Server } from "./components/server";
-import { knownHostsLine as knownHostsEntry, sshConfigEntry, sshKeyFingerprint } from "./components/ssh-config";
+import { knownHostsLine as knownHostsEntry, sshConfigEntry, sshKeyFingerprint } from "./droplet/ssh-config";
 import { SshKey } from "./components/ssh-key";
 import { TlsCertificate } from "./components/tls-certificate";
-import { renderUnitDropIn } from "./components/systemd-unit";
-import { existingVolume, volumeChangeProblem } from "./components/volume-guard";
-import { apiErrorMessage, missingTokenProblem } from "./components/preflight";
+import { renderUnitDropIn } from "./droplet/systemd-unit";
+import { existingVolume, volumeChangeProblem } from "./config/volume-guard";
+import { apiErrorMessage, missingTokenProblem } from "./config/preflight";
 
 // The SDK knows which keys were set with --secret but marks the function internal; the SDK
 // version is pinned in package.json, and without the function no key counts as plain text.

@@ -1,7 +1,7 @@
 // The server's own name: an A record in the account's DigitalOcean DNS zone that holds it.
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "./config";
+import { ConfigError } from "../config/config";
 
 export interface ZonePlace {
     /** The zone (a DigitalOcean "domain"), e.g. example.com. */

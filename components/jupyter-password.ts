@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { hashJupyterPassword, jupyterArgon2 } from "./password-hash";
+import { hashJupyterPassword, jupyterArgon2 } from "../droplet/password-hash";
 
 export interface JupyterPasswordArgs {
     /** The user's password (a secret). Defaults to a generated 24-character one. */

@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { certificatePayload } from "./acme-certificate";
-import { setupSteps } from "./remote-scripts";
+import { certificatePayload } from "../droplet/acme-certificate";
+import { setupSteps } from "../droplet/setup-steps";
 
 export interface RemoteSetupArgs {
     /** Every step runs again on a new droplet, even one that got an old droplet's address. */

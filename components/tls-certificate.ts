@@ -1,13 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { certificateSha256 } from "./certificate-fingerprint";
+import { X509Certificate } from "crypto";
 
 export interface TlsCertificateArgs {
     /** The droplet's public IPv4 address, named in the certificate so browsers can match it. */
     readonly ipAddress: pulumi.Input<string>;
     readonly commonName: string;
-    /** Defaults to 365 days. */
-    readonly validityDays?: number;
+}
+
+/** A year; renewed by the `up` in its last 30 days. */
+const validityDays = 365;
+const renewalDays = 30;
+
+/** The SHA-256 fingerprint as browsers show it: colon-separated uppercase hex of the DER bytes. */
+export function certificateSha256(certPem: string): string {
+    return new X509Certificate(certPem).fingerprint256;
 }
 
 /** A self-signed certificate for JupyterLab's HTTPS, valid for the droplet's IP and for loopback. */
@@ -20,7 +27,6 @@ export class TlsCertificate extends pulumi.ComponentResource {
     constructor(name: string, args: TlsCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jupyterlab-droplet:index:TlsCertificate", name, {}, opts);
         const key = new tls.PrivateKey(`${name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
-        const validityDays = args.validityDays ?? 365;
         const cert = new tls.SelfSignedCert(
             `${name}-cert`,
             {
@@ -30,7 +36,7 @@ export class TlsCertificate extends pulumi.ComponentResource {
                 ipAddresses: [args.ipAddress, "127.0.0.1"],
                 dnsNames: ["localhost"],
                 validityPeriodHours: validityDays * 24,
-                earlyRenewalHours: Math.min(30, Math.floor(validityDays / 2)) * 24,
+                earlyRenewalHours: renewalDays * 24,
                 allowedUses: ["key_encipherment", "digital_signature", "server_auth"],
             },
             { parent: this },

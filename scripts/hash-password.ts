@@ -2,8 +2,8 @@
 //   npm run hash-password -- 'my password'     (lands in shell history)
 //   npm run hash-password                      (asks, without echo; or reads a pipe)
 import { randomBytes } from "crypto";
-import { hashJupyterPassword, jupyterArgon2 } from "../components/password-hash";
-import { minimumPasswordLength } from "../components/config";
+import { hashJupyterPassword, jupyterArgon2 } from "../droplet/password-hash";
+import { minimumPasswordLength } from "../config/config";
 
 function readHidden(prompt: string): Promise<string> {
     return new Promise((resolve, reject) => {

@@ -13,6 +13,7 @@ fi
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 cd "$(dirname "$0")/.."
-program=(index.ts components scripts Pulumi.yaml package.json package-lock.json tsconfig.json .gitignore)
+# The program's paths are package.json's "files".
+mapfile -t program < <(node -p 'require("./package.json").files.join("\n")')
 git ls-files -z -- "${program[@]}" | xargs -0 cp --parents --target-directory="$dir"
 echo "the template is in ${dir}: pulumi new ${dir} --stack <name>"

@@ -7,7 +7,7 @@
 // `pulumi stack init`, another roster's, or one whose file was copied from a roster's stack is
 // left alone. A roster file that moved, or a run on another machine, has another identity: it
 // prunes nothing it made before, which is the safe side to fail on.
-import { namespace } from "../../components/config";
+import { namespace } from "../../config/config";
 import type { OutputState } from "./report";
 
 /** The config key of the marker: its own namespace, so the program never sees it. */

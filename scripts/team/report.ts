@@ -1,7 +1,7 @@
 // What the team command tells the admin: one progress line per person while the engine runs, and
 // a table at the end. Pure functions of engine events, summaries and outputs.
 import type { EngineEvent, OpMap, OutputMap } from "@pulumi/pulumi/automation";
-import { formatHourlyUsd } from "../../components/pricing";
+import { formatHourlyUsd } from "../../config/pricing";
 import { isPassphraseNotSetError, passphraseNotSetMessage } from "./passphrase";
 
 /** What happened to a person's stack in this run, or (for `status`) how it stands. */

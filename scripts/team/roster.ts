@@ -16,8 +16,8 @@ import {
     visit,
     YAMLError,
 } from "yaml";
-import { namespace, readConfig } from "../../components/config";
-import { resourceBaseName } from "../../components/naming";
+import { namespace, readConfig } from "../../config/config";
+import { resourceBaseName } from "../../config/naming";
 
 /** A config value as YAML gives it: scalars, or a list of scalars (allowedCidrs, pythonPackages). */
 export type RosterValue = string | number | boolean | (string | number | boolean)[];

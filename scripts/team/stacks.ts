@@ -2,7 +2,7 @@
 // `destroy` or its outputs. Every operation runs the Pulumi CLI on this project's directory.
 import { spawn } from "child_process";
 import { EngineEvent, LocalWorkspace, OutputMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { namespace } from "../../components/config";
+import { namespace } from "../../config/config";
 import { markerKey, staleConfigKeys } from "./prune";
 import { firstErrorLine, PersonState, progressText, stateFromChanges } from "./report";
 import { RosterValue } from "./roster";

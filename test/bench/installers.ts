@@ -1,14 +1,14 @@
 // Measures installing JupyterLab on a local droplet with pip and with uv, both from PyPI, on a
 // machine prepared by the program's own user-data. Not a test: it decides which installer the
-// setup uses (scripts/remote/install-jupyterlab.sh uses the faster, uv).
+// setup uses (droplet/steps/install-jupyterlab.sh uses the faster, uv).
 //   npm run bench:installers      -> test-results/installers-report.json
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderCloudInit } from "../../components/cloud-init";
-import { defaults } from "../../components/config";
-import { remoteCommand } from "../../components/remote-scripts";
+import { renderCloudInit } from "../../droplet/cloud-init";
+import { defaults } from "../../config/config";
+import { remoteCommand } from "../../droplet/setup-steps";
 import { bootLocalDroplet, ensureImage, stopAllLocalDroplets } from "../vm/local-droplet";
 
 async function main(): Promise<void> {

@@ -25,8 +25,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
-import { shellQuote } from "../../components/remote-scripts";
-import { serverLayout } from "../../components/server-layout";
+import { shellQuote } from "../../droplet/setup-steps";
+import { serverLayout } from "../../droplet/server-layout";
 import { startDoStandin, Standin } from "../standin/do-api";
 import { AcmeServer, buildAcmeBinaries, makeTrustingBrowserHome, startAcmeServer } from "./acme-server";
 import { adversarialLogins, sendRawRequests, spoofedAddress } from "../support/adversarial-logins";
@@ -64,7 +64,7 @@ let acme: AcmeServer;
  * one: every change to the program is checked to upgrade a running server without replacing its
  * droplet or volume. Move it forward to the commit of each version that lands.
  */
-const upgradeBaseline = "b20141e65ba97ce75bfd7661e07818beee378fb8";
+const upgradeBaseline = "e3ff637dd6a95875d723bde8b951c7568bd0184a";
 let baselineCli: PulumiCli;
 
 const alice = { stack: "alice", password: "alice's first password", newPassword: "alice's second password!", loginLimit: 3 };

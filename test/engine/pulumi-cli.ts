@@ -86,11 +86,16 @@ export async function installPlugins(binDir: string, into: string, environment: 
     return cliDir;
 }
 
+/** The program's own paths (package.json's "files"): what `npm run template` gives `pulumi new`. */
+export function programFiles(packageJson = fs.readFileSync(path.join(projectDir, "package.json"), "utf8")): string[] {
+    return (JSON.parse(packageJson) as { files: string[] }).files;
+}
+
 /** A copy of the program (what a user checks out), sharing the repo's node_modules. */
 export function copyProject(into: string): string {
     const dir = path.join(into, "project");
     fs.mkdirSync(dir, { recursive: true });
-    for (const entry of ["index.ts", "components", "scripts", "Pulumi.yaml", "Pulumi.dev.yaml", "package.json", "tsconfig.json"]) {
+    for (const entry of [...programFiles(), "Pulumi.dev.yaml"]) {
         fs.cpSync(path.join(projectDir, entry), path.join(dir, entry), { recursive: true });
     }
     fs.symlinkSync(path.join(projectDir, "node_modules"), path.join(dir, "node_modules"));
@@ -270,6 +275,15 @@ export function changedResources(events: EngineEvent[]): Record<string, string> 
     return changed;
 }
 
+/** The program's paths at a commit: package.json's "files", or the paths before it listed them. */
+function programFilesAt(commit: string): string[] {
+    const packageJson = spawnSync("git", ["-C", projectDir, "show", `${commit}:package.json`], { encoding: "utf8" });
+    const listed = packageJson.status === 0 ? (JSON.parse(packageJson.stdout) as { files?: string[] }).files : undefined;
+    return (listed ?? ["index.ts", "components", "scripts", "Pulumi.yaml", "package.json", "tsconfig.json"]).filter(
+        (entry) => ![".gitignore", "package-lock.json"].includes(entry),
+    );
+}
+
 /**
  * The project as an earlier commit had it (the files copyProject copies), beside the current copy,
  * for an `up` with that version: git archive of `commit` from this repository.
@@ -277,23 +291,9 @@ export function changedResources(events: EngineEvent[]): Record<string, string> 
 export function copyProjectAt(commit: string, into: string): string {
     const dir = path.join(into, `project-${commit.slice(0, 12)}`);
     fs.mkdirSync(dir, { recursive: true });
-    const archive = spawnSync(
-        "git",
-        [
-            "-C",
-            projectDir,
-            "archive",
-            "--format=tar",
-            commit,
-            "index.ts",
-            "components",
-            "scripts",
-            "Pulumi.yaml",
-            "package.json",
-            "tsconfig.json",
-        ],
-        { maxBuffer: 256 * 1024 * 1024 },
-    );
+    const archive = spawnSync("git", ["-C", projectDir, "archive", "--format=tar", commit, ...programFilesAt(commit)], {
+        maxBuffer: 256 * 1024 * 1024,
+    });
     if (archive.status !== 0) {
         throw new Error(
             `git archive ${commit}: ${archive.stderr.toString()} (the engine suite needs the repository's history: a full clone, not a shallow one)`,

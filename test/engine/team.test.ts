@@ -200,6 +200,8 @@ describe("a team's servers: the template and the roster", { concurrency: false }
             ".gitignore",
             "Pulumi.yaml",
             "components",
+            "config",
+            "droplet",
             "index.ts",
             "package-lock.json",
             "package.json",

@@ -3,7 +3,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { defaults } from "../../components/config";
+import { defaults } from "../../config/config";
 import { cacheDir } from "./cache";
 
 export function requireCommand(command: string, install: string): void {

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { ConfigSource, defaults, readConfig } from "../../components/config";
+import { ConfigSource, defaults, readConfig } from "../../config/config";
 
 function source(values: Record<string, string>, secrets: string[] = ["password"]): ConfigSource {
     return { get: (key) => values[key], isSecret: (key) => secrets.includes(key) };

@@ -6,10 +6,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, test } from "node:test";
-import { defaults } from "../../components/config";
-import { renderJupyterConfig } from "../../components/jupyter-config";
-import { hashJupyterPassword } from "../../components/password-hash";
-import { serverLayout } from "../../components/server-layout";
+import { defaults } from "../../config/config";
+import { renderJupyterConfig } from "../../droplet/jupyter-config";
+import { hashJupyterPassword } from "../../droplet/password-hash";
+import { serverLayout } from "../../droplet/server-layout";
 import { freePort } from "../support/free-port";
 import { JupyterClient } from "../support/jupyter-client";
 import { ensureJupyterVenv, requireCommand } from "../support/jupyter-venv";
@@ -78,7 +78,7 @@ async function startReadOnly(
     }
     fs.writeFileSync(path.join(configDir, "jupyter_server_config.json"), JSON.stringify(config));
     if (withMarker) {
-        // What the configure step (scripts/remote/configure-jupyter.sh) installs beside the config.
+        // What the configure step (droplet/steps/configure-jupyter.sh) installs beside the config.
         fs.writeFileSync(path.join(configDir, "migrated"), "");
     }
     const script = 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" && exec "$2"';

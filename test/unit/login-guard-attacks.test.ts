@@ -8,10 +8,10 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
-import { defaults } from "../../components/config";
-import { renderJupyterConfig } from "../../components/jupyter-config";
-import { renderJournaldSettings, renderLoginFilter } from "../../components/login-guard";
-import { hashJupyterPassword } from "../../components/password-hash";
+import { defaults } from "../../config/config";
+import { renderJupyterConfig } from "../../droplet/jupyter-config";
+import { renderJournaldSettings, renderLoginFilter } from "../../droplet/login-guard";
+import { hashJupyterPassword } from "../../droplet/password-hash";
 import {
     adversarialLogins,
     highBytes,

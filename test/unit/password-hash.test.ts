@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { test } from "node:test";
-import { hashJupyterPassword } from "../../components/password-hash";
+import { hashJupyterPassword } from "../../droplet/password-hash";
 import { ensureJupyterVenv } from "../support/jupyter-venv";
 
 const salt = Buffer.from("a fixed test salt");

@@ -3,7 +3,7 @@
 // the config `up` keeps; the --yes flag on the command line.
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { namespace } from "../../components/config";
+import { namespace } from "../../config/config";
 import { parseCommandLine, UsageError } from "../../scripts/team/command-line";
 import {
     confirmed,

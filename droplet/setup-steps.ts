@@ -1,11 +1,11 @@
-// Builds the command lines that run the shell steps in scripts/remote/ on the server. The
+// Builds the command lines that run the shell steps in droplet/steps/ on the server. The
 // scripts are sent inline (nothing to copy first) and receive the server layout as
 // environment variables; secrets never appear here, they travel on stdin.
 import * as fs from "fs";
 import * as path from "path";
 import { layoutEnvironment, volumeDevicePath } from "./server-layout";
 
-export const remoteScriptDir = path.join(__dirname, "..", "scripts", "remote");
+export const remoteScriptDir = path.join(__dirname, "steps");
 
 export type RemoteScript =
     | "wait-for-cloud-init"
@@ -23,7 +23,7 @@ export function shellQuote(word: string): string {
     return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'"'"'`)}'`;
 }
 
-/** The shell functions (scripts/remote/lib/) each step calls, sent ahead of it. */
+/** The shell functions (droplet/steps/lib/) each step calls, sent ahead of it. */
 const stepLibraries: Partial<Record<RemoteScript, string[]>> = {
     "install-jupyterlab": ["setup-lock"],
     "install-kernel-packages": ["setup-lock"],
