@@ -1,7 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { certificatePayload } from "../droplet/acme-certificate";
-import { setupSteps } from "../droplet/setup-steps";
+import { SetupArgs, SetupRole, SetupSecrets, setupSteps } from "../droplet/setup-steps";
 
 export interface RemoteSetupArgs {
     /** Every step runs again on a new droplet, even one that got an old droplet's address. */
@@ -9,29 +8,23 @@ export interface RemoteSetupArgs {
     readonly host: pulumi.Input<string>;
     /** The generated SSH private key; when undefined the user's SSH agent (SSH_AUTH_SOCK) logs in. */
     readonly privateKey?: pulumi.Input<string>;
-    readonly jupyterlabVersion: string;
-    readonly jupyterPort: number;
-    /** The config, certificate and key for configure-jupyter.sh's stdin (renderFilePayload). */
-    readonly configPayload: pulumi.Input<string>;
-    /** fail2ban's files for configure-login-guard.sh's stdin (renderFilePayload). */
-    readonly loginGuardPayload: string;
-    /** The kernel environment's requirements (requirements.txt text), possibly empty. */
-    readonly kernelRequirements: string;
-    /** The server's domain, for a certificate from acmeServer; unset, it serves the self-signed one. */
-    readonly domain?: string;
+    /** The stack's settings the setup carries to the droplet. */
+    readonly settings: SetupArgs;
+    /** The password hash, certificate and key: only the configure step gets them, on stdin. */
+    readonly secrets: { readonly [K in keyof SetupSecrets]: pulumi.Input<string> };
     /** The domain's DNS record: the certificate step waits for it, as the ACME server looks the name up. */
     readonly domainRecord?: pulumi.Resource;
-    readonly acmeServer: string;
-    readonly acmeEmail?: string;
-    /** The notebooks volume, when there is one: its filesystem is grown after the volume is. */
-    readonly dataVolume?: { readonly name: string; readonly sizeGb: number; readonly resource: pulumi.Resource };
+    /** The notebooks volume, when there is one: its filesystem is grown after DigitalOcean grows it. */
+    readonly dataVolume?: pulumi.Resource;
 }
 
 /**
- * Prepares the booted droplet over SSH: waits for cloud-init, sets up fail2ban, installs
- * JupyterLab and the kernel's packages, pushes the config and restarts the server, then waits until it answers;
- * last, with a domain, gets and serves an ACME certificate (or, without one, serves the self-signed one).
- * Each step runs again only when its own inputs change, or on a new droplet.
+ * Prepares the booted droplet over SSH, in the steps droplet/setup-steps.ts lists: waits for
+ * cloud-init, reads the host key, copies the steps' scripts, sets up fail2ban, installs JupyterLab
+ * and the kernel's packages side by side, pushes the config and restarts the server, then waits
+ * until it answers; last, with a domain, gets and serves an ACME certificate (or, without one,
+ * serves the self-signed one). Each step runs again only when its own inputs (its script among
+ * them) change, or on a new droplet.
  */
 export class RemoteSetup extends pulumi.ComponentResource {
     /** The droplet's ED25519 SSH host key, as `ssh-ed25519 AAAA...`. */
@@ -51,20 +44,21 @@ export class RemoteSetup extends pulumi.ComponentResource {
             dialErrorLimit: 100,
             perDialTimeout: 15,
         };
-        const steps = setupSteps<pulumi.Input<string>>(args, {
-            loginGuard: args.loginGuardPayload,
-            kernelRequirements: args.kernelRequirements,
-            jupyterConfig: pulumi.secret(args.configPayload),
-            certificate: args.domain === undefined ? undefined : certificatePayload({ domain: args.domain, jupyterPort: args.jupyterPort }),
-        });
-        const stepTriggers: Partial<Record<(typeof steps)[number]["role"], pulumi.Input<string>[]>> = {
+        const steps = setupSteps(args.settings, (render) =>
+            pulumi.secret(
+                pulumi
+                    .all([args.secrets.hashedPassword, args.secrets.certPem, args.secrets.keyPem])
+                    .apply(([hashedPassword, certPem, keyPem]) => render({ hashedPassword, certPem, keyPem })),
+            ),
+        );
+        const stepTriggers: Partial<Record<SetupRole, pulumi.Input<string>[]>> = {
             // A new JupyterLab needs the configure step's restart and its check that it answers.
-            configure: [args.jupyterlabVersion],
+            configure: [args.settings.jupyterlabVersion],
         };
-        const stepDependencies: Partial<Record<(typeof steps)[number]["role"], pulumi.Resource[]>> = {
+        const stepDependencies: Partial<Record<SetupRole, pulumi.Resource[]>> = {
             certificate: args.domainRecord === undefined ? [] : [args.domainRecord],
             // After DigitalOcean has grown the volume.
-            "data-volume": args.dataVolume === undefined ? [] : [args.dataVolume.resource],
+            "data-volume": args.dataVolume === undefined ? [] : [args.dataVolume],
         };
         const created = new Map<string, command.remote.Command>();
         let hostKey: pulumi.Output<string> | undefined;

@@ -2,7 +2,7 @@
 // server's layout, the domain and the Jupyter port written into it (the hook runs from
 // certbot's timer, long after the step, with nothing else to tell it where things are).
 import { renderFilePayload } from "./file-payload";
-import { standaloneScript } from "./setup-steps";
+import { standaloneScript } from "./step-scripts";
 
 export interface RenewalHookArgs {
     domain: string;

@@ -8,9 +8,10 @@ import { renderSystemdUnit } from "./systemd-unit";
 export interface CloudInitArgs {
     /** The data volume's name, when there is one; it is mounted as Jupyter's root directory. */
     dataVolumeName?: string;
-    /** Swap file size in MiB: pip installs on a 2 GB droplet can otherwise meet the OOM killer. */
-    swapMb?: number;
 }
+
+/** Swap: pip installs on a 2 GB droplet can otherwise meet the OOM killer. Part of the user-data, so fixed. */
+const swapBytes = 2048 * 1024 * 1024;
 
 /** sshd drop-in: key logins only. Named to sort first, because sshd keeps the first value it reads. */
 export const sshdHardening = `# Written by jupyterlab-droplet: key-based logins only.
@@ -29,7 +30,6 @@ function block(text: string, indent: string): string {
 
 export function renderCloudInit(args: CloudInitArgs = {}): string {
     const l = serverLayout;
-    const swapBytes = (args.swapMb ?? 2048) * 1024 * 1024;
     const mounts =
         args.dataVolumeName === undefined
             ? ""

@@ -14,7 +14,8 @@ export interface LoginGuardArgs {
 export const findMinutes = 10;
 /** The jail's name, for `fail2ban-client status <jail>` and `... set <jail> unbanip <ip>`. */
 export const jupyterJail = "jupyterlab";
-const filterName = "jupyterlab-droplet";
+/** fail2ban names a filter by its file in filter.d. */
+const filterName = serverLayout.loginGuardFilterFile.replace(/^.*\//, "").replace(/\.conf$/, "");
 
 /** The server's own start of a line, "[W <date> ServerApp] ", after "<host> <ident>[<pid>]: " in the journal. */
 const serverLineStart = String.raw`^(?:\S+ ){0,2}\[[A-Z] [^\]]*ServerApp\] `;

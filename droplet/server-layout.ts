@@ -58,13 +58,26 @@ export const serverLayout = {
     /** The notebook kernel's environment, where the user's packages go. */
     kernelEnv: "/opt/jupyter-kernel/current",
     kernelEnvRoot: "/opt/jupyter-kernel",
+    /** uv, for the kernel step's installs: root-owned, its own, so it need not wait for JupyterLab's. */
+    kernelInstallerEnv: "/opt/jupyter-kernel/installer",
     service: "jupyterlab.service",
     swapFile: "/swapfile",
     /**
-     * Held by each install step: a run cut short by Ctrl-C may leave its install going on. In a
-     * root-only directory, so no other user can hold it and stall the setup.
+     * Root-only: each install step holds `<step>.lock` here while it runs, as a run cut short by
+     * Ctrl-C may leave its install going on; no other user can hold one and stall the setup.
      */
-    setupLock: "/run/jupyterlab-droplet/setup.lock",
+    setupLockDir: "/run/jupyterlab-droplet",
+    /** Root-owned, 0755: the setup's step scripts, copied once per change and run by path. */
+    stepsDir: "/usr/local/lib/jupyterlab-droplet",
+    /** Runs a step's script: on failure prints the step's name, its last lines and what to do. */
+    stepRunner: "/usr/local/lib/jupyterlab-droplet/run-step",
+    /** Root-only: each step's whole output (`<step>.log`), which a failed step's message points to. */
+    stepLogDir: "/var/log/jupyterlab-droplet",
+    /** fail2ban's jails, filter and settings, and journald's setting for the login guard. */
+    loginGuardJailFile: "/etc/fail2ban/jail.d/jupyterlab-droplet.local",
+    loginGuardFilterFile: "/etc/fail2ban/filter.d/jupyterlab-droplet.conf",
+    loginGuardSettingsFile: "/etc/fail2ban/fail2ban.d/jupyterlab-droplet.local",
+    journaldDropIn: "/etc/systemd/journald.conf.d/jupyterlab-droplet.conf",
 } as const;
 
 /** The environment the shell steps get: every path they touch, from serverLayout. */
@@ -95,7 +108,14 @@ export function layoutEnvironment(): Record<string, string> {
         JLD_KERNEL_ENV: l.kernelEnv,
         JLD_KERNEL_ENV_ROOT: l.kernelEnvRoot,
         JLD_SERVICE: l.service,
-        JLD_SETUP_LOCK: l.setupLock,
+        JLD_KERNEL_INSTALLER_ENV: l.kernelInstallerEnv,
+        JLD_SETUP_LOCK_DIR: l.setupLockDir,
+        JLD_STEPS_DIR: l.stepsDir,
+        JLD_STEP_LOG_DIR: l.stepLogDir,
+        JLD_LOGIN_GUARD_JAIL_FILE: l.loginGuardJailFile,
+        JLD_LOGIN_GUARD_FILTER_FILE: l.loginGuardFilterFile,
+        JLD_LOGIN_GUARD_SETTINGS_FILE: l.loginGuardSettingsFile,
+        JLD_JOURNALD_DROP_IN: l.journaldDropIn,
     };
 }
 

@@ -1,77 +1,24 @@
-// Builds the command lines that run the shell steps in droplet/steps/ on the server. The
-// scripts are sent inline (nothing to copy first) and receive the server layout as
-// environment variables; secrets never appear here, they travel on stdin.
-import * as fs from "fs";
-import * as path from "path";
-import { layoutEnvironment, volumeDevicePath } from "./server-layout";
+// The remote setup, in order: every step's command line and stdin. RemoteSetup runs these
+// through @pulumi/command. Secrets never appear on a command line: they travel on stdin.
+import { certificatePayload } from "./acme-certificate";
+import { renderFilePayload } from "./file-payload";
+import { renderJupyterConfig } from "./jupyter-config";
+import { kernelRequirements } from "./kernel-requirements";
+import { loginGuardFiles } from "./login-guard";
+import { volumeDevicePath } from "./server-layout";
+import { inlineCommand, installedCommand, installedRunner, installedScript, RemoteScript } from "./step-scripts";
+import { renderUnitDropIn } from "./systemd-unit";
 
-export const remoteScriptDir = path.join(__dirname, "steps");
-
-export type RemoteScript =
-    | "wait-for-cloud-init"
-    | "install-jupyterlab"
-    | "configure-jupyter"
-    | "install-kernel-packages"
-    | "configure-login-guard"
-    | "obtain-certificate"
-    | "deploy-certificate"
-    | "grow-data-volume"
-    | "read-host-key";
-
-/** Quotes a word for a POSIX shell. */
-export function shellQuote(word: string): string {
-    return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'"'"'`)}'`;
-}
-
-/** The shell functions (droplet/steps/lib/) each step calls, sent ahead of it. */
-const stepLibraries: Partial<Record<RemoteScript, string[]>> = {
-    "install-jupyterlab": ["setup-lock"],
-    "install-kernel-packages": ["setup-lock"],
-    "configure-jupyter": ["file-payload", "served-certificate"],
-    "configure-login-guard": ["file-payload", "packages"],
-    "obtain-certificate": ["file-payload", "packages", "served-certificate"],
-    "deploy-certificate": ["served-certificate"],
-};
-
-export function readRemoteLibrary(name: string): string {
-    return fs.readFileSync(path.join(remoteScriptDir, "lib", `${name}.sh`), "utf8");
-}
-
-/** A step's script with the functions it calls (nothing is copied to the server first). */
-export function readRemoteScript(script: RemoteScript): string {
-    const text = fs.readFileSync(path.join(remoteScriptDir, `${script}.sh`), "utf8");
-    const libraries = (stepLibraries[script] ?? []).map((name) => readRemoteLibrary(name).replace(/^#!.*\n/, ""));
-    // The step's own shebang stays first; its code runs after the functions are defined.
-    const [shebang, ...body] = text.split("\n");
-    return [shebang, ...libraries, ...body].join("\n");
-}
-
-/** A script that runs on its own later (certbot's hook): the server layout and `settings` set at its top. */
-export function standaloneScript(script: RemoteScript, settings: Record<string, string>): string {
-    const [shebang, ...body] = readRemoteScript(script).split("\n");
-    const environment = Object.entries({ ...layoutEnvironment(), ...settings }).map(
-        ([name, value]) => `export ${name}=${shellQuote(value)}`,
-    );
-    return [shebang, "# Written by jupyterlab-droplet: the server's layout and settings.", ...environment, ...body].join("\n");
-}
-
-/** `env JLD_...=... bash -c '<script>' <script> args...`: runs the same under any login shell. */
-export function remoteCommand(script: RemoteScript, args: (string | number)[] = []): string {
-    const environment = Object.entries(layoutEnvironment()).map(([name, value]) => `${name}=${shellQuote(value)}`);
-    return [
-        "env",
-        ...environment,
-        "bash",
-        "-c",
-        shellQuote(readRemoteScript(script)),
-        script,
-        ...args.map((a) => shellQuote(String(a))),
-    ].join(" ");
-}
-
-export interface SetupStepsArgs {
+/** What the setup is told: the stack's settings it carries to the droplet. */
+export interface SetupArgs {
     jupyterlabVersion: string;
     jupyterPort: number;
+    idleKernelMinutes: number;
+    maxLoginFailures: number;
+    banMinutes: number;
+    pythonPackages: string[];
+    /** The requirements file's text, when the stack names one. */
+    requirementsText?: string;
     /** The data volume's name and size, when the notebooks live on one. */
     dataVolume?: { name: string; sizeGb: number };
     /** The server's domain; unset, the certificate step removes any ACME certificate. */
@@ -80,13 +27,23 @@ export interface SetupStepsArgs {
     acmeEmail?: string;
 }
 
+/** What only the configure step receives, and only on stdin. */
+export interface SetupSecrets {
+    hashedPassword: string;
+    certPem: string;
+    keyPem: string;
+}
+
+export type SetupRole =
+    "cloud-init" | "host-key" | "scripts" | "login-guard" | "jupyterlab" | "kernel" | "configure" | "certificate" | "data-volume";
+
 export interface SetupStep<Stdin> {
     /** The step's name; the Command resource is `<component>-<role>`. */
-    role: "cloud-init" | "host-key" | "login-guard" | "jupyterlab" | "kernel" | "configure" | "certificate" | "data-volume";
+    role: SetupRole;
     command: string;
-    stdin?: Stdin;
+    stdin?: string | Stdin;
     /** Roles that must have run first. */
-    after: SetupStep<Stdin>["role"][];
+    after: SetupRole[];
     /**
      * Whether the step may connect before the droplet's host key is known, trusting whatever
      * answers: only the first steps, which carry no secret and change nothing. Every other step
@@ -95,55 +52,85 @@ export interface SetupStep<Stdin> {
     trustsFirstHostKey?: true;
 }
 
-/** What each step reads on stdin (renderFilePayload's format for the files). */
-export interface SetupStdin<Stdin> {
-    /** fail2ban's jails, filter and settings. */
-    loginGuard: Stdin;
-    /** requirements.txt text for the kernel environment. */
-    kernelRequirements: Stdin;
-    /** The Jupyter config, certificate and key: secret. */
-    jupyterConfig: Stdin;
-    /** certbot's renewal hook, with a domain only. */
-    certificate?: Stdin;
-}
-
 /**
- * The remote setup, in order: what RemoteSetup runs through @pulumi/command, and what the
- * local droplet test runs over ssh, so both run exactly the same commands with the same stdin.
+ * Every step with its stdin. `withSecrets` turns the configure step's rendering of the secrets
+ * into its stdin: RemoteSetup applies it to the secret outputs; a test to plain values.
  */
-export function setupSteps<Stdin>(args: SetupStepsArgs, stdin: SetupStdin<Stdin>): SetupStep<Stdin>[] {
-    return [
-        { role: "cloud-init", command: remoteCommand("wait-for-cloud-init"), after: [], trustsFirstHostKey: true },
-        // After cloud-init, which makes the droplet's host keys.
-        { role: "host-key", command: remoteCommand("read-host-key"), after: ["cloud-init"], trustsFirstHostKey: true },
+export function setupSteps<Stdin>(args: SetupArgs, withSecrets: (render: (secrets: SetupSecrets) => string) => Stdin): SetupStep<Stdin>[] {
+    const scripts = new Map<RemoteScript, ReturnType<typeof installedScript>>();
+    const run = (role: SetupRole, script: RemoteScript, scriptArgs: (string | number)[] = []) => {
+        const installed = scripts.get(script) ?? installedScript(script);
+        scripts.set(script, installed);
+        return installedCommand(role, installed, scriptArgs);
+    };
+    const acme = args.domain === undefined ? ["", "", ""] : [args.domain, args.acmeServer, args.acmeEmail ?? ""];
+    const installedSteps: SetupStep<Stdin>[] = [
         // Before JupyterLab first listens, so no password is ever tried unguarded.
-        { role: "login-guard", command: remoteCommand("configure-login-guard"), stdin: stdin.loginGuard, after: ["cloud-init"] },
-        { role: "jupyterlab", command: remoteCommand("install-jupyterlab", [args.jupyterlabVersion]), after: ["cloud-init"] },
-        // The kernel's packages are installed with the installer JupyterLab's environment brings.
-        { role: "kernel", command: remoteCommand("install-kernel-packages"), stdin: stdin.kernelRequirements, after: ["jupyterlab"] },
+        {
+            role: "login-guard",
+            command: run("login-guard", "configure-login-guard"),
+            stdin: renderFilePayload(loginGuardFiles(args)),
+            after: ["scripts"],
+        },
+        { role: "jupyterlab", command: run("jupyterlab", "install-jupyterlab", [args.jupyterlabVersion]), after: ["scripts"] },
+        // With uv of its own: it installs while JupyterLab's environment does.
+        {
+            role: "kernel",
+            command: run("kernel", "install-kernel-packages"),
+            stdin: kernelRequirements(args.pythonPackages, args.requirementsText),
+            after: ["scripts"],
+        },
         {
             role: "configure",
-            command: remoteCommand("configure-jupyter", [args.jupyterPort]),
-            stdin: stdin.jupyterConfig,
+            command: run("configure", "configure-jupyter", [args.jupyterPort]),
+            stdin: withSecrets((secrets) =>
+                renderFilePayload({
+                    "jupyter_server_config.json": renderJupyterConfig({
+                        hashedPassword: secrets.hashedPassword,
+                        port: args.jupyterPort,
+                        idleKernelMinutes: args.idleKernelMinutes,
+                    }),
+                    "tls.crt": secrets.certPem,
+                    "tls.key": secrets.keyPem,
+                    "unit.conf": renderUnitDropIn({ dataVolume: args.dataVolume !== undefined }),
+                }),
+            ),
             after: ["login-guard", "jupyterlab", "kernel"],
         },
         // After configure, whose self-signed certificate JupyterLab serves if this step fails.
-        { role: "certificate", command: certificateCommand(args), stdin: stdin.certificate, after: ["configure"] },
+        // Only the domain's settings are arguments: without a domain, the ACME ones change nothing.
+        {
+            role: "certificate",
+            command: run("certificate", "obtain-certificate", [...acme, args.jupyterPort]),
+            stdin: args.domain === undefined ? undefined : certificatePayload({ domain: args.domain, jupyterPort: args.jupyterPort }),
+            after: ["configure"],
+        },
         // A volume DigitalOcean has grown needs its filesystem grown too (after cloud-init's mount).
         ...(args.dataVolume === undefined
             ? []
             : [
                   {
                       role: "data-volume" as const,
-                      command: remoteCommand("grow-data-volume", [volumeDevicePath(args.dataVolume.name), args.dataVolume.sizeGb]),
-                      after: ["cloud-init" as const],
+                      command: run("data-volume", "grow-data-volume", [volumeDevicePath(args.dataVolume.name), args.dataVolume.sizeGb]),
+                      after: ["scripts" as const],
                   },
               ]),
     ];
-}
-
-/** Only the domain's settings are arguments: without a domain, the ACME ones change nothing. */
-function certificateCommand(args: SetupStepsArgs): string {
-    const acme = args.domain === undefined ? ["", "", ""] : [args.domain, args.acmeServer, args.acmeEmail ?? ""];
-    return remoteCommand("obtain-certificate", [...acme, args.jupyterPort]);
+    const copied = [installedRunner(), ...scripts.values()];
+    return [
+        { role: "cloud-init", command: inlineCommand("wait-for-cloud-init"), after: [], trustsFirstHostKey: true },
+        // After cloud-init, which makes the droplet's host keys.
+        { role: "host-key", command: inlineCommand("read-host-key"), after: ["cloud-init"], trustsFirstHostKey: true },
+        // The scripts the other steps run, copied once: to the droplet whose host key was read.
+        {
+            role: "scripts",
+            command: inlineCommand(
+                "install-steps",
+                copied.map((s) => s.name),
+            ),
+            stdin: renderFilePayload(Object.fromEntries(copied.map((s) => [s.name, s.text]))),
+            after: ["host-key"],
+        },
+        ...installedSteps,
+    ];
 }

@@ -7,6 +7,7 @@
 # home as that user, so no link or file the user (or notebook code) planted there is followed.
 # stdin: one line per file, "<name> <base64 content>"
 # Usage: configure-jupyter.sh PORT
+# If it fails: JupyterLab's own lines are above; `npm run server -- logs` shows more. Then `pulumi up` again.
 set -euo pipefail
 
 port=${1:?usage: configure-jupyter.sh PORT}

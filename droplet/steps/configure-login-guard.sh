@@ -3,12 +3,13 @@
 # fail2ban keeps its bans in its own database: a restart lifts none of them.
 # stdin: one line per file, "<name> <base64 content>" (jail.local, filter.conf, fail2ban.local,
 # journald.conf)
+# If it fails: fail2ban's own message is above; on the droplet, `journalctl -u fail2ban` tells more. Then `pulumi up` again.
 set -euo pipefail
 
-jail_file=/etc/fail2ban/jail.d/jupyterlab-droplet.local
-filter_file=/etc/fail2ban/filter.d/jupyterlab-droplet.conf
-settings_file=/etc/fail2ban/fail2ban.d/jupyterlab-droplet.local
-journald_file=/etc/systemd/journald.conf.d/jupyterlab-droplet.conf
+jail_file=${JLD_LOGIN_GUARD_JAIL_FILE:?}
+filter_file=${JLD_LOGIN_GUARD_FILTER_FILE:?}
+settings_file=${JLD_LOGIN_GUARD_SETTINGS_FILE:?}
+journald_file=${JLD_JOURNALD_DROP_IN:?}
 packages=(fail2ban python3-systemd nftables)
 
 staging=$(mktemp -d)

@@ -3,6 +3,7 @@
 # (a volume resize grows the disk, never the filesystem on it). Online: the volume stays mounted
 # and JupyterLab keeps running. Nothing to do when the filesystem already fills the disk.
 # Usage: grow-data-volume.sh DEVICE SIZE_GB
+# If it fails: on the droplet, `lsblk` and `df -h` show the volume and its filesystem; `pulumi up` again retries.
 set -euo pipefail
 
 device=${1:?usage: grow-data-volume.sh DEVICE SIZE_GB}

@@ -3,6 +3,7 @@
 # nothing run from a notebook can change it. The new environment is built beside the old one
 # and swapped in only once complete: a failed install leaves the running server untouched.
 # Usage: install-jupyterlab.sh VERSION
+# If it fails: the installer's message is above (often PyPI out of reach, or no such version); `pulumi up` again retries.
 set -euo pipefail
 
 version=${1:?usage: install-jupyterlab.sh VERSION}
@@ -10,8 +11,8 @@ root=${JLD_SERVER_ENV_ROOT:?}
 current=${JLD_SERVER_ENV:?}
 target="${root}/jupyterlab-${version}"
 
-# take_setup_lock comes from lib/setup-lock.sh, sent ahead of this script.
-take_setup_lock
+# take_setup_lock comes from lib/setup-lock.sh, part of this script as installed.
+take_setup_lock jupyterlab
 
 if [ -f "${target}/.complete" ] && [ "$(readlink -f "$current")" = "$target" ]; then
   echo "JupyterLab ${version} is already installed"
@@ -22,9 +23,8 @@ started=$(date +%s)
 if [ ! -f "${target}/.complete" ]; then
   rm -rf "$target"
   install -d -m 0755 "$root"
-  python3 -m venv "$target"
-  # uv installs JupyterLab's ~90 packages several times faster than pip; it comes from PyPI too.
-  "${target}/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir uv
+  # install_uv comes from lib/uv.sh: JupyterLab's ~90 packages go in with uv.
+  install_uv "$target"
   "${target}/bin/uv" pip install --quiet --no-cache --no-config --compile-bytecode --python "${target}/bin/python" "jupyterlab==${version}"
   "${target}/bin/jupyter-lab" --version >/dev/null
   # Notebooks run in the kernel environment (install-kernel-packages.sh), never in this one:

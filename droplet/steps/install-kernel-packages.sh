@@ -4,21 +4,28 @@
 # user's package can never break the server. A new environment is built beside the current
 # one and swapped in only when the install succeeded; on failure the installer's own message
 # is printed and the previous packages stay in use.
+# If it fails: fix or remove the package the installer names (config pythonPackages or requirementsFile), then `pulumi up`.
 set -euo pipefail
 
 user=${JLD_USER:?}
 home=${JLD_HOME:?}
 root=${JLD_KERNEL_ENV_ROOT:?}
 current=${JLD_KERNEL_ENV:?}
-# The installer that came with JupyterLab's environment (install-jupyterlab.sh runs first).
-uv=${JLD_SERVER_ENV:?}/bin/uv
-if [ ! -x "$uv" ]; then
-  echo "no installer at ${uv}: JupyterLab's environment must be installed first" >&2
-  exit 1
-fi
+installer=${JLD_KERNEL_INSTALLER_ENV:?}
 
-# take_setup_lock comes from lib/setup-lock.sh, sent ahead of this script.
-take_setup_lock
+# take_setup_lock comes from lib/setup-lock.sh, part of this script as installed.
+take_setup_lock kernel
+
+# uv of its own, so this step installs while JupyterLab's does (install_uv: lib/uv.sh). Built
+# beside and moved in whole: a run cut short leaves no half installer in use.
+uv=${installer}/bin/uv
+if [ ! -x "$uv" ]; then
+  rm -rf "${installer}.partial"
+  install -d -m 0755 "$root"
+  install_uv "${installer}.partial"
+  rm -rf "$installer"
+  mv -T "${installer}.partial" "$installer"
+fi
 
 umask 022
 requirements=$(mktemp)

@@ -8,6 +8,7 @@
 # keeps serving what it served before.
 # stdin (DOMAIN set): one line per file, "<name> <base64 content>" (renewal-hook.sh)
 # Usage: obtain-certificate.sh DOMAIN ACME_SERVER EMAIL PORT
+# If it fails: certbot's message is above: check that the domain's A record points at the droplet and that port 80 reaches it from the internet, then `pulumi up`.
 set -euo pipefail
 
 domain=${1?usage: obtain-certificate.sh DOMAIN ACME_SERVER EMAIL PORT}

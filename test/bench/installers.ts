@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { renderCloudInit } from "../../droplet/cloud-init";
 import { defaults } from "../../config/config";
-import { remoteCommand } from "../../droplet/setup-steps";
+import { inlineCommand } from "../../droplet/step-scripts";
 import { bootLocalDroplet, ensureImage, stopAllLocalDroplets } from "../vm/local-droplet";
 
 async function main(): Promise<void> {
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
             imageDir: await ensureImage(),
         });
         await droplet.waitForSsh(keyFile, 900_000);
-        const ready = await droplet.ssh(keyFile, remoteCommand("wait-for-cloud-init"));
+        const ready = await droplet.ssh(keyFile, inlineCommand("wait-for-cloud-init"));
         if (ready.code !== 0) {
             throw new Error(`cloud-init failed: ${ready.stderr}`);
         }

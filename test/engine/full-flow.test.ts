@@ -25,7 +25,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
-import { shellQuote } from "../../droplet/setup-steps";
+import { shellQuote } from "../../droplet/step-scripts";
 import { serverLayout } from "../../droplet/server-layout";
 import { startDoStandin, Standin } from "../standin/do-api";
 import { AcmeServer, buildAcmeBinaries, makeTrustingBrowserHome, startAcmeServer } from "./acme-server";
@@ -142,6 +142,30 @@ function sshAsRoot(stack: string, command: string, extra: string[] = []): { stat
         ],
         { encoding: "utf8", timeout: 300_000 },
     );
+}
+
+/**
+ * A failed setup step's part of `pulumi up`'s output: the step's own short command, then its name,
+ * its last lines and what to do; never a script's text. Returns the lines, for the report.
+ */
+function stepFailure(printed: string, role: string, toolMessage: RegExp): string[] {
+    const lines = printed.split("\n");
+    const start = lines.findIndex((line) => line.includes(`running "${serverLayout.stepRunner} ${role} `));
+    assert.ok(start >= 0, `the error names the ${role} step's command, run by path: ${printed}`);
+    assert.ok(lines[start].length < 300, `a command line that fits on a screen: ${lines[start]}`);
+    assert.ok(!printed.includes("set -euo pipefail"), "no script's text anywhere in the output");
+    const end = lines.findIndex((line, i) => i > start && line.includes("What to do: "));
+    assert.ok(
+        end > start && end - start <= 40,
+        `the step's message ends with what to do, within 40 lines: ${lines.slice(start).join("\n")}`,
+    );
+    const message = lines.slice(start, end + 1);
+    assert.ok(
+        message.some((line) => line.includes(`the ${role} step failed (exit 1)`)),
+        message.join("\n"),
+    );
+    assert.match(message.join("\n"), toolMessage, "the tool's own message is in the step's last lines");
+    return message.map((line) => line.trim());
 }
 
 function rootShell(stack: string, command: string): string {
@@ -588,8 +612,22 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             assert.ok(environment.includes(`JUPYTER_CONFIG_DIR=${serverLayout.configDir}`), environment.join(" "));
             assert.ok(environment.includes("PYTHONNOUSERSITE=1"));
             // The setup lock is root's alone: no other user can take it and stall the setup.
-            assert.equal(rootShell(alice.stack, `stat -c '%a %U' ${path.dirname(serverLayout.setupLock)}`).trim(), "700 root");
-            assert.notEqual(sshAsRoot(alice.stack, `runuser -u jupyter -- flock --nonblock ${serverLayout.setupLock} true`).status, 0);
+            assert.equal(rootShell(alice.stack, `stat -c '%a %U' ${serverLayout.setupLockDir}`).trim(), "700 root");
+            assert.notEqual(
+                sshAsRoot(alice.stack, `runuser -u jupyter -- flock --nonblock ${serverLayout.setupLockDir}/jupyterlab.lock true`).status,
+                0,
+            );
+            // The scripts root runs are root's, and what they printed is root's to read.
+            assert.equal(
+                rootShell(alice.stack, `stat -c '%a %U' ${serverLayout.stepsDir} ${serverLayout.stepLogDir}`).trim(),
+                "755 root\n700 root",
+            );
+            assert.equal(
+                rootShell(alice.stack, `find ${serverLayout.stepsDir} -mindepth 1 \\( ! -user root -o -perm /022 \\) -print`).trim(),
+                "",
+                "no script another user could change",
+            );
+            assert.match(rootShell(alice.stack, `ls ${serverLayout.stepsDir}`), /^configure-jupyter-[0-9a-f]{12}\.sh$/m);
             assert.equal(rootShell(alice.stack, `systemctl is-enabled ${serverLayout.service}`).trim(), "enabled");
         });
 
@@ -676,12 +714,9 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             await setConfig(alice.stack, { "pythonPackages[1]": "no-such-package-jupyterlab-droplet-test==0.0.1" });
             const failed = await cli.run(["up", "--yes", "--skip-preview", `--stack=${alice.stack}`]);
             assert.notEqual(failed.code, 0, "a requirement that cannot be installed fails `up`");
-            assert.match(failed.stdout + failed.stderr, /installing the kernel packages failed; the previous packages stay in use/);
-            assert.match(
-                failed.stdout + failed.stderr,
-                /no-such-package-jupyterlab-droplet-test/,
-                "the installer's own message names the package",
-            );
+            const message = stepFailure(failed.stdout + failed.stderr, "kernel", /no-such-package-jupyterlab-droplet-test/);
+            assert.ok(message.some((line) => line.includes("installing the kernel packages failed; the previous packages stay in use")));
+            report.kernelStepFailure = message;
             const still = await runCell(client, baseUrl(out), String(out.certificatePem), "import tabulate; print(tabulate.__version__)");
             assert.equal(still.stdout.trim(), "0.9.0", "the previous packages still work");
             await cli.ok(["config", "rm", `--stack=${alice.stack}`, "--path", "pythonPackages[1]"]);
@@ -1249,6 +1284,7 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             assert.match(printed, /Certbot failed to authenticate some domains|Some challenges have failed/, "certbot's own message");
             assert.match(printed, /Domain: nb\.example\.test/, "naming the domain the ACME server could not validate");
             assert.match(printed, /JupyterLab keeps serving its current certificate/);
+            report.certificateStepFailure = stepFailure(printed, "certificate", /Domain: nb\.example\.test/);
             const client = new JupyterClient(`https://${String(selfSigned.ipAddress)}:443`, String(selfSigned.certificatePem));
             assert.equal((await client.request("GET", "/api")).status, 200, "the server answers on 443 with the self-signed certificate");
             assert.deepEqual(await acme.resolveA(domain), [String(selfSigned.ipAddress)], "the name already points at the server");

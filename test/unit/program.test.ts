@@ -27,6 +27,7 @@ describe("the default stack", async () => {
             "command:remote:Command setup-jupyterlab",
             "command:remote:Command setup-kernel",
             "command:remote:Command setup-login-guard",
+            "command:remote:Command setup-scripts",
             "digitalocean:index/droplet:Droplet server-droplet",
             "digitalocean:index/firewall:Firewall firewall-firewall",
             "digitalocean:index/sshKey:SshKey ssh-do",
@@ -118,9 +119,12 @@ describe("the default stack", async () => {
             }
         }
         const configure = one(run, "command:remote:Command", "-configure");
-        assert.match(String(configure.inputs.create), / configure-jupyter 9000$/);
+        assert.match(String(configure.inputs.create), / configure-jupyter-[0-9a-f]{12}\.sh 9000$/);
         assert.deepEqual(configure.inputs.triggers, [mockValues.dropletId, "4.6.6"]);
-        assert.match(String(one(run, "command:remote:Command", "-jupyterlab").inputs.create), / install-jupyterlab 4\.6\.6$/);
+        assert.match(
+            String(one(run, "command:remote:Command", "-jupyterlab").inputs.create),
+            / install-jupyterlab-[0-9a-f]{12}\.sh 4\.6\.6$/,
+        );
     });
 
     test("the config payload carries the hash, the certificate and the key, on stdin only", () => {
@@ -192,7 +196,7 @@ describe("the default stack", async () => {
 test("the login guard: fail2ban's files from the config on stdin; new limits change that step only", async () => {
     const run = await runProgram({ password, maxLoginFailures: "3", banMinutes: "15", jupyterPort: "8443" });
     const guard = one(run, "command:remote:Command", "-login-guard");
-    assert.match(String(guard.inputs.create), / configure-login-guard$/);
+    assert.match(String(guard.inputs.create), / configure-login-guard-[0-9a-f]{12}\.sh$/);
     const files = Object.fromEntries(
         String(guard.inputs.stdin)
             .trim()
@@ -426,7 +430,7 @@ describe("a domain: its A record, port 80 for the challenge, a certificate step,
         const step = one(run, "command:remote:Command", "-certificate");
         assert.match(
             String(step.inputs.create),
-            / obtain-certificate nb\.example\.com https:\/\/acme-v02\.api\.letsencrypt\.org\/directory me@example\.com 443$/,
+            / obtain-certificate-[0-9a-f]{12}\.sh nb\.example\.com https:\/\/acme-v02\.api\.letsencrypt\.org\/directory me@example\.com 443$/,
         );
         const [name, body] = String(step.inputs.stdin).trim().split(" ");
         assert.equal(name, "renewal-hook.sh");
@@ -435,7 +439,7 @@ describe("a domain: its A record, port 80 for the challenge, a certificate step,
         assert.match(hook, /^export JLD_PORT=443$/m);
         assert.match(
             String(one(plain, "command:remote:Command", "-certificate").inputs.create),
-            / obtain-certificate '' '' '' 443$/,
+            / obtain-certificate-[0-9a-f]{12}\.sh '' '' '' 443$/,
             "without a domain the step only serves the self-signed certificate",
         );
         assert.equal(one(plain, "command:remote:Command", "-certificate").inputs.stdin, undefined);
@@ -443,7 +447,7 @@ describe("a domain: its A record, port 80 for the challenge, a certificate step,
 
     test("port 443: the configure step is told the port, and the unit gets no capability for it", () => {
         const configure = one(run, "command:remote:Command", "-configure");
-        assert.match(String(configure.inputs.create), / configure-jupyter 443$/);
+        assert.match(String(configure.inputs.create), / configure-jupyter-[0-9a-f]{12}\.sh 443$/);
         const files = Object.fromEntries(
             String(configure.inputs.stdin)
                 .trim()
@@ -549,7 +553,7 @@ describe("a change that would lose the notebooks volume is refused before any re
         assert.equal(one(grown, "digitalocean:index/volume:Volume").inputs.size, 25);
         assert.match(
             String(one(grown, "command:remote:Command", "-data-volume").inputs.create),
-            / grow-data-volume \/dev\/disk\/by-id\/scsi-0DO_Volume_jupyterlab-alice-notebooks 25$/,
+            / grow-data-volume-[0-9a-f]{12}\.sh \/dev\/disk\/by-id\/scsi-0DO_Volume_jupyterlab-alice-notebooks 25$/,
         );
     });
 });

@@ -10,7 +10,7 @@ import { renderFilePayload } from "../../droplet/file-payload";
 import { renderJupyterConfig } from "../../droplet/jupyter-config";
 import { kernelRequirements } from "../../droplet/kernel-requirements";
 import { loginGuardFiles, renderLoginJails } from "../../droplet/login-guard";
-import { readRemoteLibrary, readRemoteScript, remoteCommand, remoteScriptDir, shellQuote } from "../../droplet/setup-steps";
+import { inlineCommand, readRemoteLibrary, readRemoteScript, remoteScriptDir, shellQuote } from "../../droplet/step-scripts";
 import { serverLayout } from "../../droplet/server-layout";
 import { sshConfigEntry, sshKeyFingerprint } from "../../droplet/ssh-config";
 import { renderSystemdUnit, renderUnitDropIn } from "../../droplet/systemd-unit";
@@ -181,8 +181,8 @@ test("every shell step passes shellcheck", () => {
     assert.equal(result.status, 0, result.stdout + result.stderr);
 });
 
-test("remote commands carry the layout and quote every argument", () => {
-    const command = remoteCommand("install-jupyterlab", ["4.6.6"]);
+test("inline commands carry the layout and quote every argument", () => {
+    const command = inlineCommand("install-jupyterlab", ["4.6.6"]);
     assert.ok(command.startsWith("env JLD_USER=jupyter "));
     assert.ok(command.endsWith(" install-jupyterlab 4.6.6"));
     for (const word of ["plain", "with space", "it's", "$HOME", "a\nb", "`x`", "*"]) {
