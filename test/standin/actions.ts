@@ -4,8 +4,9 @@
  * shape.
  */
 
-import type { Cloud } from "./cloud";
+import { regionJson } from "./account";
 import { findRegion } from "./catalog";
+import type { Cloud } from "./cloud";
 import { ApiError, type JsonObject } from "./json-fields";
 import type { ActionRecord } from "./records";
 import { list, route, type Ctx, type Reply, type Route } from "./routing";
@@ -84,7 +85,6 @@ function getScopedAction(cloud: Cloud, c: Ctx, resourceType: ActionResourceType,
 }
 
 export function actionJson(a: ActionRecord): JsonObject {
-    const region = findRegion(a.region);
     return {
         id: a.id,
         status: a.status,
@@ -93,7 +93,7 @@ export function actionJson(a: ActionRecord): JsonObject {
         completed_at: a.completedAt,
         resource_id: typeof a.resourceId === "number" ? a.resourceId : 0,
         resource_type: a.resourceType,
-        region: region === undefined ? null : { slug: region.slug, name: region.name, available: true },
+        region: findRegion(a.region) === undefined ? null : regionJson(a.region),
         region_slug: a.region,
     };
 }

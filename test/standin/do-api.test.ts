@@ -488,6 +488,24 @@ describe("droplets", () => {
             { deleteDelayMs: 800 },
         ));
 
+    it("refuses a droplet name that does not end in a letter or digit, at create and at rename, as DigitalOcean's name pattern does", () =>
+        withStandin(async (env) => {
+            for (const name of ["jupyter-", "jupyter.", "nb.example.com.", "-", "."]) {
+                const r = await env.api("POST", "/v2/droplets", dropletBody({ name }));
+                assertError(r, 422, "name", "end with a letter or digit");
+                assert.equal(r.json.id, "unprocessable_entity");
+                assert.match(str(r.json.request_id), UUID);
+            }
+            assert.deepEqual(env.standin.state.createdDroplets(), []);
+            // The pattern ^[a-zA-Z0-9]?[a-z0-9A-Z.\-]*[a-z0-9A-Z]$ takes these.
+            for (const name of ["a", "9", "nb-1", "nb.example.com", "-nb", ".nb"]) await createDroplet(env, { name });
+            await env.standin.state.idle();
+            const d = env.standin.state.droplets()[0];
+            assert.ok(d);
+            assertError(await env.api("POST", `/v2/droplets/${d.id}/actions`, { type: "rename", name: "notebook-" }), 422, "name");
+            assert.equal(env.standin.state.droplets()[0]?.name, "a");
+        }));
+
     it("rejects unknown sizes, regions and images, and sizes a region does not offer", () =>
         withStandin(async (env) => {
             assertError(await env.api("POST", "/v2/droplets", dropletBody({ size: "s-1vcpu-3gb" })), 422, "size", "invalid size");
@@ -1257,6 +1275,30 @@ describe("firewalls", () => {
             await env.standin.state.idle();
             assert.deepEqual(obj((await env.api("GET", `/v2/firewalls/${str(fw.id)}`)).json.firewall).droplet_ids, []);
         }));
+
+    it("refuses a firewall with no rules at all, inbound or outbound, as DigitalOcean does", () =>
+        withStandin(async (env) => {
+            const d = await createDroplet(env);
+            const { inbound_rules: inbound, outbound_rules: outbound, ...bare } = rules(num(d.id));
+            for (const body of [bare, { ...bare, inbound_rules: [], outbound_rules: [] }, { ...bare, inbound_rules: null }]) {
+                const r = await env.api("POST", "/v2/firewalls", body);
+                assertError(r, 422, "at least one inbound or outbound rule");
+                assert.equal(r.json.id, "unprocessable_entity");
+            }
+            assert.deepEqual(env.standin.state.firewalls(), []);
+            // One rule either way is enough.
+            assert.equal((await env.api("POST", "/v2/firewalls", { ...bare, name: "in-only", inbound_rules: inbound })).status, 202);
+            const out = await env.api("POST", "/v2/firewalls", { ...bare, name: "out-only", outbound_rules: outbound });
+            assert.equal(out.status, 202);
+            // An update replaces the firewall: it must keep a rule too.
+            const id = str(obj(out.json.firewall).id);
+            assertError(
+                await env.api("PUT", `/v2/firewalls/${id}`, { ...bare, name: "out-only" }),
+                422,
+                "at least one inbound or outbound rule",
+            );
+            assert.equal(arr(obj((await env.api("GET", `/v2/firewalls/${id}`)).json.firewall).outbound_rules).length, 1);
+        }));
 });
 
 // --- tags ----------------------------------------------------------------------------------------
@@ -1292,6 +1334,36 @@ describe("tags", () => {
             assert.equal((await env.api("DELETE", "/v2/tags/jupyter")).status, 204);
             assertError(await env.api("GET", "/v2/tags/jupyter"), 404);
             assertError(await env.api("POST", "/v2/tags", { name: "has space" }), 422, "name");
+        }));
+});
+
+// --- actions -------------------------------------------------------------------------------------
+
+describe("actions", () => {
+    it("answer the region object the regions endpoint answers, features and sizes included", () =>
+        withStandin(async (env) => {
+            const regions = new Map(arr((await env.api("GET", "/v2/regions")).json.regions).map((r) => [str(obj(r).slug), r]));
+            const v = await createVolume(env, "notebooks", "ams3");
+            const d = await createDroplet(env, { region: "ams3", volumes: [str(v.id)] });
+            await env.standin.state.idle();
+            const off = await env.api("POST", `/v2/droplets/${num(d.id)}/actions`, { type: "power_off" });
+            assert.equal(off.status, 201);
+            const detach = await env.api("POST", `/v2/volumes/${str(v.id)}/actions`, { type: "detach", droplet_id: num(d.id) });
+            assert.equal(detach.status, 202);
+            await env.standin.state.idle();
+            const ams3 = obj(regions.get("ams3"));
+            assert.ok(arr(ams3.features).length > 0 && arr(ams3.sizes).length > 0);
+            for (const reply of [off, detach]) assert.deepEqual(obj(reply.json.action).region, ams3);
+            const actions = arr((await env.api("GET", "/v2/actions")).json.actions).map(obj);
+            assert.deepEqual(
+                actions.map((a) => a.type),
+                ["create", "power_off", "detach_volume"],
+            );
+            for (const a of actions) {
+                assert.equal(a.region_slug, "ams3");
+                assert.deepEqual(a.region, ams3);
+                assert.deepEqual(obj((await env.api("GET", `/v2/actions/${num(a.id)}`)).json.action).region, ams3);
+            }
         }));
 });
 

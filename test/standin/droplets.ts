@@ -20,6 +20,8 @@ import { NOT_LOCAL, errorText, nowIso, sleep } from "./util";
 
 const USER_DATA_LIMIT_BYTES = 64 * 1024;
 const DROPLET_NAME = /^[a-zA-Z0-9.-]{1,255}$/;
+/** DigitalOcean's name pattern, ^[a-zA-Z0-9]?[a-z0-9A-Z.\-]*[a-z0-9A-Z]$, ends in a letter or digit. */
+const DROPLET_NAME_END = /[a-zA-Z0-9]$/;
 
 export function dropletRoutes(cloud: Cloud): Route[] {
     return [
@@ -35,6 +37,9 @@ export function dropletRoutes(cloud: Cloud): Route[] {
 export function checkDropletName(name: string): void {
     if (!DROPLET_NAME.test(name)) {
         throw ApiError.unprocessable("name: Only valid hostname characters are allowed. (a-z, A-Z, 0-9, . and -)");
+    }
+    if (!DROPLET_NAME_END.test(name)) {
+        throw ApiError.unprocessable(`name: must end with a letter or digit (a-z, A-Z, 0-9), got ${JSON.stringify(name)}`);
     }
 }
 

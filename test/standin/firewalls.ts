@@ -43,13 +43,12 @@ function readFirewall(cloud: Cloud, f: Fields, existingId: string | undefined): 
     }
     const dropletIds = checkDropletIds(cloud, f, "droplet_ids", f.optIntArray("droplet_ids") ?? []);
     const tags = checkExistingTags(cloud, f, "tags", f.optStrArray("tags") ?? []);
-    return {
-        name,
-        inboundRules: readRules(cloud, f, "inbound_rules", "sources"),
-        outboundRules: readRules(cloud, f, "outbound_rules", "destinations"),
-        dropletIds,
-        tags,
-    };
+    const inboundRules = readRules(cloud, f, "inbound_rules", "sources");
+    const outboundRules = readRules(cloud, f, "outbound_rules", "destinations");
+    if (inboundRules.length + outboundRules.length === 0) {
+        throw ApiError.unprocessable("inbound_rules, outbound_rules: a firewall must have at least one inbound or outbound rule");
+    }
+    return { name, inboundRules, outboundRules, dropletIds, tags };
 }
 
 function checkDropletIds(cloud: Cloud, f: Fields, field: string, ids: number[]): number[] {
