@@ -82,7 +82,7 @@ if (config.dataVolumeGb === 0) {
 /** A change that would lose the notebooks stops the program before any resource exists too. */
 async function checkVolumeChangeOrStop(): Promise<void> {
     try {
-        const problem = volumeChangeProblem(await existingVolume(volumeName), config);
+        const problem = volumeChangeProblem(await existingVolume(volumeName, stack), config);
         if (problem !== undefined) {
             throw problem;
         }

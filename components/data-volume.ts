@@ -28,7 +28,15 @@ export class DataVolume extends pulumi.ComponentResource {
                 description: "JupyterLab notebooks (jupyterlab-droplet)",
                 tags: args.tags,
             },
-            { parent: this, retainOnDelete: args.retain ?? false },
+            {
+                parent: this,
+                retainOnDelete: args.retain ?? false,
+                // DigitalOcean cannot rename a volume: a new name replaces it with an empty one (the
+                // provider's `name` is ForceNew). A volume keeps the name it was created with, e.g.
+                // a stack's created under the legacy naming rule (config/naming.ts). A replacement
+                // for another reason (a region given up with allowVolumeDeletion) keeps it too.
+                ignoreChanges: ["name"],
+            },
         );
         this.volumeId = volume.id;
         this.volumeName = volume.name;

@@ -5,6 +5,7 @@
 // leaves nothing in the state.
 import * as digitalocean from "@pulumi/digitalocean";
 import { ConfigError } from "./config";
+import { dataVolumeName, legacyResourceBaseName, stackTags } from "./naming";
 
 /** The volume a stack has, as DigitalOcean describes it. */
 export interface VolumeRecord {
@@ -55,14 +56,50 @@ export function volumeChangeProblem(previous: VolumeRecord | undefined, next: Vo
 }
 
 /**
- * The account's volume named `name`, in any region: undefined when there is none. Volumes of that
- * name in several regions (a retained one beside its replacement) are a config error: which one
- * this stack means cannot be told.
+ * The volume `stack` has: the account's volume named `name`, or, for a stack whose names the
+ * legacy rule made otherwise (a stack name too long for `jupyterlab-<stack>`), the volume the
+ * legacy rule named, if it is this stack's. A volume keeps the name it was created with (a
+ * DigitalOcean volume cannot be renamed), so a stack created before names got a hash still has
+ * its volume under the legacy name. Undefined when there is none.
  */
-export async function existingVolume(name: string): Promise<VolumeRecord | undefined> {
+export async function existingVolume(name: string, stack?: string): Promise<VolumeRecord | undefined> {
+    const current = await volumeNamed(name);
+    if (current !== undefined || stack === undefined) {
+        return current?.record;
+    }
+    const legacyName = dataVolumeName(legacyResourceBaseName(stack));
+    if (legacyName === name) {
+        return undefined;
+    }
+    const legacy = await volumeNamed(legacyName);
+    return legacy !== undefined && belongsTo(legacy.tags, stack) ? legacy.record : undefined;
+}
+
+/**
+ * Whether a volume with these tags is `stack`'s. Two long stack names that begin alike had the
+ * same legacy names, so the volume under a legacy name may be another stack's: the stack's tag
+ * (`jupyterlab-droplet:<stack>`, never cut) tells. DigitalOcean's tags are case-insensitive. A
+ * volume that carries no stack's tag at all (one a user untagged) counts as this stack's: its
+ * checks then err on the side of refusing.
+ */
+function belongsTo(tags: string[], stack: string): boolean {
+    const own = stackTags(stack)[1].toLowerCase();
+    const stackTagged = tags.map((tag) => tag.toLowerCase()).filter((tag) => tag.startsWith("jupyterlab-droplet:"));
+    return stackTagged.length === 0 || stackTagged.includes(own);
+}
+
+/**
+ * The account's volume named `name`, in any region, with its tags: undefined when there is none.
+ * Volumes of that name in several regions (a retained one beside its replacement) are a config
+ * error: which one this stack means cannot be told.
+ */
+async function volumeNamed(name: string): Promise<{ record: VolumeRecord; tags: string[] } | undefined> {
     try {
         const volume = await digitalocean.getVolume({ name });
-        return { id: volume.id, name: volume.name, region: volume.region ?? "", sizeGb: volume.size };
+        return {
+            record: { id: volume.id, name: volume.name, region: volume.region ?? "", sizeGb: volume.size },
+            tags: volume.tags ?? [],
+        };
     } catch (e) {
         const message = (e as Error).message;
         if (message.includes(`no volumes found with name ${name}`)) {
