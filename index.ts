@@ -2,7 +2,7 @@
 // Reads and validates the stack's config, wires the components, exports what the user needs.
 import * as pulumi from "@pulumi/pulumi";
 import { renderCloudInit } from "./droplet/cloud-init";
-import { defaults, DropletConfig, httpsPort, namespace, readConfig } from "./config/config";
+import { defaults, DropletConfig, formatProblems, httpsPort, namespace, readConfig } from "./config/config";
 import { DataVolume } from "./components/data-volume";
 import { DomainName, findZone, ZonePlace } from "./components/domain-name";
 import { Firewall } from "./components/firewall";
@@ -34,21 +34,21 @@ const config = readConfigOrStop();
 
 /** Bad config stops the program before any resource exists, with the messages alone (no stack trace). */
 function readConfigOrStop(): DropletConfig {
-    try {
-        return readConfig(
-            {
-                get: (key) => stackConfig.get(key),
-                isSecret: (key) => isConfigSecret(`${namespace}:${key}`),
-                keys: () =>
-                    Object.keys(pulumi.runtime.allConfig())
-                        .filter((key) => key.startsWith(`${namespace}:`))
-                        .map((key) => key.slice(namespace.length + 1)),
-            },
-            __dirname,
-        );
-    } catch (e) {
-        throw new pulumi.RunError((e as Error).message);
+    const reading = readConfig(
+        {
+            get: (key) => stackConfig.get(key),
+            isSecret: (key) => isConfigSecret(`${namespace}:${key}`),
+            keys: () =>
+                Object.keys(pulumi.runtime.allConfig())
+                    .filter((key) => key.startsWith(`${namespace}:`))
+                    .map((key) => key.slice(namespace.length + 1)),
+        },
+        __dirname,
+    );
+    if (!reading.ok) {
+        throw new pulumi.RunError(formatProblems(reading.problems));
     }
+    return reading.config;
 }
 
 const tokenProblem = missingTokenProblem(process.env, new pulumi.Config("digitalocean").get("token"));

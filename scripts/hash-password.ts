@@ -3,7 +3,7 @@
 //   npm run hash-password                      (asks, without echo; or reads a pipe)
 import { randomBytes } from "crypto";
 import { hashJupyterPassword, jupyterArgon2 } from "../droplet/password-hash";
-import { minimumPasswordLength } from "../config/config";
+import { passwordRuleProblem } from "../config/password";
 
 function readHidden(prompt: string): Promise<string> {
     return new Promise((resolve, reject) => {
@@ -63,8 +63,9 @@ async function main(): Promise<void> {
     } else {
         password = await readPiped();
     }
-    if ([...password].length < minimumPasswordLength) {
-        throw new Error(`the password must be at least ${minimumPasswordLength} characters long`);
+    const problem = passwordRuleProblem(password);
+    if (problem !== undefined) {
+        throw new Error(`the password ${problem}`);
     }
     process.stdout.write((await hashJupyterPassword(password, randomBytes(jupyterArgon2.saltLength))) + "\n");
 }

@@ -16,7 +16,7 @@ import {
     visit,
     YAMLError,
 } from "yaml";
-import { namespace, readConfig } from "../../config/config";
+import { formatProblem, namespace, readConfig } from "../../config/config";
 import { resourceBaseName } from "../../config/naming";
 
 /** A config value as YAML gives it: scalars, or a list of scalars (allowedCidrs, pythonPackages). */
@@ -334,7 +334,9 @@ function readConfigMap(
         } else if (isRosterValue(item)) {
             config[key] = item;
         } else {
-            problems.push(`${at([...path, key])}: ${where}: Invalid config ${shown}: must be a value or a list of values`);
+            problems.push(
+                `${at([...path, key])}: ${where}: ${formatProblem({ key, value: JSON.stringify(item), allowed: "must be a value or a list of values" })}`,
+            );
         }
     }
     return config;
@@ -388,26 +390,23 @@ function invalidValues(defaults: Record<string, RosterValue>, people: Listed[], 
     const problems = new Set<string>();
     for (const { person, index } of people) {
         const config = mergedConfig(defaults, person);
-        try {
-            readConfig(
-                {
-                    get: (key) => (key in config ? rawConfigValue(config[key]) : undefined),
-                    isSecret: () => false,
-                },
-                projectDir,
-            );
-        } catch (e) {
-            for (const message of (e as Error).message.split("\n")) {
-                const key = /^Invalid config [^:]+:([A-Za-z0-9]+) /.exec(message)?.[1];
-                const fromDefaults = key !== undefined && !(key in person.config) && key in defaults;
-                // At the value readConfig refused; a problem of no one key at the person's entry.
-                const here = fromDefaults
-                    ? at(["defaults", key])
-                    : key !== undefined && key in person.config
-                      ? at(["people", index, "config", key])
-                      : at(["people", index]);
-                problems.add(`${here}: ${fromDefaults ? "defaults (every stack)" : `stack ${person.stack}`}: ${message}`);
-            }
+        const reading = readConfig(
+            {
+                get: (key) => (key in config ? rawConfigValue(config[key]) : undefined),
+                isSecret: () => false,
+            },
+            projectDir,
+        );
+        for (const problem of reading.ok ? [] : reading.problems) {
+            const { key } = problem;
+            const fromDefaults = !(key in person.config) && key in defaults;
+            // At the value readConfig refused; a problem of a key the roster does not set at the person's entry.
+            const here = fromDefaults
+                ? at(["defaults", key])
+                : key in person.config
+                  ? at(["people", index, "config", key])
+                  : at(["people", index]);
+            problems.add(`${here}: ${fromDefaults ? "defaults (every stack)" : `stack ${person.stack}`}: ${formatProblem(problem)}`);
         }
     }
     return [...problems];
@@ -418,12 +417,8 @@ function invalidValues(defaults: Record<string, RosterValue>, people: Listed[], 
  * only its length and form are judged), naming the stack and never the value.
  */
 export function passwordProblems(stack: string, password: string, projectDir: string): string[] {
-    try {
-        readConfig({ get: (key) => (key === "password" ? password : undefined), isSecret: () => true }, projectDir);
-        return [];
-    } catch (e) {
-        return (e as Error).message.split("\n").map((message) => `stack ${stack}: ${message}`);
-    }
+    const reading = readConfig({ get: (key) => (key === "password" ? password : undefined), isSecret: () => true }, projectDir);
+    return reading.ok ? [] : reading.problems.map((problem) => `stack ${stack}: ${formatProblem(problem)}`);
 }
 
 /** The config keys Pulumi.yaml declares, read from its text. */

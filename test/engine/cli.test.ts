@@ -7,6 +7,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { parse as parseYaml } from "yaml";
+import { namespace } from "../../config/config";
+import { configDeclarations } from "../../config/pulumi-yaml";
 import { requireCommand } from "../support/jupyter-venv";
 import { buildEngine, copyProject, PulumiCli } from "./pulumi-cli";
 
@@ -41,23 +44,34 @@ describe("the real Pulumi CLI on the project", { concurrency: false }, () => {
             string,
             { value?: string; objectValue?: unknown }
         >;
-        const value = (key: string) => config[`jupyterlab-droplet:${key}`]?.value;
-        const objectValue = (key: string) => config[`jupyterlab-droplet:${key}`]?.objectValue;
+        const value = (key: string) => config[`${namespace}:${key}`]?.value;
+        const objectValue = (key: string) => config[`${namespace}:${key}`]?.objectValue;
+        // What each key should be: the example stack's value, else Pulumi.yaml's default as config/settings.ts makes it.
+        const example = (
+            parseYaml(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> }
+        ).config;
+        const declared = configDeclarations();
+        const expected = (key: string) => example[`${namespace}:${key}`] ?? declared[key].default;
         assert.equal(value("region"), "fra1", "from Pulumi.dev.yaml");
-        assert.equal(value("size"), "s-1vcpu-2gb");
-        assert.equal(value("image"), "debian-13-x64");
-        assert.deepEqual(objectValue("allowedCidrs"), ["0.0.0.0/0", "::/0"]);
-        assert.equal(value("jupyterPort"), "9000");
-        assert.equal(value("dataVolumeGb"), "10");
-        assert.equal(value("retainData"), "false");
-        assert.equal(value("idleKernelMinutes"), "60");
-        assert.equal(value("maxLoginFailures"), "5");
-        assert.equal(value("banMinutes"), "60");
-        assert.equal(value("paused"), "false");
-        assert.equal(value("jupyterlabVersion"), "4.6.6");
+        for (const key of [
+            "size",
+            "image",
+            "jupyterPort",
+            "dataVolumeGb",
+            "retainData",
+            "idleKernelMinutes",
+            "maxLoginFailures",
+            "banMinutes",
+            "paused",
+            "jupyterlabVersion",
+            "domain",
+            "acmeServer",
+        ]) {
+            assert.equal(value(key), String(expected(key)), key);
+        }
         assert.equal(value("domain"), "", "no domain: the self-signed certificate");
-        assert.equal(value("acmeServer"), "https://acme-v02.api.letsencrypt.org/directory");
-        assert.equal(config["jupyterlab-droplet:password"], undefined, "no password in the example config");
+        assert.deepEqual(objectValue("allowedCidrs"), expected("allowedCidrs"));
+        assert.equal(config[`${namespace}:password`], undefined, "no password in the example config");
     });
 
     test("bad values stop `pulumi up` before anything is created, naming each key, value and what is allowed", async () => {
