@@ -14,7 +14,10 @@
 #
 # Where a released plugin of the pinned version is installed already
 # (${PULUMI_HOME:-~/.pulumi}/plugins, what `pulumi plugin ls` lists), that one is
-# used and nothing is built for it.
+# used and nothing is built for it. The tests run this script with a PULUMI_HOME
+# of their own (buildEngineEnvironment in test/engine/pulumi-cli.ts), so that
+# what a user once installed never changes what they build or refuse; they keep
+# HOME, and with it the engine cache below.
 #
 # Every binary is cached, keyed by its version, its source tarball's checksum
 # and a hash of the recipe that builds it, in ${JUPYTERLAB_DROPLET_CACHE:-$HOME/.cache/jupyterlab-droplet}/engine;

@@ -11,7 +11,7 @@ import { parse as parseYaml } from "yaml";
 import { namespace } from "../../config/config";
 import { configDeclarations } from "../../config/pulumi-yaml";
 import { requireCommand } from "../support/jupyter-venv";
-import { buildEngine, copyProject, PulumiCli } from "./pulumi-cli";
+import { buildEngine, buildEngineEnvironment, copyProject, PulumiCli } from "./pulumi-cli";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "jld-cli-"));
 let cli: PulumiCli;
@@ -152,20 +152,40 @@ describe("the real Pulumi CLI on the project", { concurrency: false }, () => {
 
 describe("build-engine.sh refuses sources it cannot trust or find", () => {
     const upstream = process.env.JUPYTERLAB_DROPLET_UPSTREAM_SRC ?? path.resolve(__dirname, "..", "..", "..", "shared", "upstream-src");
+    let runs = 0;
 
-    function buildWith(sources: string, binary: string): { status: number | null; stderr: string } {
+    /**
+     * build-engine.sh on `sources`, as the tests run it (buildEngineEnvironment: a Pulumi home of
+     * its own), or with `isolated` false, as `environment` alone has it.
+     */
+    function buildWith(
+        sources: string,
+        binary: string,
+        { environment = process.env, isolated = true }: { environment?: NodeJS.ProcessEnv; isolated?: boolean } = {},
+    ): { status: number | null; stderr: string } {
+        runs += 1;
         const result = spawnSync("bash", [path.join(__dirname, "build-engine.sh"), binary], {
             encoding: "utf8",
-            // An empty cache: nothing built before may stand in for the build being tested.
-            env: { ...process.env, JUPYTERLAB_DROPLET_UPSTREAM_SRC: sources, JUPYTERLAB_DROPLET_CACHE: path.join(work, "empty-cache") },
+            env: {
+                ...(isolated ? buildEngineEnvironment(path.join(work, `pulumi-home-${runs}`), environment) : environment),
+                JUPYTERLAB_DROPLET_UPSTREAM_SRC: sources,
+                // An empty cache: nothing built before may stand in for the build being tested.
+                JUPYTERLAB_DROPLET_CACHE: path.join(work, `empty-cache-${runs}`),
+            },
         });
         return { status: result.status, stderr: result.stderr };
     }
 
-    test("a missing tarball fails, naming the file", () => {
-        const sources = path.join(work, "sources-missing");
+    /** A directory of sources holding SHA256SUMS and none of the tarballs it lists. */
+    function sourcesWithoutTarballs(name: string): string {
+        const sources = path.join(work, name);
         fs.mkdirSync(sources);
         fs.copyFileSync(path.join(upstream, "SHA256SUMS"), path.join(sources, "SHA256SUMS"));
+        return sources;
+    }
+
+    test("a missing tarball fails, naming the file", () => {
+        const sources = sourcesWithoutTarballs("sources-missing");
         const result = buildWith(sources, "pulumi-resource-tls");
         assert.notEqual(result.status, 0);
         assert.match(result.stderr, new RegExp(`missing tarball ${sources}/pulumi-tls-[0-9a-f]+\\.tar\\.gz`));
@@ -183,5 +203,35 @@ describe("build-engine.sh refuses sources it cannot trust or find", () => {
         assert.notEqual(result.status, 0);
         assert.match(result.stderr, new RegExp(`checksum mismatch for ${sources}/${name.replaceAll(".", "\\.")}`));
         assert.doesNotMatch(result.stderr, /go build/, "nothing was built from it");
+    });
+
+    test("a released plugin in the user's Pulumi home does not stand in for the refused source", () => {
+        // A home as a user's is after `pulumi plugin install resource tls <the pinned version>`:
+        // a decoy plugin where build-engine.sh looks for released ones.
+        const lock = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package-lock.json"), "utf8"));
+        const version = String(lock.packages["node_modules/@pulumi/tls"].version);
+        const home = path.join(work, "user-home");
+        const plugin = path.join(home, ".pulumi", "plugins", `resource-tls-v${version}`, "pulumi-resource-tls");
+        fs.mkdirSync(path.dirname(plugin), { recursive: true });
+        fs.writeFileSync(plugin, "#!/bin/sh\necho decoy\n", { mode: 0o755 });
+        const sources = sourcesWithoutTarballs("sources-missing-decoy");
+        const missing = new RegExp(`missing tarball ${sources}/pulumi-tls-[0-9a-f]+\\.tar\\.gz`);
+
+        // The decoy works: run with the user's home as it is, build-engine.sh takes it and refuses nothing.
+        for (const environment of [
+            { ...process.env, HOME: home, PULUMI_HOME: undefined },
+            { ...process.env, PULUMI_HOME: path.join(home, ".pulumi") },
+        ]) {
+            const fooled = buildWith(sources, "pulumi-resource-tls", { environment, isolated: false });
+            assert.equal(fooled.status, 0, fooled.stderr);
+            assert.ok(fooled.stderr.includes(`the released plugin ${plugin}`), fooled.stderr);
+            assert.doesNotMatch(fooled.stderr, missing);
+
+            // As the tests run it, the same home changes nothing: the missing tarball is refused.
+            const refused = buildWith(sources, "pulumi-resource-tls", { environment });
+            assert.notEqual(refused.status, 0);
+            assert.match(refused.stderr, missing);
+            assert.doesNotMatch(refused.stderr, /released plugin/);
+        }
     });
 });

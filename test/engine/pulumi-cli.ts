@@ -18,16 +18,32 @@ export interface CliResult {
 export type EngineBuildTimes = Record<string, { how: "built" | "cached" | "installed"; seconds: number }>;
 
 /**
+ * The environment a test runs build-engine.sh in: `base` (the machine's), with a Pulumi home of
+ * the test's own, empty. build-engine.sh takes a released plugin of the pinned version from
+ * ${PULUMI_HOME:-~/.pulumi}/plugins instead of building it: one that a user once installed
+ * (`pulumi plugin install`) would stand in for the build, or the refusal, that the test means to
+ * see. HOME stays as it is: build-engine.sh reads it for nothing else than that default and its
+ * engine cache (${JUPYTERLAB_DROPLET_CACHE:-~/.cache/jupyterlab-droplet}/engine, keyed by content,
+ * so shared safely), and Go's own settings there (`go env -w`) are how the machine reaches modules.
+ */
+export function buildEngineEnvironment(pulumiHome: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+    fs.mkdirSync(pulumiHome, { recursive: true });
+    return { ...base, PULUMI_HOME: pulumiHome };
+}
+
+/**
  * Builds (or finds cached) the engine binaries named, or all of them; returns the bin directory,
- * how long that took, and each binary's build time.
+ * how long that took, and each binary's build time. Always from the upstream sources (or the
+ * engine cache): never a released plugin from the user's Pulumi home (buildEngineEnvironment).
  */
 export function buildEngine(binaries: string[] = []): { binDir: string; seconds: number; binaries: EngineBuildTimes } {
     const started = Date.now();
-    const timesFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "jld-build-")), "times");
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "jld-build-"));
+    const timesFile = path.join(scratch, "times");
     const result = spawnSync("bash", [path.join(__dirname, "build-engine.sh"), ...binaries], {
         encoding: "utf8",
         stdio: ["ignore", "pipe", "inherit"],
-        env: { ...process.env, BUILD_ENGINE_TIMES: timesFile },
+        env: { ...buildEngineEnvironment(path.join(scratch, "pulumi-home")), BUILD_ENGINE_TIMES: timesFile },
     });
     if (result.status !== 0) {
         throw new Error(`test/engine/build-engine.sh failed (exit ${result.status}); its log above names the file and the step`);
@@ -41,7 +57,7 @@ export function buildEngine(binaries: string[] = []): { binDir: string; seconds:
         const [name, how, seconds] = line.split(" ");
         times[name] = { how: how as EngineBuildTimes[string]["how"], seconds: Number(seconds) };
     }
-    fs.rmSync(path.dirname(timesFile), { recursive: true, force: true });
+    fs.rmSync(scratch, { recursive: true, force: true });
     return { binDir, seconds: (Date.now() - started) / 1000, binaries: times };
 }
 
