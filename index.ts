@@ -7,11 +7,8 @@ import { DataVolume } from "./components/data-volume";
 import { DomainName, findZone, ZonePlace } from "./components/domain-name";
 import { Firewall } from "./components/firewall";
 import { JupyterPassword } from "./components/jupyter-password";
-import { renderFilePayload } from "./droplet/file-payload";
-import { renderJupyterConfig } from "./droplet/jupyter-config";
-import { kernelRequirements } from "./droplet/kernel-requirements";
-import { loginGuardFiles } from "./droplet/login-guard";
-import { resourceBaseName, stackTags } from "./config/naming";
+import { serverLayout } from "./droplet/server-layout";
+import { dataVolumeName, resourceBaseName, stackTags } from "./config/naming";
 import { costSummary, reservedIpPrice, totalPrice, volumePrice } from "./config/pricing";
 import { ReservedAddress } from "./components/reserved-address";
 import { RemoteSetup } from "./components/remote-setup";
@@ -19,7 +16,6 @@ import { Server } from "./components/server";
 import { knownHostsLine as knownHostsEntry, sshConfigEntry, sshKeyFingerprint } from "./droplet/ssh-config";
 import { SshKey } from "./components/ssh-key";
 import { TlsCertificate } from "./components/tls-certificate";
-import { renderUnitDropIn } from "./droplet/systemd-unit";
 import { existingVolume, volumeChangeProblem } from "./config/volume-guard";
 import { apiErrorMessage, missingTokenProblem } from "./config/preflight";
 
@@ -67,7 +63,6 @@ async function findZoneOrStop(domain: string): Promise<ZonePlace> {
 
 const baseName = resourceBaseName(stack);
 const tags = stackTags(stack);
-const volumeName = `${baseName}-notebooks`;
 
 if (config.domain === undefined && (config.acmeEmail !== undefined || config.acmeServer !== defaults.acmeServer)) {
     void pulumi.log.warn("acmeEmail and acmeServer take effect only with a domain: set domain, or unset them.");
@@ -79,13 +74,20 @@ if (config.dataVolumeGb === 0) {
     );
 }
 
-/** A change that would lose the notebooks stops the program before any resource exists too. */
-async function checkVolumeChangeOrStop(): Promise<void> {
+/**
+ * A change that would lose the notebooks stops the program before any resource exists too.
+ * Returns the volume's name: one made before long stack names got a hash keeps its own, which
+ * the user-data's mount names (a new name there would replace the droplet).
+ */
+async function volumeNameOrStop(): Promise<string> {
+    const wanted = dataVolumeName(baseName);
     try {
-        const problem = volumeChangeProblem(await existingVolume(volumeName, stack), config);
+        const previous = await existingVolume(wanted, stack);
+        const problem = volumeChangeProblem(previous, config);
         if (problem !== undefined) {
             throw problem;
         }
+        return previous?.name ?? wanted;
     } catch (e) {
         // The volume lookup is the first authenticated read: a token DigitalOcean refuses shows here.
         throw new pulumi.RunError(apiErrorMessage((e as Error).message));
@@ -94,7 +96,7 @@ async function checkVolumeChangeOrStop(): Promise<void> {
 
 /** Async only for the checks that must stop the program before any resource exists. */
 export = async () => {
-    await checkVolumeChangeOrStop();
+    const volumeName = await volumeNameOrStop();
     const zonePlace = config.domain === undefined ? undefined : await findZoneOrStop(config.domain);
 
     const sshKey = new SshKey("ssh", { keyName: baseName, publicKey: config.sshPublicKey });
@@ -151,29 +153,22 @@ export = async () => {
             dropletId: server.dropletId,
             host: address,
             privateKey: sshKey.privateKey,
-            jupyterlabVersion: config.jupyterlabVersion,
-            jupyterPort: config.jupyterPort,
-            loginGuardPayload: renderFilePayload(loginGuardFiles(config)),
-            configPayload: pulumi
-                .all([jupyterPassword.hash, certificate.certPem, certificate.privateKeyPem])
-                .apply(([hashedPassword, certPem, keyPem]) =>
-                    renderFilePayload({
-                        "jupyter_server_config.json": renderJupyterConfig({
-                            hashedPassword,
-                            port: config.jupyterPort,
-                            idleKernelMinutes: config.idleKernelMinutes,
-                        }),
-                        "tls.crt": certPem,
-                        "tls.key": keyPem,
-                        "unit.conf": renderUnitDropIn({ dataVolume: dataVolume !== undefined }),
-                    }),
-                ),
-            kernelRequirements: kernelRequirements(config.pythonPackages, config.requirements?.text),
-            domain: config.domain,
+            settings: {
+                jupyterlabVersion: config.jupyterlabVersion,
+                jupyterPort: config.jupyterPort,
+                idleKernelMinutes: config.idleKernelMinutes,
+                maxLoginFailures: config.maxLoginFailures,
+                banMinutes: config.banMinutes,
+                pythonPackages: config.pythonPackages,
+                requirementsText: config.requirements?.text,
+                domain: config.domain,
+                acmeServer: config.acmeServer,
+                acmeEmail: config.acmeEmail,
+                dataVolume: dataVolume === undefined ? undefined : { name: volumeName, sizeGb: config.dataVolumeGb },
+            },
+            secrets: { hashedPassword: jupyterPassword.hash, certPem: certificate.certPem, keyPem: certificate.privateKeyPem },
             domainRecord: domainName,
-            acmeServer: config.acmeServer,
-            acmeEmail: config.acmeEmail,
-            dataVolume: dataVolume === undefined ? undefined : { name: volumeName, sizeGb: config.dataVolumeGb, resource: dataVolume },
+            dataVolume,
         });
         return { server, address, certificate, setup };
     }
@@ -192,7 +187,7 @@ export = async () => {
     // Runs once the droplet's price is known (not in a preview of a new droplet): a reminder on every `up`.
     cost.apply((line) => pulumi.log.info(`${baseName}: ${line}`));
 
-    const sshUser = "jupyter";
+    const sshUser = serverLayout.user;
 
     /** What a running server adds to the outputs: how to reach it and how to trust it. */
     function serverOutputs({ address: ip, certificate, setup }: NonNullable<typeof running>) {

@@ -50,11 +50,9 @@ export interface DomainNameArgs {
 export const recordTtlSeconds = 60;
 
 export class DomainName extends pulumi.ComponentResource {
-    public readonly fqdn: pulumi.Output<string>;
-
     constructor(name: string, args: DomainNameArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jupyterlab-droplet:index:DomainName", name, {}, opts);
-        const record = new digitalocean.DnsRecord(
+        new digitalocean.DnsRecord(
             `${name}-record`,
             {
                 domain: args.place.zone,
@@ -65,7 +63,6 @@ export class DomainName extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.fqdn = record.fqdn;
-        this.registerOutputs({ fqdn: this.fqdn });
+        this.registerOutputs({});
     }
 }

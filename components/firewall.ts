@@ -14,11 +14,9 @@ const anywhere = ["0.0.0.0/0", "::/0"];
 
 /** Lets in SSH and JupyterLab from allowedCidrs, ICMP, and with a domain HTTP; lets everything out. */
 export class Firewall extends pulumi.ComponentResource {
-    public readonly firewallId: pulumi.Output<string>;
-
     constructor(name: string, args: FirewallArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jupyterlab-droplet:index:Firewall", name, {}, opts);
-        const firewall = new digitalocean.Firewall(
+        new digitalocean.Firewall(
             `${name}-firewall`,
             {
                 name: args.firewallName,
@@ -42,7 +40,6 @@ export class Firewall extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.firewallId = firewall.id;
-        this.registerOutputs({ firewallId: this.firewallId });
+        this.registerOutputs({});
     }
 }

@@ -530,6 +530,24 @@ describe("a change that would lose the notebooks volume is refused before any re
         assert.equal(one(moved, "digitalocean:index/volume:Volume").inputs.region, "fra1");
     });
 
+    test("a long stack's volume, named before long names got a hash, keeps its name: the user-data still mounts it", async () => {
+        const stack = `research-${"x".repeat(40)}`;
+        const legacyVolume = `jupyterlab-${stack}`.slice(0, 48) + "-notebooks";
+        const run = await runProgram(
+            { password },
+            { stack, volumes: [{ id: "vol-4242", name: legacyVolume, region: "nyc3", sizeGb: 10 }] },
+        );
+        assert.equal(one(run, "digitalocean:index/volume:Volume").inputs.name, legacyVolume);
+        const userData = String(one(run, "digitalocean:index/droplet:Droplet").inputs.userData);
+        assert.ok(userData.includes(`scsi-0DO_Volume_${legacyVolume}`), "the mount names the volume as it is");
+        assert.match(
+            String(one(run, "command:remote:Command", "-data-volume").inputs.create),
+            new RegExp(`scsi-0DO_Volume_${legacyVolume} 10$`),
+        );
+        const fresh = await runProgram({ password }, { stack, volumes: [] });
+        assert.match(String(one(fresh, "digitalocean:index/volume:Volume").inputs.name), /^jupyterlab-research-x+-[0-9a-f]{8}-notebooks$/);
+    });
+
     test("a new stack, or one without a volume yet, has nothing to lose", async () => {
         const fresh = await runProgram({ password, region: "fra1" }, { volumes: [] });
         assert.equal(one(fresh, "digitalocean:index/volume:Volume").inputs.region, "fra1");
