@@ -674,7 +674,7 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             await cli.ok(["preview", "--expect-no-changes", `--stack=${alice.stack}`]);
         });
 
-        test("no secret in the user-data, ps, the journal or cloud-init's log", () => {
+        test("no secret in the user-data, ps, the journal, cloud-init's log or the setup steps' logs and scripts", () => {
             const config = JSON.parse(rootShell(alice.stack, `cat ${serverLayout.configFile}`)) as {
                 PasswordIdentityProvider: { hashed_password: string };
             };
@@ -686,7 +686,10 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
                 ps: rootShell(alice.stack, "ps -eo user,args ww"),
                 journal: rootShell(alice.stack, "journalctl --no-pager -o cat"),
                 "cloud-init log": rootShell(alice.stack, "cat /var/log/cloud-init-output.log"),
+                "setup steps' logs": rootShell(alice.stack, `cat ${serverLayout.stepLogDir}/*.log`),
+                "setup steps' scripts": rootShell(alice.stack, `cat ${serverLayout.stepsDir}/*`),
             };
+            assert.match(evidence["setup steps' logs"], /configure-jupyter-[0-9a-f]{12}\.sh 9000/, "the configure step's run is logged");
             assert.ok(evidence["user-data (on the droplet)"].includes("#cloud-config"), "the droplet got the user-data");
             for (const [where, text] of Object.entries(evidence)) {
                 for (const [what, secret] of [
