@@ -23,7 +23,7 @@ started=$(date +%s)
 if [ ! -f "${target}/.complete" ]; then
   rm -rf "$target"
   install -d -m 0755 "$root"
-  # install_uv comes from lib/uv.sh: JupyterLab's ~90 packages go in with uv.
+  # install_uv comes from lib/environment.sh: JupyterLab's ~90 packages go in with uv.
   install_uv "$target"
   "${target}/bin/uv" pip install --quiet --no-cache --no-config --compile-bytecode --python "${target}/bin/python" "jupyterlab==${version}"
   "${target}/bin/jupyter-lab" --version >/dev/null
@@ -33,13 +33,6 @@ if [ ! -f "${target}/.complete" ]; then
   touch "${target}/.complete"
 fi
 
-ln -sfn "$target" "${current}.new"
-mv -T "${current}.new" "$current"
+# switch_environment comes from lib/environment.sh.
+switch_environment "$current" "$target" "$root" 'jupyterlab-*'
 echo "JupyterLab ${version} installed in $(($(date +%s) - started))s"
-
-# Keep only the environment in use.
-for old in "${root}"/jupyterlab-*; do
-  if [ "$old" != "$target" ] && [ -d "$old" ]; then
-    rm -rf "$old"
-  fi
-done

@@ -16,7 +16,7 @@ installer=${JLD_KERNEL_INSTALLER_ENV:?}
 # take_setup_lock comes from lib/setup-lock.sh, part of this script as installed.
 take_setup_lock kernel
 
-# uv of its own, so this step installs while JupyterLab's does (install_uv: lib/uv.sh). Built
+# uv of its own, so this step installs while JupyterLab's does (install_uv: lib/environment.sh). Built
 # beside and moved in whole: a run cut short leaves no half installer in use.
 uv=${installer}/bin/uv
 if [ ! -x "$uv" ]; then
@@ -74,12 +74,6 @@ cat >"${kernel_dir}/kernel.json" <<JSON
 }
 JSON
 
-ln -sfn "$target" "${current}.new"
-mv -T "${current}.new" "$current"
+# switch_environment comes from lib/environment.sh; the installer is no env-*, and stays.
+switch_environment "$current" "$target" "$root" 'env-*'
 echo "the kernel environment is ready (${digest}, $(($(date +%s) - started))s)"
-
-for old in "${root}"/env-*; do
-  if [ "$old" != "$target" ] && [ -d "$old" ]; then
-    rm -rf "$old"
-  fi
-done

@@ -166,3 +166,27 @@ test("the runner's log directory is root's alone", () => {
     const script = readRemoteScript("run-step");
     assert.match(script, /install -d -o root -g root -m 0700 "\$log_dir"/);
 });
+
+test("switch_environment points the link at the new environment and keeps only it, and what the pattern does not name", () => {
+    const root = fs.mkdtempSync(path.join(work, "envs-"));
+    for (const dir of ["env-old", "env-new", "installer"]) {
+        fs.mkdirSync(path.join(root, dir));
+    }
+    fs.symlinkSync(path.join(root, "env-old"), path.join(root, "current"));
+    const switched = spawnSync(
+        "bash",
+        [
+            "-c",
+            `set -eu; ${readRemoteLibrary("environment")}\nswitch_environment "$@"`,
+            "-",
+            `${root}/current`,
+            `${root}/env-new`,
+            root,
+            "env-*",
+        ],
+        { encoding: "utf8" },
+    );
+    assert.equal(switched.status, 0, switched.stderr);
+    assert.equal(fs.readlinkSync(path.join(root, "current")), path.join(root, "env-new"));
+    assert.deepEqual(fs.readdirSync(root).sort(), ["current", "env-new", "installer"]);
+});
