@@ -3,6 +3,9 @@
 import { ConfigError } from "./problems";
 import { jsonList, Parse } from "./values";
 
+/** Every IPv4 and IPv6 address. */
+export const anywhere: readonly string[] = ["0.0.0.0/0", "::/0"];
+
 export const parseCidrs: Parse<string[]> = (raw, { key }) => {
     const list = jsonList(key, raw, "203.0.113.7/32");
     if (list.length === 0) {

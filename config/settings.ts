@@ -2,7 +2,7 @@
 // documents it and the parser that checks it. Pulumi.yaml's `config:` and `template:` sections
 // say the same (test/unit/settings-pulumi-yaml.test.ts holds them to this table), and readConfig
 // reads every key through it.
-import { parseCidrs } from "./cidr";
+import { anywhere, parseCidrs } from "./cidr";
 import { parseAcmeEmail, parseAcmeServer, parseDomain } from "./domain";
 import {
     httpsPort,
@@ -114,7 +114,7 @@ export const settings = {
     allowedCidrs: setting<string[]>({
         // No declared type: the engine would then refuse the JSON text a `pulumi new` prompt stores
         // (prompt answers are always strings); the program parses either form and checks each entry.
-        default: ["0.0.0.0/0", "::/0"],
+        default: [...anywhere],
         doc:
             "The IPv4/IPv6 CIDR blocks allowed to reach SSH and JupyterLab. " +
             "The default is anywhere: narrow it to your own address, e.g. 203.0.113.7/32.",
