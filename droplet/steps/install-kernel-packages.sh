@@ -16,17 +16,6 @@ installer=${JLD_KERNEL_INSTALLER_ENV:?}
 # take_setup_lock comes from lib/setup-lock.sh, part of this script as installed.
 take_setup_lock kernel
 
-# uv of its own, so this step installs while JupyterLab's does (install_uv: lib/environment.sh). Built
-# beside and moved in whole: a run cut short leaves no half installer in use.
-uv=${installer}/bin/uv
-if [ ! -x "$uv" ]; then
-  rm -rf "${installer}.partial"
-  install -d -m 0755 "$root"
-  install_uv "${installer}.partial"
-  rm -rf "$installer"
-  mv -T "${installer}.partial" "$installer"
-fi
-
 umask 022
 requirements=$(mktemp)
 trap 'rm -f "$requirements"' EXIT
@@ -43,8 +32,17 @@ fi
 
 started=$(date +%s)
 if [ ! -f "${target}/.complete" ]; then
-  rm -rf "$target"
   install -d -m 0755 "$root"
+  # uv of its own, so this step installs while JupyterLab's does (install_uv: lib/environment.sh).
+  # Built beside and moved in whole: a run cut short leaves no half installer in use.
+  uv=${installer}/bin/uv
+  if [ ! -x "$uv" ]; then
+    rm -rf "${installer}.partial"
+    install_uv "${installer}.partial"
+    rm -rf "$installer"
+    mv -T "${installer}.partial" "$installer"
+  fi
+  rm -rf "$target"
   install -d -o "$user" -g "$user" -m 0755 "$target"
   # Built as the user, who owns it: `%pip install` from a notebook works in it too.
   # From a neutral directory, with the user's HOME and no config files: root's must not apply.
