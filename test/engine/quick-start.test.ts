@@ -34,6 +34,7 @@ import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startDoStandin, Standin } from "../standin/do-api";
 import { JupyterClient } from "../support/jupyter-client";
+import { fencedBlocks, isShellBlock } from "../support/markdown-blocks";
 import { requireCommand } from "../support/jupyter-venv";
 import { buildEngine } from "./pulumi-cli";
 import { VmBackend } from "./vm-backend";
@@ -58,47 +59,6 @@ let whatIsMyIp: http.Server;
 let binDir: string;
 /** The bash running the README's blocks, while it runs (a new session: its process group is its pid). */
 let running: ChildProcess | undefined;
-
-/** A fenced shell block of README.md: its text, the file its `<!-- run by: ... -->` comment names, and its place. */
-interface ReadmeBlock {
-    runBy?: string;
-    text: string;
-    line: number;
-    section: string;
-}
-
-/**
- * README.md's shell blocks (sh, bash, shell), each with the file named by the comment on the line
- * before its fence, the nearest heading above it, and its text with the fence's indentation removed.
- * test/unit/readme.test.ts reads the README the same way.
- */
-function readmeShellBlocks(markdown: string): ReadmeBlock[] {
-    const lines = markdown.split("\n");
-    const blocks: ReadmeBlock[] = [];
-    let section = "";
-    for (let i = 0; i < lines.length; i++) {
-        const heading = /^#{1,6} (.+)$/.exec(lines[i]);
-        if (heading) {
-            section = heading[1];
-            continue;
-        }
-        const fence = /^( *)(```+)(\S*)\s*$/.exec(lines[i]);
-        if (!fence) {
-            continue;
-        }
-        const [, indent, ticks, language] = fence;
-        const start = i;
-        const body: string[] = [];
-        for (i++; i < lines.length && lines[i].trimEnd() !== `${indent}${ticks}`; i++) {
-            body.push(lines[i].startsWith(indent) ? lines[i].slice(indent.length) : lines[i]);
-        }
-        if (["sh", "bash", "shell"].includes(language)) {
-            const tag = /^\s*<!-- run by: (\S+) -->\s*$/.exec(lines[start - 1] ?? "");
-            blocks.push({ runBy: tag?.[1], text: body.join("\n"), line: start + 1, section });
-        }
-    }
-    return blocks;
-}
 
 /** The version package-lock.json pins for an npm package. */
 function lockedVersion(pkg: string): string {
@@ -261,7 +221,7 @@ describe("the README, followed by a new user", () => {
         async () => {
             assert.equal(path.relative(repoDir, __filename), runBy, "the README's tags name this file by this path");
             const readme = fs.readFileSync(path.join(repoDir, "README.md"), "utf8");
-            const blocks = readmeShellBlocks(readme).filter((b) => b.runBy === runBy);
+            const blocks = fencedBlocks(readme).filter((b) => isShellBlock(b) && b.runBy === runBy);
             assert.equal(
                 blocks.length,
                 readme.split(`<!-- run by: ${runBy} -->`).length - 1,

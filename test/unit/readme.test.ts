@@ -12,6 +12,7 @@ import { describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { parseServerCommandLine } from "../../scripts/server/command-line";
 import { parseCommandLine as parseTeamCommandLine } from "../../scripts/team/command-line";
+import { fencedBlocks, isShellBlock } from "../support/markdown-blocks";
 
 const repoDir = path.resolve(__dirname, "..", "..");
 const readme = fs.readFileSync(path.join(repoDir, "README.md"), "utf8");
@@ -38,47 +39,6 @@ const substituted = [
     },
     { text: "https://ifconfig.me", instead: "a local HTTP server that answers with the caller's address" },
 ];
-
-interface ReadmeBlock {
-    runBy?: string;
-    language: string;
-    text: string;
-    line: number;
-    section: string;
-}
-
-/**
- * Every fenced block of a markdown file, with the file named by the `<!-- run by: ... -->` comment
- * on the line before its fence, the nearest heading above it, and its text with the fence's
- * indentation removed; read as test/engine/quick-start.test.ts reads the README.
- */
-function fencedBlocks(markdown: string): ReadmeBlock[] {
-    const lines = markdown.split("\n");
-    const blocks: ReadmeBlock[] = [];
-    let section = "";
-    for (let i = 0; i < lines.length; i++) {
-        const heading = /^#{1,6} (.+)$/.exec(lines[i]);
-        if (heading) {
-            section = heading[1];
-            continue;
-        }
-        const fence = /^( *)(```+)(\S*)\s*$/.exec(lines[i]);
-        if (!fence) {
-            continue;
-        }
-        const [, indent, ticks, language] = fence;
-        const start = i;
-        const body: string[] = [];
-        for (i++; i < lines.length && lines[i].trimEnd() !== `${indent}${ticks}`; i++) {
-            body.push(lines[i].startsWith(indent) ? lines[i].slice(indent.length) : lines[i]);
-        }
-        const tag = /^\s*<!-- run by: (\S+) -->\s*$/.exec(lines[start - 1] ?? "");
-        blocks.push({ runBy: tag?.[1], language, text: body.join("\n"), line: start + 1, section });
-    }
-    return blocks;
-}
-
-const isShell = (b: ReadmeBlock) => ["sh", "bash", "shell"].includes(b.language);
 
 /** A block's commands: its lines without comments, split at `&&`. */
 function commands(block: string): string[] {
@@ -124,19 +84,19 @@ describe("README.md: every shell block is run by a test", () => {
     test("every fenced block says its language; every shell block names what runs it, on the line before its fence", () => {
         for (const block of readmeBlocks) {
             assert.notEqual(block.language, "", `README.md:${block.line}: a fenced block with no language`);
-            if (isShell(block)) {
+            if (isShellBlock(block)) {
                 assert.ok(
                     block.runBy !== undefined,
                     `README.md:${block.line} (${block.section}): a shell block with no <!-- run by: FILE --> comment before it:\n${block.text}`,
                 );
             }
         }
-        assert.ok(readmeBlocks.filter(isShell).length >= 10, "the README's shell blocks were found");
+        assert.ok(readmeBlocks.filter(isShellBlock).length >= 10, "the README's shell blocks were found");
     });
 
     test("every `run by` comment is on a shell block, and names a file that exists and runs that block", () => {
         const tags = [...readme.matchAll(/^\s*<!-- run by: (\S+) -->\s*$/gm)].map((m) => m[1]);
-        const tagged = readmeBlocks.filter((b) => isShell(b) && b.runBy !== undefined);
+        const tagged = readmeBlocks.filter((b) => isShellBlock(b) && b.runBy !== undefined);
         assert.deepEqual(
             tagged.map((b) => b.runBy),
             tags,
@@ -146,7 +106,7 @@ describe("README.md: every shell block is run by a test", () => {
             const file = block.runBy!;
             assert.ok(fs.existsSync(path.join(repoDir, file)), `README.md:${block.line}: ${file} does not exist`);
             const source = read(file);
-            if (source.includes("readmeShellBlocks(") && source.includes(`"${file}"`)) {
+            if (source.includes("fencedBlocks(readme)") && source.includes(`"${file}"`)) {
                 continue; // it reads the blocks tagged with its own name out of README.md, and runs them
             }
             for (const command of commands(block.text)) {
@@ -162,7 +122,7 @@ describe("README.md: every shell block is run by a test", () => {
             assert.ok(sections.has(section), `no block of "${section}" is run by ${quickStart}`);
         }
         assert.ok(
-            readmeBlocks.filter((b) => b.section === "Quick start" && isShell(b)).every((b) => b.runBy === quickStart),
+            readmeBlocks.filter((b) => b.section === "Quick start" && isShellBlock(b)).every((b) => b.runBy === quickStart),
             `every Quick start block is run by ${quickStart}`,
         );
         assert.match(read("package.json"), /"test:engine": "[^"]*test\/engine\/quick-start\.test\.ts/, "npm run test:engine runs it");
@@ -179,7 +139,7 @@ describe("README.md: every shell block is run by a test", () => {
             assert.ok(quickStartTest.includes(`text: ${JSON.stringify(text)}`), `quick-start.test.ts does not replace ${text}`);
         }
         // Nothing else in a block that needs the internet or another machine's package manager.
-        for (const block of readmeBlocks.filter(isShell)) {
+        for (const block of readmeBlocks.filter(isShellBlock)) {
             for (const command of commands(block.text)) {
                 const rest = substituted.reduce((c, { text }) => c.replaceAll(text, ""), command);
                 assert.doesNotMatch(
