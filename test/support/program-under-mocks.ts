@@ -66,12 +66,12 @@ export interface ProgramRun {
 }
 
 const projectDir = path.resolve(__dirname, "..", "..");
-const certDir = fs.mkdtempSync(path.join(os.tmpdir(), "jld-mocks-"));
 let certPem: string | undefined;
 
 /** A real certificate, so the program's fingerprint code runs on real DER bytes. */
 function mockCertificate(): string {
     if (certPem === undefined) {
+        const certDir = fs.mkdtempSync(path.join(os.tmpdir(), "jld-mocks-"));
         execFileSync(
             "openssl",
             [
@@ -94,6 +94,7 @@ function mockCertificate(): string {
             { stdio: "ignore" },
         );
         certPem = fs.readFileSync(path.join(certDir, "c"), "utf8");
+        fs.rmSync(certDir, { recursive: true, force: true });
     }
     return certPem;
 }

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { ConfigProblem, ConfigSource, defaults, DropletConfig, formatProblems, readConfig } from "../../config/config";
 
 function source(values: Record<string, string>, secrets: string[] = ["password"]): ConfigSource {
@@ -10,6 +10,7 @@ function source(values: Record<string, string>, secrets: string[] = ["password"]
 }
 
 const projectDir = fs.mkdtempSync(path.join(os.tmpdir(), "jld-config-"));
+after(() => fs.rmSync(projectDir, { recursive: true, force: true }));
 fs.writeFileSync(path.join(projectDir, "requirements.txt"), "pandas==2.2.3\n");
 const ed25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@host";
 

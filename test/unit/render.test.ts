@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { renderCloudInit, sshdHardening } from "../../droplet/cloud-init";
 import { renderFilePayload } from "../../droplet/file-payload";
 import { renderJupyterConfig } from "../../droplet/jupyter-config";
@@ -18,6 +18,7 @@ import { certificatePayload, renderRenewalHook } from "../../droplet/acme-certif
 import { requireCommand } from "../support/jupyter-venv";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jld-render-"));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function cloudInitSchema(userData: string): { ok: boolean; output: string } {
     requireCommand("cloud-init", "install Debian's cloud-init package (apt-get install cloud-init)");

@@ -153,8 +153,10 @@ describe("a person's sheet", () => {
         assert.match(sheet, /with the SSH key whose public half the roster gives as sshPublicKey/);
     });
 
-    test("the directory is made 0700 (also when it existed), the sheet 0600, rewritten in place", () => {
-        const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "jld-sheets-")), "team");
+    test("the directory is made 0700 (also when it existed), the sheet 0600, rewritten in place", (t) => {
+        const parent = fs.mkdtempSync(path.join(os.tmpdir(), "jld-sheets-"));
+        t.after(() => fs.rmSync(parent, { recursive: true, force: true }));
+        const dir = path.join(parent, "team");
         fs.mkdirSync(dir, { mode: 0o755 });
         prepareSheetDirectory(dir);
         assert.equal(fs.statSync(dir).mode & 0o777, 0o700);

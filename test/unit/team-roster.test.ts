@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { declaredConfigKeys, mergedConfig, parseRoster, rawConfigValue, readPasswords, RosterError } from "../../scripts/team/roster";
 
 const projectDir = path.resolve(__dirname, "..", "..");
@@ -219,6 +219,7 @@ people:
 
 describe("password sources, read when `up` runs", () => {
     const rosterDir = fs.mkdtempSync(path.join(os.tmpdir(), "jld-roster-"));
+    after(() => fs.rmSync(rosterDir, { recursive: true, force: true }));
     fs.writeFileSync(path.join(rosterDir, "eve.txt"), "eve's password from a file\n");
     fs.writeFileSync(path.join(rosterDir, "short.txt"), "short\n");
     fs.writeFileSync(path.join(rosterDir, "empty.txt"), "");
