@@ -1,10 +1,10 @@
 // Runs index.ts under Pulumi's mocks: records every resource registration with its inputs, and
 // answers with strict, deterministic outputs. A resource type it does not know fails loudly.
 import * as pulumi from "@pulumi/pulumi";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { makeSelfSignedPair } from "./certificate";
 
 export interface Recorded {
     type: string;
@@ -72,27 +72,7 @@ let certPem: string | undefined;
 function mockCertificate(): string {
     if (certPem === undefined) {
         const certDir = fs.mkdtempSync(path.join(os.tmpdir(), "jld-mocks-"));
-        execFileSync(
-            "openssl",
-            [
-                "req",
-                "-x509",
-                "-nodes",
-                "-days",
-                "1",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-keyout",
-                path.join(certDir, "k"),
-                "-out",
-                path.join(certDir, "c"),
-                "-subj",
-                "/CN=mock",
-            ],
-            { stdio: "ignore" },
-        );
+        makeSelfSignedPair({ keyFile: path.join(certDir, "k"), certFile: path.join(certDir, "c"), commonName: "mock" });
         certPem = fs.readFileSync(path.join(certDir, "c"), "utf8");
         fs.rmSync(certDir, { recursive: true, force: true });
     }

@@ -1,7 +1,7 @@
 // JupyterLab with its config dir read-only, as on the droplet (root's, and /etc read-only under
 // the unit's ProtectSystem=full), after a kernel has made ~/.ipython: the real JupyterLab from PyPI.
 import * as assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -13,6 +13,7 @@ import { serverLayout } from "../../droplet/server-layout";
 import { freePort } from "../support/free-port";
 import { JupyterClient } from "../support/jupyter-client";
 import { ensureJupyterVenv, requireCommand } from "../support/jupyter-venv";
+import { makeSelfSignedPair } from "../support/certificate";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jld-config-dir-"));
 
@@ -35,29 +36,12 @@ async function startReadOnly(
     fs.mkdirSync(path.join(dir, ".ipython"), { recursive: true }); // what a kernel's first run leaves
     fs.mkdirSync(path.join(dir, "notebooks"));
     fs.mkdirSync(configDir);
-    execFileSync(
-        "openssl",
-        [
-            "req",
-            "-x509",
-            "-nodes",
-            "-days",
-            "1",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-keyout",
-            path.join(dir, "tls.key"),
-            "-out",
-            path.join(dir, "tls.crt"),
-            "-subj",
-            "/CN=test",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        { stdio: "ignore" },
-    );
+    makeSelfSignedPair({
+        keyFile: path.join(dir, "tls.key"),
+        certFile: path.join(dir, "tls.crt"),
+        commonName: "test",
+        ipAddress: "127.0.0.1",
+    });
     const port = await freePort();
     const config = JSON.parse(
         renderJupyterConfig({

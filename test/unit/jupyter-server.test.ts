@@ -13,6 +13,7 @@ import { freePort } from "../support/free-port";
 import { JupyterClient } from "../support/jupyter-client";
 import { runCell } from "../support/kernel";
 import { ensureJupyterVenv, requireCommand } from "../support/jupyter-venv";
+import { makeSelfSignedPair } from "../support/certificate";
 
 const password = "a long test password 🔑";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jld-jupyter-"));
@@ -27,29 +28,7 @@ before(async () => {
     // A certificate made the way the recipe made it, for 127.0.0.1.
     const certFile = path.join(tmp, "tls.crt");
     const keyFile = path.join(tmp, "tls.key");
-    execFileSync(
-        "openssl",
-        [
-            "req",
-            "-x509",
-            "-nodes",
-            "-days",
-            "1",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-keyout",
-            keyFile,
-            "-out",
-            certFile,
-            "-subj",
-            "/CN=jupyterlab-test",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        { stdio: "ignore" },
-    );
+    makeSelfSignedPair({ keyFile, certFile, commonName: "jupyterlab-test", ipAddress: "127.0.0.1" });
     certPem = fs.readFileSync(certFile, "utf8");
     const port = await freePort();
     const config = JSON.parse(

@@ -2,7 +2,7 @@
 // answers each raw request, and the real fail2ban-regex reads the server's own log, once as a
 // file and once through a real journald and fail2ban's own journal reader, as on the droplet.
 import * as assert from "node:assert/strict";
-import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -23,6 +23,7 @@ import {
 } from "../support/adversarial-logins";
 import { JupyterClient } from "../support/jupyter-client";
 import { ensureJupyterVenv, requireCommand } from "../support/jupyter-venv";
+import { makeSelfSignedPair } from "../support/certificate";
 
 /** The filter before it counted every refusal: a 401 only, `\S*` over the target, unanchored. */
 const oldLoginFailureRegex = String.raw`ServerApp\] 401 POST /login(?:\?\S*)? \(\S*@<HOST>\) \d+(?:\.\d+)?ms`;
@@ -141,29 +142,7 @@ before(async () => {
     const venv = ensureJupyterVenv();
     const certFile = path.join(tmp, "tls.crt");
     const keyFile = path.join(tmp, "tls.key");
-    execFileSync(
-        "openssl",
-        [
-            "req",
-            "-x509",
-            "-nodes",
-            "-days",
-            "1",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-keyout",
-            keyFile,
-            "-out",
-            certFile,
-            "-subj",
-            "/CN=login-attacks",
-            "-addext",
-            `subjectAltName=IP:${client}`,
-        ],
-        { stdio: "ignore" },
-    );
+    makeSelfSignedPair({ keyFile, certFile, commonName: "login-attacks", ipAddress: client });
     const certPem = fs.readFileSync(certFile, "utf8");
     // A port free right now, as the system picks one.
     const probe = net.createServer();

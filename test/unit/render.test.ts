@@ -16,6 +16,7 @@ import { sshConfigEntry, sshKeyFingerprint } from "../../droplet/ssh-config";
 import { renderSystemdUnit, renderUnitDropIn } from "../../droplet/systemd-unit";
 import { certificatePayload, renderRenewalHook } from "../../droplet/acme-certificate";
 import { requireCommand } from "../support/jupyter-venv";
+import { makeSelfSignedPair } from "../support/certificate";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jld-render-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -319,27 +320,12 @@ test("serve_best_certificate serves the ACME pair while one is installed and val
     requireCommand("openssl", "install Debian's openssl package (apt-get install openssl)");
     const dir = fs.mkdtempSync(path.join(tmp, "served-"));
     const pair = (name: string, subject: string) => {
-        execFileSync(
-            "openssl",
-            [
-                "req",
-                "-x509",
-                "-nodes",
-                "-days",
-                "2",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-keyout",
-                path.join(dir, `${name}.key`),
-                "-out",
-                path.join(dir, `${name}.crt`),
-                "-subj",
-                `/CN=${subject}`,
-            ],
-            { stdio: "ignore" },
-        );
+        makeSelfSignedPair({
+            keyFile: path.join(dir, `${name}.key`),
+            certFile: path.join(dir, `${name}.crt`),
+            commonName: subject,
+            days: 2,
+        });
     };
     pair("self-signed", "self-signed");
     const user = os.userInfo().username;
