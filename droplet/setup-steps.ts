@@ -63,6 +63,8 @@ export function setupSteps<Stdin>(args: SetupArgs, withSecrets: (render: (secret
         scripts.set(script, installed);
         return installedCommand(role, installed, scriptArgs);
     };
+    // With a data volume, the environments are kept on it for the next droplet (lib/volume-cache.sh).
+    const volumeDevice = args.dataVolume === undefined ? [] : [volumeDevicePath(args.dataVolume.name)];
     const acme = args.domain === undefined ? ["", "", ""] : [args.domain, args.acmeServer, args.acmeEmail ?? ""];
     const installedSteps: SetupStep<Stdin>[] = [
         // Before JupyterLab first listens, so no password is ever tried unguarded.
@@ -72,11 +74,15 @@ export function setupSteps<Stdin>(args: SetupArgs, withSecrets: (render: (secret
             stdin: renderFilePayload(loginGuardFiles(args)),
             after: ["scripts"],
         },
-        { role: "jupyterlab", command: run("jupyterlab", "install-jupyterlab", [args.jupyterlabVersion]), after: ["scripts"] },
+        {
+            role: "jupyterlab",
+            command: run("jupyterlab", "install-jupyterlab", [args.jupyterlabVersion, ...volumeDevice]),
+            after: ["scripts"],
+        },
         // With uv of its own: it installs while JupyterLab's environment does.
         {
             role: "kernel",
-            command: run("kernel", "install-kernel-packages"),
+            command: run("kernel", "install-kernel-packages", volumeDevice),
             stdin: kernelRequirements(args.pythonPackages, args.requirementsText),
             after: ["scripts"],
         },
@@ -111,7 +117,7 @@ export function setupSteps<Stdin>(args: SetupArgs, withSecrets: (render: (secret
             : [
                   {
                       role: "data-volume" as const,
-                      command: run("data-volume", "grow-data-volume", [volumeDevicePath(args.dataVolume.name), args.dataVolume.sizeGb]),
+                      command: run("data-volume", "grow-data-volume", [...volumeDevice, args.dataVolume.sizeGb]),
                       after: ["scripts" as const],
                   },
               ]),

@@ -30,8 +30,8 @@ export function shellQuote(word: string): string {
 /** The shell functions (droplet/steps/lib/) each script calls, made part of it. */
 const scriptLibraries: Partial<Record<RemoteScript, string[]>> = {
     "install-steps": ["file-payload"],
-    "install-jupyterlab": ["setup-lock", "environment"],
-    "install-kernel-packages": ["setup-lock", "environment"],
+    "install-jupyterlab": ["setup-lock", "environment", "volume-cache"],
+    "install-kernel-packages": ["setup-lock", "environment", "volume-cache"],
     "configure-jupyter": ["file-payload", "served-certificate"],
     "configure-login-guard": ["file-payload", "packages"],
     "obtain-certificate": ["file-payload", "packages", "served-certificate"],

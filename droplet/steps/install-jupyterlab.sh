@@ -2,24 +2,42 @@
 # Installs JupyterLab at one exact version into an environment of its own, owned by root so
 # nothing run from a notebook can change it. The new environment is built beside the old one
 # and swapped in only once complete: a failed install leaves the running server untouched.
-# Usage: install-jupyterlab.sh VERSION
+# With a data volume the environment is also kept on it, and the next droplet restores it from
+# there instead of installing it again (lib/volume-cache.sh).
+# Usage: install-jupyterlab.sh VERSION [VOLUME_DEVICE]
 # If it fails: the installer's message is above (often PyPI out of reach, or no such version); `pulumi up` again retries.
 set -euo pipefail
 
-version=${1:?usage: install-jupyterlab.sh VERSION}
+version=${1:?usage: install-jupyterlab.sh VERSION [VOLUME_DEVICE]}
+volume_device=${2:-}
 root=${JLD_SERVER_ENV_ROOT:?}
 current=${JLD_SERVER_ENV:?}
 target="${root}/jupyterlab-${version}"
+# Raise it when this script builds the environment differently: older cache entries then go unused.
+recipe=1
 
 # take_setup_lock comes from lib/setup-lock.sh, part of this script as installed.
 take_setup_lock jupyterlab
+# open_volume_cache, platform_key and the rest come from lib/volume-cache.sh.
+trap close_volume_cache EXIT
+open_volume_cache jupyterlab "$volume_device"
+cached="jupyterlab-${version}-r${recipe}-$(platform_key)"
 
 if [ -f "${target}/.complete" ] && [ "$(readlink -f "$current")" = "$target" ]; then
   echo "JupyterLab ${version} is already installed"
+  save_to_volume_cache "$cached" "$target" 'jupyterlab-*'
   exit 0
 fi
 
 started=$(date +%s)
+if [ ! -f "${target}/.complete" ] && restore_from_volume_cache "$cached" "$target"; then
+  if "${target}/bin/jupyter-lab" --version >/dev/null; then
+    echo "JupyterLab ${version} restored from the volume"
+  else
+    echo "warning: JupyterLab ${version} restored from the volume does not start: installing it anew" >&2
+    rm -rf "$target"
+  fi
+fi
 if [ ! -f "${target}/.complete" ]; then
   rm -rf "$target"
   install -d -m 0755 "$root"
@@ -32,6 +50,7 @@ if [ ! -f "${target}/.complete" ]; then
   rm -rf "${target}/share/jupyter/kernels/python3"
   touch "${target}/.complete"
 fi
+save_to_volume_cache "$cached" "$target" 'jupyterlab-*'
 
 # switch_environment comes from lib/environment.sh.
 switch_environment "$current" "$target" "$root" 'jupyterlab-*'

@@ -4,6 +4,9 @@
 # user's package can never break the server. A new environment is built beside the current
 # one and swapped in only when the install succeeded; on failure the installer's own message
 # is printed and the previous packages stay in use.
+# With a data volume the environment is also kept on it, and the next droplet restores it from
+# there instead of installing it again (lib/volume-cache.sh).
+# Usage: install-kernel-packages.sh [VOLUME_DEVICE] <requirements
 # If it fails: fix or remove the package the installer names (config pythonPackages or requirementsFile), then `pulumi up`.
 set -euo pipefail
 
@@ -12,25 +15,41 @@ home=${JLD_HOME:?}
 root=${JLD_KERNEL_ENV_ROOT:?}
 current=${JLD_KERNEL_ENV:?}
 installer=${JLD_KERNEL_INSTALLER_ENV:?}
+volume_device=${1:-}
+# Raise it when this script builds the environment differently: older cache entries then go unused.
+recipe=1
 
 # take_setup_lock comes from lib/setup-lock.sh, part of this script as installed.
 take_setup_lock kernel
 
 umask 022
 requirements=$(mktemp)
-trap 'rm -f "$requirements"' EXIT
+# close_volume_cache comes from lib/volume-cache.sh.
+trap 'rm -f "$requirements"; close_volume_cache' EXIT
 cat >"$requirements"
 # The install runs as the user; package names are no secret.
 chmod 0644 "$requirements"
 
 digest=$(sha256sum "$requirements" | cut -c1-16)
 target="${root}/env-${digest}"
+open_volume_cache kernel "$volume_device"
+cached="kernel-${digest}-r${recipe}-$(platform_key)"
 if [ -f "${target}/.complete" ] && [ "$(readlink -f "$current")" = "$target" ]; then
   echo "the kernel environment is up to date (${digest})"
+  save_to_volume_cache "$cached" "$target" 'kernel-*' "$user"
   exit 0
 fi
 
 started=$(date +%s)
+# Unpacked as the user, whose environment it is (restore_from_volume_cache).
+if [ ! -f "${target}/.complete" ] && restore_from_volume_cache "$cached" "$target" "$user"; then
+  if (cd / && runuser -u "$user" -- env HOME="$home" "${target}/bin/python" -c 'import ipykernel'); then
+    echo "the kernel environment was restored from the volume (${digest})"
+  else
+    echo "warning: the kernel environment restored from the volume does not import ipykernel: building it anew" >&2
+    rm -rf "$target"
+  fi
+fi
 if [ ! -f "${target}/.complete" ]; then
   install -d -m 0755 "$root"
   # uv of its own, so this step installs while JupyterLab's does (install_uv: lib/environment.sh).
@@ -59,6 +78,7 @@ if [ ! -f "${target}/.complete" ]; then
   # The environment is the user's: mark it as the user, so no link planted in it is followed.
   runuser -u "$user" -- touch "${target}/.complete"
 fi
+save_to_volume_cache "$cached" "$target" 'kernel-*' "$user"
 
 # The default kernel ("python3") runs this environment, through the stable `current` link.
 kernel_dir=/usr/local/share/jupyter/kernels/python3
