@@ -7,10 +7,16 @@ import { standaloneScript } from "./step-scripts";
 export interface RenewalHookArgs {
     domain: string;
     jupyterPort: number;
+    /** The data volume's device, when there is one: each certificate is kept on it for the next droplet. */
+    volumeDevice?: string;
 }
 
 export function renderRenewalHook(args: RenewalHookArgs): string {
-    return standaloneScript("deploy-certificate", { JLD_DOMAIN: args.domain, JLD_PORT: String(args.jupyterPort) });
+    return standaloneScript("deploy-certificate", {
+        JLD_DOMAIN: args.domain,
+        JLD_PORT: String(args.jupyterPort),
+        ...(args.volumeDevice === undefined ? {} : { JLD_VOLUME_DEVICE: args.volumeDevice }),
+    });
 }
 
 /** The certificate step's stdin (renderFilePayload's format). */

@@ -35,7 +35,16 @@ export interface SetupSecrets {
 }
 
 export type SetupRole =
-    "cloud-init" | "host-key" | "scripts" | "login-guard" | "jupyterlab" | "kernel" | "configure" | "certificate" | "data-volume";
+    | "cloud-init"
+    | "host-keys"
+    | "host-key"
+    | "scripts"
+    | "login-guard"
+    | "jupyterlab"
+    | "kernel"
+    | "configure"
+    | "certificate"
+    | "data-volume";
 
 export interface SetupStep<Stdin> {
     /** The step's name; the Command resource is `<component>-<role>`. */
@@ -107,8 +116,15 @@ export function setupSteps<Stdin>(args: SetupArgs, withSecrets: (render: (secret
         // Only the domain's settings are arguments: without a domain, the ACME ones change nothing.
         {
             role: "certificate",
-            command: run("certificate", "obtain-certificate", [...acme, args.jupyterPort]),
-            stdin: args.domain === undefined ? undefined : certificatePayload({ domain: args.domain, jupyterPort: args.jupyterPort }),
+            command: run("certificate", "obtain-certificate", [
+                ...acme,
+                args.jupyterPort,
+                ...(args.domain === undefined ? [] : volumeDevice),
+            ]),
+            stdin:
+                args.domain === undefined
+                    ? undefined
+                    : certificatePayload({ domain: args.domain, jupyterPort: args.jupyterPort, volumeDevice: volumeDevice[0] }),
             after: ["configure"],
         },
         // A volume DigitalOcean has grown needs its filesystem grown too (after cloud-init's mount).
@@ -125,8 +141,24 @@ export function setupSteps<Stdin>(args: SetupArgs, withSecrets: (render: (secret
     const copied = [installedRunner(), ...scripts.values()];
     return [
         { role: "cloud-init", command: inlineCommand("wait-for-cloud-init"), after: [], trustsFirstHostKey: true },
-        // After cloud-init, which makes the droplet's host keys.
-        { role: "host-key", command: inlineCommand("read-host-key"), after: ["cloud-init"], trustsFirstHostKey: true },
+        // With a volume, the host keys of the droplet before (after cloud-init, which makes new ones).
+        ...(args.dataVolume === undefined
+            ? []
+            : [
+                  {
+                      role: "host-keys" as const,
+                      command: inlineCommand("keep-host-keys", volumeDevice),
+                      after: ["cloud-init" as const],
+                      trustsFirstHostKey: true as const,
+                  },
+              ]),
+        // After cloud-init, which makes the droplet's host keys, and the kept keys' return.
+        {
+            role: "host-key",
+            command: inlineCommand("read-host-key"),
+            after: [args.dataVolume === undefined ? "cloud-init" : "host-keys"],
+            trustsFirstHostKey: true,
+        },
         // The scripts the other steps run, copied once: to the droplet whose host key was read.
         {
             role: "scripts",

@@ -12,6 +12,7 @@ export const remoteScriptDir = path.join(__dirname, "steps");
 export type RemoteScript =
     | "wait-for-cloud-init"
     | "read-host-key"
+    | "keep-host-keys"
     | "install-steps"
     | "run-step"
     | "install-jupyterlab"
@@ -30,12 +31,13 @@ export function shellQuote(word: string): string {
 /** The shell functions (droplet/steps/lib/) each script calls, made part of it. */
 const scriptLibraries: Partial<Record<RemoteScript, string[]>> = {
     "install-steps": ["file-payload"],
+    "keep-host-keys": ["volume-cache"],
     "install-jupyterlab": ["setup-lock", "environment", "volume-cache"],
     "install-kernel-packages": ["setup-lock", "environment", "volume-cache"],
     "configure-jupyter": ["file-payload", "served-certificate"],
     "configure-login-guard": ["file-payload", "packages"],
-    "obtain-certificate": ["file-payload", "packages", "served-certificate"],
-    "deploy-certificate": ["served-certificate"],
+    "obtain-certificate": ["file-payload", "packages", "served-certificate", "volume-cache"],
+    "deploy-certificate": ["served-certificate", "volume-cache"],
 };
 
 export function readRemoteLibrary(name: string): string {

@@ -2,6 +2,9 @@
 # certbot's deploy hook, installed by the certificate step with the server's settings (JLD_*)
 # set at its top: after a certificate is issued or renewed, copies it for JupyterLab (owner
 # root, readable by JupyterLab's group) and restarts JupyterLab so it serves the new one (no restart when nothing changed).
+# With a data volume (JLD_VOLUME_DEVICE), certbot's account and certificate are kept on it after
+# each one, for the next droplet (lib/volume-cache.sh): a resume or replacement asks the ACME
+# server for nothing new.
 # Environment (from certbot): RENEWED_LINEAGE, the live directory of the renewed certificate.
 set -euo pipefail
 
@@ -18,3 +21,11 @@ printf '%s\n' "${JLD_DOMAIN:?}" | install -o root -g root -m 0600 /dev/stdin "${
 
 # switch_served_certificate comes from lib/served-certificate.sh.
 switch_served_certificate "${JLD_PORT:?}"
+
+# Named by the certificate: a renewed one replaces the kept one.
+if [ -n "${JLD_VOLUME_DEVICE:-}" ]; then
+  trap close_volume_cache EXIT
+  open_volume_cache certificate-hook "$JLD_VOLUME_DEVICE"
+  touch /etc/letsencrypt/.complete
+  save_to_volume_cache "letsencrypt-$(sha256sum "${lineage}/cert.pem" | cut -c1-12)" /etc/letsencrypt 'letsencrypt-*'
+fi

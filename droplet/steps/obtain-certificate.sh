@@ -6,8 +6,11 @@
 # While the ACME server's DNS lookup of DOMAIN fails (a record just made), it tries again for a
 # few minutes. If it cannot get a certificate it exits 1 with certbot's message, and JupyterLab
 # keeps serving what it served before.
+# With a data volume, certbot's account and certificate are kept on it and a new droplet starts
+# from them (lib/volume-cache.sh): it asks for a certificate only when the kept one is due, as
+# the ACME server allows few certificates per name and week.
 # stdin (DOMAIN set): one line per file, "<name> <base64 content>" (renewal-hook.sh)
-# Usage: obtain-certificate.sh DOMAIN ACME_SERVER EMAIL PORT
+# Usage: obtain-certificate.sh DOMAIN ACME_SERVER EMAIL PORT [VOLUME_DEVICE]
 # If it fails: certbot's message is above: check that the domain's A record points at the droplet and that port 80 reaches it from the internet, then `pulumi up`.
 set -euo pipefail
 
@@ -15,6 +18,7 @@ domain=${1?usage: obtain-certificate.sh DOMAIN ACME_SERVER EMAIL PORT}
 server=${2?}
 email=${3?}
 port=${4:?}
+volume_device=${5:-}
 cert_name=${JLD_ACME_CERT_NAME:?}
 renewal_hook=${JLD_RENEWAL_HOOK:?}
 lineage=/etc/letsencrypt/live/${cert_name}
@@ -42,12 +46,21 @@ fi
 
 umask 022
 staging=$(mktemp -d)
-trap 'rm -rf "$staging"' EXIT
+# close_volume_cache comes from lib/volume-cache.sh.
+trap 'rm -rf "$staging"; close_volume_cache' EXIT
 # read_file_payload comes from lib/file-payload.sh, sent ahead of this script.
 read_file_payload "$staging" renewal-hook.sh
 
 # install_missing_packages comes from lib/packages.sh, sent ahead of this script.
 install_missing_packages "${packages[@]}"
+# A new droplet: certbot's account and certificate from the volume (before the hook is written), where the last droplet kept them.
+open_volume_cache certificate "$volume_device"
+if [ ! -e "$renewal_conf" ]; then
+  kept=$(latest_in_volume_cache 'letsencrypt-*')
+  if [ -n "$kept" ] && restore_from_volume_cache "$kept" /etc/letsencrypt; then
+    echo "certbot's account and certificate restored from the volume"
+  fi
+fi
 install -d -m 0755 "$(dirname "$renewal_hook")"
 install -m 0755 "${staging}/renewal-hook.sh" "$renewal_hook"
 systemctl enable --now certbot.timer >/dev/null 2>&1
@@ -89,6 +102,7 @@ for delay in "${dns_retry_delays[@]}" stop; do
 done
 echo "certbot: $(grep -E 'Successfully received|Certificate not yet due' <<<"$output" | head -n 1) ($(($(date +%s) - started))s)"
 
-# The hook installs certbot's files for JupyterLab; run here too, as certonly does not.
+# The hook installs certbot's files for JupyterLab and keeps them on the volume; run here too, as
+# certonly does not.
 RENEWED_LINEAGE=$lineage RENEWED_DOMAINS=$domain "$renewal_hook"
 echo "serving the certificate for ${domain}: $(openssl x509 -noout -serial -enddate -in "$JLD_CERT_FILE" | tr '\n' ' ')"

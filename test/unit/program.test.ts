@@ -24,6 +24,7 @@ describe("the default stack", async () => {
             "command:remote:Command setup-configure",
             "command:remote:Command setup-data-volume",
             "command:remote:Command setup-host-key",
+            "command:remote:Command setup-host-keys",
             "command:remote:Command setup-jupyterlab",
             "command:remote:Command setup-kernel",
             "command:remote:Command setup-login-guard",
@@ -110,7 +111,8 @@ describe("the default stack", async () => {
     test("the host key: only the steps before it is read trust what answers; every other step checks it", () => {
         for (const step of run.resources.filter((r) => r.type === "command:remote:Command")) {
             const connection = step.inputs.connection as Record<string, unknown>;
-            if (step.name === "setup-cloud-init" || step.name === "setup-host-key") {
+            // The kept host keys come back from the droplet's own volume: no secret travels.
+            if (["setup-cloud-init", "setup-host-keys", "setup-host-key"].includes(step.name)) {
                 assert.equal(connection.hostKey, undefined, `${step.name} is the first contact`);
                 assert.ok(Number(connection.dialErrorLimit) >= 60, "a booting droplet needs minutes of retries");
                 assert.equal(step.inputs.stdin, undefined, `${step.name} sends the droplet nothing`);
@@ -123,7 +125,16 @@ describe("the default stack", async () => {
         assert.deepEqual(configure.inputs.triggers, [mockValues.dropletId, "4.6.6"]);
         assert.match(
             String(one(run, "command:remote:Command", "-jupyterlab").inputs.create),
-            / install-jupyterlab-[0-9a-f]{12}\.sh 4\.6\.6$/,
+            / install-jupyterlab-[0-9a-f]{12}\.sh 4\.6\.6 \/dev\/disk\/by-id\/scsi-0DO_Volume_jupyterlab-alice-notebooks$/,
+            "with a volume, the install step keeps its environment there",
+        );
+        assert.match(
+            String(one(run, "command:remote:Command", "-kernel").inputs.create),
+            / install-kernel-packages-[0-9a-f]{12}\.sh \/dev\/disk\/by-id\/scsi-0DO_Volume_jupyterlab-alice-notebooks$/,
+        );
+        assert.match(
+            String(one(run, "command:remote:Command", "-host-keys").inputs.create),
+            / keep-host-keys \/dev\/disk\/by-id\/scsi-0DO_Volume_jupyterlab-alice-notebooks$/,
         );
     });
 
@@ -430,7 +441,7 @@ describe("a domain: its A record, port 80 for the challenge, a certificate step,
         const step = one(run, "command:remote:Command", "-certificate");
         assert.match(
             String(step.inputs.create),
-            / obtain-certificate-[0-9a-f]{12}\.sh nb\.example\.com https:\/\/acme-v02\.api\.letsencrypt\.org\/directory me@example\.com 443$/,
+            / obtain-certificate-[0-9a-f]{12}\.sh nb\.example\.com https:\/\/acme-v02\.api\.letsencrypt\.org\/directory me@example\.com 443 \/dev\/disk\/by-id\/scsi-0DO_Volume_jupyterlab-alice-notebooks$/,
         );
         const [name, body] = String(step.inputs.stdin).trim().split(" ");
         assert.equal(name, "renewal-hook.sh");

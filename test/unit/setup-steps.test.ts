@@ -48,10 +48,10 @@ function copiedScripts(): Map<string, string> {
     );
 }
 
-test("only the first two steps run inline; the scripts step copies the rest, which run by path, in a short command", () => {
+test("only the first steps run inline (cloud-init, the kept host keys, the host key); the scripts step copies the rest, which run by path, in a short command", () => {
     assert.deepEqual(
         steps.filter((step) => !step.command.startsWith(`${serverLayout.stepRunner} `)).map((step) => step.role),
-        ["cloud-init", "host-key", "scripts"],
+        ["cloud-init", "host-keys", "host-key", "scripts"],
     );
     const copied = copiedScripts();
     for (const step of steps.filter((s) => s.command.startsWith(serverLayout.stepRunner))) {
@@ -189,4 +189,17 @@ test("switch_environment points the link at the new environment and keeps only i
     assert.equal(switched.status, 0, switched.stderr);
     assert.equal(fs.readlinkSync(path.join(root, "current")), path.join(root, "env-new"));
     assert.deepEqual(fs.readdirSync(root).sort(), ["current", "env-new", "installer"]);
+});
+
+test("without a data volume nothing is kept for the next droplet: no host-keys step, no volume on any command line", () => {
+    const withoutVolume = setupSteps({ ...settings, dataVolume: undefined }, (render) => render(secrets));
+    assert.deepEqual(
+        withoutVolume.filter((step) => step.role === "host-keys"),
+        [],
+    );
+    assert.deepEqual(withoutVolume.find((step) => step.role === "host-key")?.after, ["cloud-init"]);
+    for (const step of withoutVolume) {
+        assert.ok(!step.command.includes("/dev/disk/by-id/"), `${step.role}: ${step.command.slice(0, 200)}`);
+    }
+    assert.deepEqual(byRole.get("host-key")!.after, ["host-keys"], "with one, the host key is read after the kept keys are back");
 });

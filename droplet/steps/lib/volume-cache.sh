@@ -111,6 +111,20 @@ restore_from_volume_cache() {
   fi
 }
 
+# Prints the name of the cache entry of FAMILY (a glob), if there is one.
+# Usage: latest_in_volume_cache FAMILY
+latest_in_volume_cache() {
+  local family=${1:?} entry
+  if [ -z "$volume_cache" ]; then
+    return 0
+  fi
+  for entry in "${volume_cache}"/${family}.tar; do
+    if [ -f "$entry" ]; then
+      basename "$entry" .tar
+    fi
+  done | tail -n 1
+}
+
 # Keeps SOURCE on the volume as the cache entry NAME, read as USER when given (the user's own
 # environment: root reads nothing there the user could point elsewhere), and removes the other
 # entries of its FAMILY (the same glob), so the volume holds one environment of each kind. Kept
