@@ -9,15 +9,15 @@ import * as path from "path";
 import { renderCloudInit } from "../../droplet/cloud-init";
 import { defaults } from "../../config/config";
 import { inlineCommand } from "../../droplet/step-scripts";
-import { bootLocalDroplet, ensureImage, stopAllLocalDroplets } from "../vm/local-droplet";
+import { runBench, writeBenchReport } from "./report";
+import { bootLocalDroplet, ensureImage } from "../vm/local-droplet";
 
-async function main(): Promise<void> {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), "jld-bench-"));
+async function main(work: string): Promise<void> {
     const keyFile = path.join(work, "id_ed25519");
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyFile]);
     const version = process.argv[2] ?? defaults.jupyterlabVersion;
     const rounds = Number(process.argv[3] ?? "1");
-    try {
+    {
         const droplet = await bootLocalDroplet({
             name: "jupyterlab-bench",
             userData: renderCloudInit(),
@@ -63,17 +63,8 @@ async function main(): Promise<void> {
             );
         }
         const report = { jupyterlab: version, secondsPerRound: results, machine: `${os.cpus().length} host cores, qemu TCG, 2 vCPU, 2 GB` };
-        const resultsDir = path.resolve(__dirname, "..", "..", "test-results");
-        fs.mkdirSync(resultsDir, { recursive: true });
-        fs.writeFileSync(path.join(resultsDir, "installers-report.json"), JSON.stringify(report, null, 2) + "\n");
-        console.log(JSON.stringify(report, null, 2));
-    } finally {
-        await stopAllLocalDroplets();
-        fs.rmSync(work, { recursive: true, force: true });
+        writeBenchReport("installers", report);
     }
 }
 
-main().catch((e: Error) => {
-    console.error(e.message);
-    process.exit(1);
-});
+runBench(fs.mkdtempSync(path.join(os.tmpdir(), "jld-bench-")), main);

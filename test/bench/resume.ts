@@ -13,7 +13,8 @@ import { defaults } from "../../config/config";
 import { renderCloudInit } from "../../droplet/cloud-init";
 import { SetupRole, SetupStep, setupSteps } from "../../droplet/setup-steps";
 import { makeSelfSignedPair } from "../support/certificate";
-import { bootLocalDroplet, createVolumeDisk, ensureImage, LocalDroplet, stopAllLocalDroplets } from "../vm/local-droplet";
+import { runBench, writeBenchReport } from "./report";
+import { bootLocalDroplet, createVolumeDisk, ensureImage, LocalDroplet } from "../vm/local-droplet";
 
 const volumeName = "jupyterlab-bench-notebooks";
 
@@ -49,11 +50,16 @@ async function runSteps(
     return { seconds, stdout };
 }
 
-async function main(): Promise<void> {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), "jld-bench-resume-"));
+async function main(work: string): Promise<void> {
     const keyFile = path.join(work, "id_ed25519");
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyFile]);
-    makeSelfSignedPair({ keyFile: path.join(work, "tls.key"), certFile: path.join(work, "tls.crt"), commonName: "bench" });
+    // The configure step checks JupyterLab answers at 127.0.0.1 with it, as the program's certificate allows.
+    makeSelfSignedPair({
+        keyFile: path.join(work, "tls.key"),
+        certFile: path.join(work, "tls.crt"),
+        commonName: "bench",
+        ipAddress: "127.0.0.1",
+    });
     const volume = { name: volumeName, path: path.join(work, "volume.raw") };
     await createVolumeDisk({ path: volume.path, sizeGb: 2, filesystemType: "ext4" });
     const steps = setupSteps(
@@ -76,7 +82,7 @@ async function main(): Promise<void> {
             }),
     );
     const report: Record<string, unknown> = { machine: `${os.cpus().length} host cores, qemu TCG, 2 vCPU, 2 GB` };
-    try {
+    {
         const imageDir = await ensureImage();
         for (const round of ["first droplet, new volume", "second droplet, the same volume"]) {
             console.log(round);
@@ -119,17 +125,8 @@ async function main(): Promise<void> {
             kernelRestored: /restored from the volume/.test(second.kernel),
             secondOverFirst: Math.round((second.total / first.total) * 100) / 100,
         };
-        const resultsDir = path.resolve(__dirname, "..", "..", "test-results");
-        fs.mkdirSync(resultsDir, { recursive: true });
-        fs.writeFileSync(path.join(resultsDir, "resume-report.json"), JSON.stringify(report, null, 2) + "\n");
-        console.log(JSON.stringify(report, null, 2));
-    } finally {
-        await stopAllLocalDroplets();
-        fs.rmSync(work, { recursive: true, force: true });
+        writeBenchReport("resume", report);
     }
 }
 
-main().catch((e: Error) => {
-    console.error(e.message);
-    process.exit(1);
-});
+runBench(fs.mkdtempSync(path.join(os.tmpdir(), "jld-bench-resume-")), main);
