@@ -1,87 +1,43 @@
 // The rendered config and our argon2 hash, run by the real JupyterLab from PyPI, over HTTPS.
 import * as assert from "node:assert/strict";
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { defaults } from "../../config/config";
-import { renderJupyterConfig } from "../../droplet/jupyter-config";
 import { renderLoginFilter } from "../../droplet/login-guard";
-import { hashJupyterPassword } from "../../droplet/password-hash";
-import { freePort } from "../support/free-port";
 import { JupyterClient } from "../support/jupyter-client";
+import { RunningJupyter, startJupyter } from "../support/jupyter-server";
 import { runCell } from "../support/kernel";
-import { ensureJupyterVenv, requireCommand } from "../support/jupyter-venv";
-import { makeSelfSignedPair } from "../support/certificate";
+import { requireCommand } from "../support/jupyter-venv";
 
 const password = "a long test password 🔑";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jld-jupyter-"));
-let server: ChildProcess | undefined;
-let serverLog = "";
+let server: RunningJupyter | undefined;
 let baseUrl = "";
 let certPem = "";
 
 before(async () => {
-    requireCommand("openssl", "install Debian's openssl package");
-    const venv = ensureJupyterVenv();
-    // A certificate made the way the recipe made it, for 127.0.0.1.
-    const certFile = path.join(tmp, "tls.crt");
-    const keyFile = path.join(tmp, "tls.key");
-    makeSelfSignedPair({ keyFile, certFile, commonName: "jupyterlab-test", ipAddress: "127.0.0.1" });
-    certPem = fs.readFileSync(certFile, "utf8");
-    const port = await freePort();
-    const config = JSON.parse(
-        renderJupyterConfig({
-            hashedPassword: await hashJupyterPassword(password, Buffer.from("0123456789abcdef")),
-            port,
-            idleKernelMinutes: defaults.idleKernelMinutes,
-        }),
-    );
-    // Only the server's paths move into the test's directory; every other setting is as rendered.
-    const rootDir = path.join(tmp, "notebooks");
-    fs.mkdirSync(rootDir);
-    // Tests run as root here and in CI; on the droplet the server runs as the jupyter user.
-    Object.assign(config.ServerApp, {
-        ip: "127.0.0.1",
-        certfile: certFile,
-        keyfile: keyFile,
-        root_dir: rootDir,
-        allow_root: process.getuid?.() === 0,
-    });
-    const configDir = path.join(tmp, "config");
-    fs.mkdirSync(configDir);
-    fs.writeFileSync(path.join(configDir, "jupyter_server_config.json"), JSON.stringify(config));
-    server = spawn(path.join(venv, "bin", "jupyter-lab"), [], {
-        env: {
-            ...process.env,
-            JUPYTER_CONFIG_DIR: configDir,
-            JUPYTER_DATA_DIR: path.join(tmp, "data"),
-            JUPYTER_RUNTIME_DIR: path.join(tmp, "runtime"),
-            HOME: tmp,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-    });
-    server.stdout?.on("data", (d: Buffer) => (serverLog += d.toString()));
-    server.stderr?.on("data", (d: Buffer) => (serverLog += d.toString()));
-    baseUrl = `https://127.0.0.1:${port}`;
-    try {
-        await new JupyterClient(baseUrl, certPem).waitUntilReady(60_000);
-    } catch (e) {
-        throw new Error(`${(e as Error).message}\n--- JupyterLab log ---\n${serverLog}`);
-    }
+    server = await startJupyter(tmp, password);
+    ({ baseUrl, certPem } = server);
 });
 
-after(() => {
-    server?.kill("SIGTERM");
+after(async () => {
+    await server?.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+/** What JupyterLab has logged so far. */
+function serverLog(): string {
+    return server?.log() ?? "";
+}
 
 test("GET /api answers over HTTPS verified against the pinned certificate, and asks no token", async () => {
     const res = await new JupyterClient(baseUrl, certPem).request("GET", "/api");
     assert.equal(res.status, 200);
     assert.match(JSON.parse(res.body).version, /^2\./);
-    assert.doesNotMatch(serverLog, /token=[0-9a-f]{10}/, "no token URL is printed");
+    assert.doesNotMatch(serverLog(), /token=[0-9a-f]{10}/, "no token URL is printed");
 });
 
 test("the right password logs in: a redirect and a login cookie, then the API answers", async () => {
@@ -138,9 +94,9 @@ test("the server takes the culling settings: kernels and terminals idle past idl
     assert.equal(terminal.status, 200, terminal.body);
     await client.api("DELETE", `/api/terminals/${(JSON.parse(terminal.body) as { name: string }).name}`);
     const seconds = defaults.idleKernelMinutes * 60;
-    assert.match(serverLog, new RegExp(`Culling kernels with idle durations > ${seconds} seconds at 300 second intervals`));
-    assert.match(serverLog, new RegExp(`Culling terminals with inactivity > ${seconds} seconds at 300 second intervals`));
-    assert.doesNotMatch(serverLog, /not recognized/, "every rendered option is one the server knows");
+    assert.match(serverLog(), new RegExp(`Culling kernels with idle durations > ${seconds} seconds at 300 second intervals`));
+    assert.match(serverLog(), new RegExp(`Culling terminals with inactivity > ${seconds} seconds at 300 second intervals`));
+    assert.doesNotMatch(serverLog(), /not recognized/, "every rendered option is one the server knows");
 });
 
 test("the login guard's filter, run by the real fail2ban-regex, finds each refused password in the server's own log and nothing else", async () => {
@@ -155,12 +111,12 @@ test("the login guard's filter, run by the real fail2ban-regex, finds each refus
     assert.equal((await new JupyterClient(baseUrl, certPem).login(password)).status, 302);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const logFile = path.join(tmp, "server.log");
-    fs.writeFileSync(logFile, serverLog);
+    fs.writeFileSync(logFile, serverLog());
     const filterFile = path.join(tmp, "jupyterlab-droplet.conf");
     fs.writeFileSync(filterFile, renderLoginFilter());
     const out = execFileSync("fail2ban-regex", ["--raw", "--out", "ip", logFile, filterFile], { encoding: "utf8" });
-    const refused = (serverLog.match(/ 401 POST \/login/g) ?? []).length;
+    const refused = (serverLog().match(/ 401 POST \/login/g) ?? []).length;
     assert.ok(refused >= failures + 1, `the server logged ${refused} refused logins`);
     assert.deepEqual(out.trim().split("\n"), Array(refused).fill("127.0.0.1"), "one match per refused login, each naming the client");
-    assert.match(serverLog, / 302 POST \/login/, "the good login is in the log, and did not match");
+    assert.match(serverLog(), / 302 POST \/login/, "the good login is in the log, and did not match");
 });
