@@ -59,6 +59,8 @@ const maximumIdleKernelMinutes = 7 * 24 * 60;
 const maximumLoginFailures = 100;
 /** A year: longer bans would only outlive the addresses they were meant for. */
 const maximumBanMinutes = 365 * 24 * 60;
+/** A week: a server unused for longer has been forgotten, and 0 says "never" plainly. */
+const maximumAutoPauseMinutes = 7 * 24 * 60;
 
 /** "a, b or c". */
 function orList(items: readonly string[]): string {
@@ -186,6 +188,19 @@ export const settings = {
             "(at a new address).",
         parse: trueOrFalse,
     }),
+    autoPauseMinutes: setting<number>({
+        type: "integer",
+        default: 0,
+        doc:
+            "Minutes without use (no cell running, no request from a browser tab, no terminal activity, as JupyterLab records " +
+            "them) after which `npm run server -- sweep` or `npm run team -- sweep` pauses the server, as paused: true does; " +
+            "0 never does. Only the sweep reads it: changing it changes nothing on the droplet.",
+        parse: wholeNumber(
+            0,
+            maximumAutoPauseMinutes,
+            `must be 0 (never pause) or a number of minutes from 1 to ${maximumAutoPauseMinutes}`,
+        ),
+    }),
     reservedIp: setting<boolean>({
         type: "boolean",
         default: false,
@@ -277,6 +292,16 @@ export const crossKeyRules: readonly ((config: DropletConfig) => ConfigProblem |
                   key: "paused",
                   value: "true",
                   allowed: "needs a data volume: with dataVolumeGb 0 the notebooks live on the droplet's disk, which pausing deletes",
+              }
+            : undefined,
+    // The sweep pauses the server, and for the same reason could not.
+    (config) =>
+        config.autoPauseMinutes > 0 && config.dataVolumeGb === 0
+            ? {
+                  key: "autoPauseMinutes",
+                  value: String(config.autoPauseMinutes),
+                  allowed:
+                      "needs a data volume: with dataVolumeGb 0 the notebooks live on the droplet's disk, which pausing deletes (0 turns auto-pause off)",
               }
             : undefined,
 ];

@@ -8,9 +8,11 @@ export const usage = `Usage: npm run server -- <verb> [--stack STACK]
   resume              set paused=false and run \`pulumi up\`: a new droplet, the same notebooks
   connect             set up \`ssh jupyterlab-<stack>\` and VS Code (scripts/connect.sh)
   logs [--lines N]    JupyterLab's last N log lines (default 100), over SSH
+  sweep [--dry-run]   pause the server if JupyterLab has been idle for autoPauseMinutes
+                      (--dry-run: only say whether it would); one line on stdout
 Without --stack: the current stack (\`pulumi stack select\`).`;
 
-export const verbs = ["status", "open", "pause", "resume", "connect", "logs"] as const;
+export const verbs = ["status", "open", "pause", "resume", "connect", "logs", "sweep"] as const;
 export type Verb = (typeof verbs)[number];
 
 export interface ServerCommandLine {
@@ -18,6 +20,8 @@ export interface ServerCommandLine {
     stack?: string;
     lines: number;
     printOnly: boolean;
+    /** sweep: say what it would pause, and pause nothing. */
+    dryRun: boolean;
 }
 
 export class UsageError extends Error {
@@ -33,7 +37,12 @@ export function parseServerCommandLine(argv: string[]): ServerCommandLine {
         parsed = parseArgs({
             args: argv,
             allowPositionals: true,
-            options: { stack: { type: "string", short: "s" }, lines: { type: "string", short: "n" }, print: { type: "boolean" } },
+            options: {
+                stack: { type: "string", short: "s" },
+                lines: { type: "string", short: "n" },
+                print: { type: "boolean" },
+                "dry-run": { type: "boolean" },
+            },
         });
     } catch (e) {
         throw new UsageError((e as Error).message);
@@ -53,11 +62,20 @@ export function parseServerCommandLine(argv: string[]): ServerCommandLine {
     if (parsed.values.print === true && verb !== "open") {
         throw new UsageError("--print goes with open");
     }
+    if (parsed.values["dry-run"] === true && verb !== "sweep") {
+        throw new UsageError("--dry-run goes with sweep");
+    }
     const lines = Number(parsed.values.lines ?? "100");
     if (!Number.isInteger(lines) || lines < 1 || lines > 100_000) {
         throw new UsageError(`--lines ${JSON.stringify(parsed.values.lines)}: must be a whole number from 1 to 100000`);
     }
-    return { verb: verb as Verb, stack: parsed.values.stack, lines, printOnly: parsed.values.print === true };
+    return {
+        verb: verb as Verb,
+        stack: parsed.values.stack,
+        lines,
+        printOnly: parsed.values.print === true,
+        dryRun: parsed.values["dry-run"] === true,
+    };
 }
 
 /** A stack's outputs as `pulumi stack output --json` gives them (the ones used here are plain values). */

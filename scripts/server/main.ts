@@ -1,25 +1,14 @@
 // `npm run server -- <verb>`: everyday use of a stack's server, as thin wrappers over the `pulumi`
 // CLI and the stack's own outputs and config (no state of its own). See command-line.ts.
 import { spawn, spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
+import { PassphraseNotSet } from "../team/passphrase";
+import { TeamWorkspace } from "../team/stacks";
 import { parseServerCommandLine, ServerCommandLine, StackOutputs, statusText, UsageError } from "./command-line";
-
-const projectDir = path.resolve(__dirname, "..", "..");
-
-function stackArgs(line: ServerCommandLine): string[] {
-    return line.stack === undefined ? [] : ["--stack", line.stack];
-}
-
-/** Runs `pulumi` with the terminal's own stdio (progress shown); resolves to its exit code. */
-function pulumiShown(args: string[]): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const child = spawn("pulumi", args, { cwd: projectDir, stdio: "inherit" });
-        child.on("error", reject);
-        child.on("exit", (code) => resolve(code ?? 1));
-    });
-}
+import { sweepExitCode, sweepLine } from "./idle";
+import { projectDir, setPausedAndUp, stackArgs } from "./pulumi-cli";
+import { withRootSsh } from "./ssh-access";
+import { sweepStack } from "./sweep";
 
 /** Runs `pulumi` and returns its stdout; its error output goes to the terminal, and a failure ends this. */
 function pulumiOutput(args: string[]): string {
@@ -35,7 +24,7 @@ function pulumiOutput(args: string[]): string {
 
 function outputs(line: ServerCommandLine, secrets = false): StackOutputs {
     return JSON.parse(
-        pulumiOutput(["stack", "output", "--json", ...(secrets ? ["--show-secrets"] : []), ...stackArgs(line)]),
+        pulumiOutput(["stack", "output", "--json", ...(secrets ? ["--show-secrets"] : []), ...stackArgs(line.stack)]),
     ) as StackOutputs;
 }
 
@@ -43,52 +32,26 @@ function stackName(line: ServerCommandLine): string {
     return line.stack ?? pulumiOutput(["stack", "--show-name"]).trim();
 }
 
-async function setPausedAndUp(line: ServerCommandLine, paused: boolean): Promise<number> {
-    pulumiOutput(["config", "set", "paused", String(paused), ...stackArgs(line)]);
-    console.log(`${stackName(line)}: paused=${paused}; running \`pulumi up\``);
-    return pulumiShown(["up", "--yes", ...stackArgs(line)]);
-}
-
 /** JupyterLab's journal over SSH as root, trusting only the host key the setup read. */
-function logs(line: ServerCommandLine): number {
+async function logs(line: ServerCommandLine): Promise<number> {
     const out = outputs(line, true);
     if (out.state !== "running") {
         console.error(`${stackName(line)} is ${String(out.state ?? "not deployed")}: no server to read logs from`);
         return 1;
     }
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "jupyterlab-logs-"));
-    try {
-        const knownHosts = path.join(dir, "known_hosts");
-        fs.writeFileSync(knownHosts, `${String(out.knownHostsLine)}\n`, { mode: 0o600 });
-        const alias = String(out.knownHostsLine).split(" ")[0];
-        const identity: string[] = [];
-        if (typeof out.sshPrivateKey === "string") {
-            fs.writeFileSync(path.join(dir, "key"), `${out.sshPrivateKey.trim()}\n`, { mode: 0o600 });
-            identity.push("-i", path.join(dir, "key"), "-o", "IdentitiesOnly=yes");
-        }
-        const result = spawnSync(
-            "ssh",
-            [
-                "-o",
-                `UserKnownHostsFile=${knownHosts}`,
-                "-o",
-                "StrictHostKeyChecking=yes",
-                "-o",
-                `HostKeyAlias=${alias}`,
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "ConnectTimeout=20",
-                ...identity,
-                `root@${String(out.ipAddress)}`,
-                `journalctl --unit jupyterlab.service --no-pager --output short-iso --lines ${line.lines}`,
-            ],
-            { stdio: "inherit" },
-        );
-        return result.status ?? 1;
-    } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
+    return withRootSsh(out, (ssh) => {
+        const command = `journalctl --unit jupyterlab.service --no-pager --output short-iso --lines ${line.lines}`;
+        return spawnSync("ssh", [...ssh.options, ssh.destination, command], { stdio: "inherit" }).status ?? 1;
+    });
+}
+
+/** One line about the stack on stdout (a pause's progress on stderr); passphrase checked first, as the team's commands check it. */
+async function sweep(line: ServerCommandLine): Promise<number> {
+    const stack = stackName(line);
+    await (await TeamWorkspace.open(projectDir)).requirePassphrase([stack]);
+    const outcome = await sweepStack(stack, { dryRun: line.dryRun });
+    console.log(sweepLine(stack, outcome));
+    return sweepExitCode([outcome]);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -111,9 +74,9 @@ async function main(argv: string[]): Promise<number> {
             return 0;
         }
         case "pause":
-            return setPausedAndUp(line, true);
+            return setPausedAndUp(stackName(line), true);
         case "resume":
-            return setPausedAndUp(line, false);
+            return setPausedAndUp(stackName(line), false);
         case "connect":
             return (
                 spawnSync("bash", [path.join(projectDir, "scripts", "connect.sh"), ...(line.stack === undefined ? [] : [line.stack])], {
@@ -123,13 +86,17 @@ async function main(argv: string[]): Promise<number> {
             );
         case "logs":
             return logs(line);
+        case "sweep":
+            return sweep(line);
     }
 }
 
 main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: Error) => {
-        console.error(e instanceof UsageError ? e.message : `error: ${e.message}`);
-        process.exit(e instanceof UsageError ? 2 : 1);
+        // A wrong command line, or a passphrase not given (nothing was touched): its message, exit 2.
+        const told = e instanceof UsageError || e instanceof PassphraseNotSet;
+        console.error(told ? e.message : `error: ${e.message}`);
+        process.exit(told ? 2 : 1);
     },
 );

@@ -1,4 +1,4 @@
-// `npm run team -- up|status|down team.yaml [flags]`: the flags, parsed and checked (pure).
+// `npm run team -- up|status|down|sweep team.yaml [flags]`: the flags, parsed and checked (pure).
 import { parseArgs } from "util";
 
 export const usage = `Usage: npm run team -- <command> <roster.yaml> [flags]
@@ -11,9 +11,14 @@ export const usage = `Usage: npm run team -- <command> <roster.yaml> [flags]
           destroy the roster's stacks; --prune also the stacks this roster made (with \`up\`)
           that it no longer lists, after a y/N question on the terminal, or at once with --yes
           (-y); with neither a terminal nor --yes it destroys nothing. Stacks it did not make
-          are never touched`;
+          are never touched
+  sweep   [--dry-run] [--concurrency N] [--only STACK]
+          pause each person's server that JupyterLab says has been idle for their
+          autoPauseMinutes, as \`npm run server -- sweep\` does (--dry-run: only say which);
+          one line per person on stdout`;
 
-export type Command = "up" | "status" | "down";
+export const commands = ["up", "status", "down", "sweep"] as const;
+export type Command = (typeof commands)[number];
 
 export interface CommandLine {
     command: Command;
@@ -24,6 +29,8 @@ export interface CommandLine {
     prune: boolean;
     /** With --prune: destroy what it lists without asking. */
     yes: boolean;
+    /** sweep: say what it would pause, and pause nothing. */
+    dryRun: boolean;
 }
 
 export class UsageError extends Error {
@@ -47,6 +54,7 @@ export function parseCommandLine(argv: string[]): CommandLine {
                 only: { type: "string" },
                 prune: { type: "boolean", default: false },
                 yes: { type: "boolean", short: "y", default: false },
+                "dry-run": { type: "boolean", default: false },
             },
         });
     } catch (e) {
@@ -54,8 +62,8 @@ export function parseCommandLine(argv: string[]): CommandLine {
     }
     const { positionals, values } = parsed;
     const [command, rosterFile, ...extra] = positionals;
-    if (command !== "up" && command !== "status" && command !== "down") {
-        throw new UsageError(`unknown command ${JSON.stringify(command ?? "")}: up, status or down`);
+    if (!(commands as readonly (string | undefined)[]).includes(command)) {
+        throw new UsageError(`unknown command ${JSON.stringify(command ?? "")}: up, status, down or sweep`);
     }
     if (rosterFile === undefined || extra.length > 0) {
         throw new UsageError(`${command} takes one roster file${extra.length > 0 ? `, not also ${extra.join(" ")}` : ""}`);
@@ -79,5 +87,17 @@ export function parseCommandLine(argv: string[]): CommandLine {
     if (values.yes && !values.prune) {
         throw new UsageError("--yes goes with down --prune only (it answers the question --prune asks)");
     }
-    return { command, rosterFile, concurrency, outDir: values.out, only: values.only, prune: values.prune, yes: values.yes };
+    if (values["dry-run"] && command !== "sweep") {
+        throw new UsageError("--dry-run goes with sweep only");
+    }
+    return {
+        command: command as Command,
+        rosterFile,
+        concurrency,
+        outDir: values.out,
+        only: values.only,
+        prune: values.prune,
+        yes: values.yes,
+        dryRun: values["dry-run"],
+    };
 }

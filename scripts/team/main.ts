@@ -1,6 +1,7 @@
-// `npm run team -- up|status|down team.yaml`: one stack per person on the roster, through the
-// Pulumi Automation API on this project. The roster is checked in full before anything runs;
-// `up` marks each stack as this roster's, and `down --prune` touches no stack without that mark.
+// `npm run team -- up|status|down|sweep team.yaml`: one stack per person on the roster, through the
+// Pulumi Automation API on this project (`sweep`: the server's sweep on each person's stack). The
+// roster is checked in full before anything runs; `up` marks each stack as this roster's, and
+// `down --prune` touches no stack without that mark.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -22,10 +23,12 @@ import {
     stackMarker,
     standing,
 } from "./prune";
-import { passphraseGiven, passphraseInEnvironment, PassphraseNotSet, passphraseProblem } from "./passphrase";
+import { PassphraseNotSet } from "./passphrase";
 import { firstErrorLine, hourlyPrice, renderTable, stateFromOutputs, TableRow } from "./report";
 import { declaredConfigKeys, mergedConfig, parseRoster, Person, readPasswords, Roster, RosterError } from "./roster";
 import { RunListener, StackResult, TeamWorkspace } from "./stacks";
+import { SweepOutcome, sweepExitCode, sweepLine } from "../server/idle";
+import { sweepStack } from "../server/sweep";
 
 const projectDir = path.resolve(__dirname, "..", "..");
 
@@ -95,44 +98,13 @@ interface Run {
     team: TeamWorkspace;
 }
 
-/**
- * Refuses (PassphraseNotSet) before any of `stacks` is touched when one keeps its secrets with a
- * passphrase and the environment gives the CLI none. Asks the CLI nothing when it has one.
- */
-async function requirePassphrase(team: TeamWorkspace, stacks: string[]): Promise<void> {
-    const given = passphraseInEnvironment(process.env);
-    let fileProblem: string | undefined;
-    if (given?.kind === "file") {
-        try {
-            // The CLI runs in the project directory, and reads a relative path from there.
-            fs.accessSync(path.resolve(projectDir, given.file), fs.constants.R_OK);
-        } catch (e) {
-            fileProblem = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-        }
-    }
-    if (passphraseGiven(process.env, fileProblem) || stacks.length === 0) {
-        return;
-    }
-    const [backendUrl, secretsProviders] = await Promise.all([
-        team.backendUrl(),
-        Promise.all(stacks.map((stack) => team.secretsProvider(stack))),
-    ]);
-    const problem = passphraseProblem({ env: process.env, fileProblem, backendUrl, secretsProviders });
-    if (problem !== undefined) {
-        throw new PassphraseNotSet(problem);
-    }
-}
-
 async function up({ options, roster, identity, team }: Run): Promise<StackResult[]> {
     const people = selectedPeople(roster, options.only);
     const passwords = readPasswords(people, path.dirname(path.resolve(options.rosterFile)), projectDir, {
         env: process.env,
         readFile: (file) => fs.readFileSync(file, "utf8"),
     });
-    await requirePassphrase(
-        team,
-        people.map((p) => p.stack),
-    );
+    await team.requirePassphrase(people.map((p) => p.stack));
     const outDir = path.resolve(options.outDir ?? "");
     prepareSheetDirectory(outDir);
     const board = new ProgressBoard(people.map((p) => p.stack));
@@ -160,10 +132,7 @@ async function up({ options, roster, identity, team }: Run): Promise<StackResult
 async function status({ options, roster, team }: Run): Promise<StackResult[]> {
     const people = selectedPeople(roster, options.only);
     const existing = await team.stackNames();
-    await requirePassphrase(
-        team,
-        people.map((p) => p.stack).filter((stack) => existing.includes(stack)),
-    );
+    await team.requirePassphrase(people.map((p) => p.stack).filter((stack) => existing.includes(stack)));
     const results = await runBounded(people, options.concurrency, async ({ stack }): Promise<StackResult> => {
         if (!existing.includes(stack)) {
             return { stack, state: "not deployed", outputs: {} };
@@ -184,7 +153,7 @@ async function down(run: Run): Promise<StackResult[]> {
     const targets = people.map((p) => p.stack).filter((stack) => existing.includes(stack));
     // What --prune would destroy is read from the stacks' files alone, so it can be checked with the rest.
     const plan = options.prune ? await unlisted(run, existing) : undefined;
-    await requirePassphrase(team, [...targets, ...(plan?.prune ?? [])]);
+    await team.requirePassphrase([...targets, ...(plan?.prune ?? [])]);
     if (plan !== undefined) {
         targets.push(...(await confirmedPrune(run, plan, targets.length)));
     }
@@ -197,6 +166,29 @@ async function down(run: Run): Promise<StackResult[]> {
         .filter((p) => !existing.includes(p.stack))
         .map((p) => ({ stack: p.stack, state: "not deployed", outputs: {} }));
     return [...destroyed, ...absent];
+}
+
+/**
+ * Sweeps each person's stack, several at once, and prints one line per person in the roster's
+ * order on stdout (the pauses' progress is on stderr); no table: a cron mail reads the lines.
+ */
+async function sweep({ options, roster, team }: Run): Promise<number> {
+    const stacks = selectedPeople(roster, options.only).map((p) => p.stack);
+    const existing = await team.stackNames();
+    await team.requirePassphrase(stacks.filter((stack) => existing.includes(stack)));
+    const settled = await runBounded(stacks, options.concurrency, (stack) =>
+        existing.includes(stack)
+            ? sweepStack(stack, { dryRun: options.dryRun })
+            : Promise.resolve<SweepOutcome>({ action: "not deployed" }),
+    );
+    // sweepStack turns every failure it expects into an outcome; anything else is said all the same.
+    const outcomes = settled.map((result): SweepOutcome =>
+        result.status === "fulfilled"
+            ? result.value
+            : { action: "could not read", reason: result.reason instanceof Error ? result.reason.message : String(result.reason) },
+    );
+    outcomes.forEach((outcome, i) => console.log(sweepLine(stacks[i], outcome)));
+    return sweepExitCode(outcomes);
 }
 
 /** The project's stacks (given, or listed now) that the roster does not list, split by whether this roster made them. */
@@ -254,6 +246,9 @@ async function main(argv: string[]): Promise<number> {
         identity: rosterIdentity(os.hostname(), fs.realpathSync(options.rosterFile)),
         team: await TeamWorkspace.open(projectDir),
     };
+    if (options.command === "sweep") {
+        return sweep(run);
+    }
     const started = Date.now();
     const results = await { up, status, down }[options.command](run);
     console.log(`\n${renderTable(results.map(row))}`);

@@ -1,8 +1,11 @@
 // One person's stack through the Automation API: its config brought to the roster's, then `up`,
 // `destroy` or its outputs. Every operation runs the Pulumi CLI on this project's directory.
 import { spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
 import { EngineEvent, LocalWorkspace, OutputMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { namespace } from "../../config/config";
+import { passphraseGiven, passphraseInEnvironment, PassphraseNotSet, passphraseProblem } from "./passphrase";
 import { markerKey, staleConfigKeys } from "./prune";
 import { firstErrorLine, PersonState, progressText, stateFromChanges } from "./report";
 import { RosterValue } from "./roster";
@@ -97,6 +100,34 @@ export class TeamWorkspace {
             return (await this.workspace.stackSettings(stackName)).secretsProvider;
         } catch {
             return undefined;
+        }
+    }
+
+    /**
+     * Refuses (PassphraseNotSet) before any of `stacks` is touched when one keeps its secrets with a
+     * passphrase and the environment gives the CLI none. Asks the CLI nothing when it has one.
+     */
+    async requirePassphrase(stacks: string[]): Promise<void> {
+        const given = passphraseInEnvironment(process.env);
+        let fileProblem: string | undefined;
+        if (given?.kind === "file") {
+            try {
+                // The CLI runs in the project directory, and reads a relative path from there.
+                fs.accessSync(path.resolve(this.projectDir, given.file), fs.constants.R_OK);
+            } catch (e) {
+                fileProblem = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+            }
+        }
+        if (passphraseGiven(process.env, fileProblem) || stacks.length === 0) {
+            return;
+        }
+        const [backendUrl, secretsProviders] = await Promise.all([
+            this.backendUrl(),
+            Promise.all(stacks.map((stack) => this.secretsProvider(stack))),
+        ]);
+        const problem = passphraseProblem({ env: process.env, fileProblem, backendUrl, secretsProviders });
+        if (problem !== undefined) {
+            throw new PassphraseNotSet(problem);
         }
     }
 

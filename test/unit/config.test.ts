@@ -53,6 +53,7 @@ test("an empty config gives the documented defaults", () => {
         maxLoginFailures: 5,
         banMinutes: 60,
         paused: false,
+        autoPauseMinutes: 0,
         reservedIp: false,
         domain: undefined,
         acmeEmail: undefined,
@@ -191,6 +192,22 @@ test("other keys: volume size, booleans, versions, packages and the requirements
         /paused = true: needs a data volume: with dataVolumeGb 0 the notebooks live on the droplet's disk/,
     );
     rejects({ paused: "yes" }, /paused = "yes": must be true or false/);
+    // autoPauseMinutes: read by the sweep alone, checked here as every key is.
+    for (const [raw, minutes] of [
+        ["0", 0],
+        ["1", 1],
+        ["10080", 10080],
+    ] as const) {
+        assert.equal(read(source({ autoPauseMinutes: raw })).autoPauseMinutes, minutes);
+    }
+    rejects({ autoPauseMinutes: "10081" }, /autoPauseMinutes = 10081: must be 0 \(never pause\) or a number of minutes from 1 to 10080/);
+    rejects({ autoPauseMinutes: "-1" }, /autoPauseMinutes = -1: must be 0 \(never pause\)/);
+    rejects({ autoPauseMinutes: "1h" }, /autoPauseMinutes = "1h": must be a whole number: must be 0 \(never pause\)/);
+    rejects(
+        { autoPauseMinutes: "60", dataVolumeGb: "0" },
+        /autoPauseMinutes = 60: needs a data volume: with dataVolumeGb 0 the notebooks live on the droplet's disk, which pausing deletes/,
+    );
+    assert.equal(read(source({ autoPauseMinutes: "0", dataVolumeGb: "0" })).autoPauseMinutes, 0);
     rejects({ paused: "1" }, /paused = "1": must be true or false/);
     rejects({ reservedIp: "yes" }, /reservedIp = "yes": must be true or false/);
     assert.equal(read(source({ reservedIp: "true" })).reservedIp, true);

@@ -317,6 +317,13 @@ test("a new password changes the configure step's payload and nothing else", asy
     assert.deepEqual(changed, ["setup-configure"]);
 });
 
+test("autoPauseMinutes, read by the sweep alone, changes no resource: not the droplet, not its setup", async () => {
+    const base = await runProgram({ password });
+    const sweeping = await runProgram({ password, autoPauseMinutes: "60" });
+    assert.deepEqual(sweeping.resources, base.resources);
+    assert.deepEqual(sweeping.outputs, base.outputs);
+});
+
 test("a new port or JupyterLab version leaves the droplet's inputs unchanged", async () => {
     const base = await runProgram({ password });
     const changed = await runProgram({ password, jupyterPort: "8443", jupyterlabVersion: "4.5.0", pythonPackages: '["pandas"]' });
@@ -392,6 +399,8 @@ describe("bad config stops the program before any resource is registered", () =>
         [{ paused: "yes" }, /paused = "yes": must be true or false/],
         [{ reservedIp: "maybe" }, /reservedIp = "maybe": must be true or false/],
         [{ paused: "true", dataVolumeGb: "0" }, /paused = true: needs a data volume/],
+        [{ autoPauseMinutes: "10081" }, /autoPauseMinutes = 10081: must be 0 \(never pause\) or a number of minutes from 1 to 10080/],
+        [{ autoPauseMinutes: "30", dataVolumeGb: "0" }, /autoPauseMinutes = 30: needs a data volume/],
         [{ requirementsFile: "no-such-requirements.txt" }, /requirementsFile = "no-such-requirements.txt": .* does not exist/],
         // One entry must never become two lines of requirements.txt, the second read by pip as an option.
         [{ pythonPackages: JSON.stringify(["numpy>=\n--pre"]) }, /pythonPackages = .*: must not contain control characters .*U\+000A/],

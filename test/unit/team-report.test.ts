@@ -224,6 +224,7 @@ describe("the command line", () => {
             only: undefined,
             prune: false,
             yes: false,
+            dryRun: false,
         });
         assert.deepEqual(parseCommandLine(["status", "team.yaml"]), {
             command: "status",
@@ -233,14 +234,26 @@ describe("the command line", () => {
             only: undefined,
             prune: false,
             yes: false,
+            dryRun: false,
         });
         assert.deepEqual(parseCommandLine(["down", "team.yaml", "--only", "alice"]).only, "alice");
         assert.equal(parseCommandLine(["down", "team.yaml", "--prune"]).prune, true);
+        assert.deepEqual(parseCommandLine(["sweep", "team.yaml", "--dry-run", "--only", "bob", "--concurrency", "2"]), {
+            command: "sweep",
+            rosterFile: "team.yaml",
+            concurrency: 2,
+            outDir: undefined,
+            only: "bob",
+            prune: false,
+            yes: false,
+            dryRun: true,
+        });
+        assert.equal(parseCommandLine(["sweep", "team.yaml"]).dryRun, false);
     });
 
     test("mistakes are refused with the reason and the usage", () => {
         for (const [argv, reason] of [
-            [["deploy", "team.yaml"], /unknown command "deploy"/],
+            [["deploy", "team.yaml"], /unknown command "deploy": up, status, down or sweep/],
             [["up", "--out", "x"], /up takes one roster file/],
             [["up", "team.yaml"], /up needs --out DIR/],
             [["up", "team.yaml", "--out", "x", "--concurrency", "0"], /--concurrency 0: must be a whole number, 1 or more/],
@@ -248,6 +261,11 @@ describe("the command line", () => {
             [["status", "team.yaml", "--out", "x"], /--out goes with up only/],
             [["down", "team.yaml", "--prune", "--only", "alice"], /--prune and --only/],
             [["down", "team.yaml", "--force"], /Unknown option '--force'/],
+            [["sweep"], /sweep takes one roster file/],
+            [["sweep", "team.yaml", "--out", "x"], /--out goes with up only/],
+            [["sweep", "team.yaml", "--prune"], /--prune goes with down only/],
+            [["up", "team.yaml", "--out", "x", "--dry-run"], /--dry-run goes with sweep only/],
+            [["sweep", "team.yaml", "--dry-run=yes"], /--dry-run/],
         ] as const) {
             assert.throws(
                 () => parseCommandLine([...argv]),
