@@ -64,15 +64,23 @@ let acme: AcmeServer;
  * one: every change to the program is checked to upgrade a running server without replacing its
  * droplet or volume. Move it forward to the commit of each version that lands.
  */
-const upgradeBaseline = "e3ff637dd6a95875d723bde8b951c7568bd0184a";
+const upgradeBaseline = "7454c865be2dbe4bd5494170d2b6d78f14bd3460";
 let baselineCli: PulumiCli;
 
 const alice = { stack: "alice", password: "alice's first password", newPassword: "alice's second password!", loginLimit: 3 };
-const bob = { stack: "bob", password: "bob's password, long enough", keyFile: path.join(work, "bob_ed25519"), runningAddress: "" };
+const bob = {
+    stack: "bob",
+    password: "bob's password, long enough",
+    keyFile: path.join(work, "bob_ed25519"),
+    runningAddress: "",
+    hostKey: "",
+};
 // Every 13th API request answered 429 (Retry-After 1 s), every 17th 503: the provider must retry.
 const faults = { tooManyRequestsEvery: 13, unavailableEvery: 17, retryAfterSeconds: 1 };
 
 type Outputs = Record<string, string | number | undefined>;
+/** alice's kernel left running a long cell by the culling test, for the idle sweep to find busy. */
+let aliceBusyKernel = "";
 /** What the planting test saw before the password change. */
 const planted = { before: "" };
 const outs: Record<string, Outputs> = {};
@@ -186,13 +194,19 @@ function connectScript(stack: string, env: NodeJS.ProcessEnv = {}): string {
 }
 
 /** `ssh <alias> id -un` through the entry connect.sh wrote. */
-function sshThroughConfig(alias: string, env: NodeJS.ProcessEnv = {}): { status: number | null; stderr: string; stdout: string } {
+function sshThroughConfig(
+    alias: string,
+    env: NodeJS.ProcessEnv = {},
+    hostName?: string,
+): { status: number | null; stderr: string; stdout: string } {
     // ssh expands "~" from the passwd entry, not $HOME: point the entry's paths at the test's home.
     const home = String(cli.environment.HOME);
     const config = fs.readFileSync(path.join(home, ".ssh", "config"), "utf8").replaceAll("~/", `${home}/`);
     const configFile = path.join(work, "ssh_config");
     fs.writeFileSync(configFile, config);
-    return spawnSync("ssh", ["-F", configFile, "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", alias, "id -un"], {
+    // A name only the ACME server's DNS knows: the entry's HostName, overridden by an address.
+    const override = hostName === undefined ? [] : ["-o", `HostName=${hostName}`];
+    return spawnSync("ssh", ["-F", configFile, ...override, "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", alias, "id -un"], {
         encoding: "utf8",
         env: { ...process.env, SSH_AUTH_SOCK: "", ...env },
     });
@@ -312,6 +326,29 @@ async function plannedChanges(stack: string): Promise<Record<string, string>> {
     return Object.fromEntries(
         steps.filter((s) => s.op !== "same" && !s.urn.includes("pulumi:pulumi:Stack")).map((s) => [urnName(s.urn), s.op]),
     );
+}
+
+/** What a setup step printed in its last run: its Command resource's stdout, from the stack's state. */
+async function stepStdout(stack: string, role: string): Promise<string> {
+    const exported = JSON.parse((await cli.ok(["stack", "export", `--stack=${stack}`])).stdout) as {
+        deployment: { resources: { urn: string; outputs?: { stdout?: unknown } }[] };
+    };
+    const step = exported.deployment.resources.find((r) => r.urn.endsWith(`::setup-${role}`));
+    assert.ok(step !== undefined, `${stack} has a setup-${role} step`);
+    return typeof step.outputs?.stdout === "string" ? step.outputs.stdout : "";
+}
+
+/** The volume's cache as root sees it, and what the jupyter user (any notebook code) can do to it. */
+function volumeCache(stack: string): { entries: string[]; mode: string; immutable: boolean; userCanMove: boolean } {
+    const top = `${serverLayout.notebookDir}/.jupyterlab-droplet`;
+    const [mode, attributes] = rootShell(stack, `stat -c '%U %a' ${top} && lsattr -d ${top} | cut -d ' ' -f 1`).trim().split("\n");
+    const moved = sshAsRoot(stack, `runuser -u ${serverLayout.user} -- mv ${top} ${serverLayout.notebookDir}/moved`);
+    return {
+        entries: rootShell(stack, `ls ${top}/cache`).trim().split("\n"),
+        mode,
+        immutable: attributes.includes("i"),
+        userCanMove: moved.status === 0,
+    };
 }
 
 function startAgent(): { socket: string; pid: number } {
@@ -638,6 +675,22 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             assert.equal(rootShell(alice.stack, `stat -c %U ${serverLayout.notebookDir}/kept.ipynb`).trim(), "jupyter");
         });
 
+        test("what her droplet installed is kept on her volume for the next one, where notebook code cannot reach it", () => {
+            const cache = volumeCache(alice.stack);
+            assert.deepEqual(
+                { mode: cache.mode, immutable: cache.immutable, userCanMove: cache.userCanMove },
+                { mode: "root 700", immutable: true, userCanMove: false },
+            );
+            for (const kind of [
+                /^jupyterlab-4\.6\.6-r1-[0-9a-f]{12}\.tar$/,
+                /^kernel-[0-9a-f]{16}-r1-[0-9a-f]{12}\.tar$/,
+                /^ssh-host-keys-[0-9a-f]{12}\.tar$/,
+            ]) {
+                assert.equal(cache.entries.filter((e) => kind.test(e)).length, 1, `one ${String(kind)}: ${cache.entries.join(", ")}`);
+            }
+            report.volumeCache = { alice: rootShell(alice.stack, `du -sh ${serverLayout.notebookDir}/.jupyterlab-droplet/cache/*`) };
+        });
+
         test("connect.sh: key 0600, per-stack known_hosts, one config entry; ssh then works, as jupyter", () => {
             assert.match(connectScript(alice.stack), /ready: ssh jupyterlab-alice/);
             connectScript(alice.stack);
@@ -962,7 +1015,8 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
                 ["busy"],
                 "the kernel running a cell is kept",
             );
-            await client.api("DELETE", `/api/kernels/${busy}`);
+            // Still running its cell when the idle sweep looks at her server (bob's pause, below).
+            aliceBusyKernel = busy;
         });
     });
 
@@ -998,8 +1052,9 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         });
     });
 
-    test("bob pauses: the droplet, firewall, certificate and setup go; the volume, key and password stay; the outputs say what it costs now", async () => {
+    test("the idle sweep pauses bob's idle server and keeps alice's, busy with a long cell; a second sweep changes nothing; his droplet, firewall, certificate and setup go; the volume, key and password stay; the outputs say what it costs now", async () => {
         bob.runningAddress = String(outs[bob.stack].ipAddress);
+        bob.hostKey = String(outs[bob.stack].sshHostKey);
         await setConfig(bob.stack, { paused: "true" });
         const changes = await plannedChanges(bob.stack);
         for (const gone of [
@@ -1016,11 +1071,47 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         for (const kept of ["data-volume", "ssh-do", "password-salt"]) {
             assert.equal(changes[kept], undefined, `${kept} stays: ${JSON.stringify(changes)}`);
         }
-        // The everyday verb: sets what the preview above was planned with, and runs `up`.
-        const paused = await serverVerb(bob.stack, ["pause"]);
-        seconds["pause (bob), npm run server -- pause"] = paused.seconds;
-        assert.equal(paused.code, 0, paused.stderr);
-        assert.match(paused.stdout, /jupyterlab-bob: paused: no droplet; the 1 GB volume costs \$0\.00015\/hour, up to \$0\.10\/month/);
+        // The sweep pauses by this very change (and `up`), when it finds the server idle.
+        await setConfig(bob.stack, { paused: "false" });
+        for (const stack of [alice.stack, bob.stack]) {
+            await setConfig(stack, { autoPauseMinutes: "1" });
+        }
+        // Until his server has been idle a minute by Jupyter's own record (the tests above used it).
+        const waited = Date.now();
+        let dryRun = await serverVerb(bob.stack, ["sweep", "--dry-run"]);
+        while (!/would pause/.test(dryRun.stdout) && Date.now() - waited < 240_000) {
+            assert.equal(dryRun.code, 0, dryRun.stdout + dryRun.stderr);
+            await new Promise((r) => setTimeout(r, 15_000));
+            dryRun = await serverVerb(bob.stack, ["sweep", "--dry-run"]);
+        }
+        seconds["idle sweep: bob found idle after"] = (Date.now() - waited) / 1000;
+        assert.match(dryRun.stdout, /^bob: idle [1-9]\d* min \(limit 1\): would pause \(dry run\)/m, dryRun.stdout + dryRun.stderr);
+        assert.ok(
+            standin.state.droplets().some((d) => d.name === "jupyterlab-bob"),
+            "a dry run pauses nothing",
+        );
+        const busy = await serverVerb(alice.stack, ["sweep"]);
+        assert.equal(busy.code, 0, busy.stdout + busy.stderr);
+        assert.match(busy.stdout, /^alice: idle \d+ min \(limit 1\): kept: busy kernel$/m, busy.stdout);
+        const paused = await serverVerb(bob.stack, ["sweep"]);
+        seconds["idle sweep pauses bob, npm run server -- sweep"] = paused.seconds;
+        report.sweep = { dryRun: dryRun.stdout.trim(), alice: busy.stdout.trim(), bob: paused.stdout.trim() };
+        assert.equal(paused.code, 0, paused.stdout + paused.stderr);
+        assert.match(paused.stdout, /^bob: idle [1-9]\d* min \(limit 1\): paused, saving \$0\.01786\/hour$/m, paused.stdout);
+        assert.match(
+            paused.stdout + paused.stderr,
+            /jupyterlab-bob: paused: no droplet; the 1 GB volume costs \$0\.00015\/hour, up to \$0\.10\/month/,
+        );
+        // Again, with nothing changed: nothing is written at DigitalOcean.
+        const writes = () => standin.state.requests().filter((r) => r.method !== "GET").length;
+        const writesBefore = writes();
+        const again = [await serverVerb(bob.stack, ["sweep"]), await serverVerb(alice.stack, ["sweep"])];
+        report.sweepAgain = again.map((r) => r.stdout.trim());
+        assert.match(again[0].stdout, /^bob: paused already$/m);
+        assert.match(again[1].stdout, /^alice: idle \d+ min \(limit 1\): kept: busy kernel$/m);
+        assert.equal(writes(), writesBefore, "a second sweep changes nothing");
+        const aliceClient = await loggedIn(outs[alice.stack], alice.newPassword);
+        await aliceClient.api("DELETE", `/api/kernels/${aliceBusyKernel}`);
         assert.deepEqual(
             standin.state.droplets().map((d) => d.name),
             ["jupyterlab-alice"],
@@ -1067,7 +1158,8 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         const volumes = Object.fromEntries(standin.state.volumes().map((v) => [v.name, v.id]));
         const before = { alice: outs[alice.stack] };
         await setConfig(alice.stack, { image: "ubuntu-24-04-x64" });
-        await setConfig(bob.stack, { paused: "false" });
+        // A package list changed while paused: his kernel environment is built anew, not restored.
+        await setConfig(bob.stack, { paused: "false", "pythonPackages[0]": "six==1.17.0" });
         const aliceChanges = await plannedChanges(alice.stack);
         assert.equal(aliceChanges["server-droplet"], "replace", JSON.stringify(aliceChanges));
         const bobChanges = await plannedChanges(bob.stack);
@@ -1110,15 +1202,32 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         const bobClient = await loggedIn(bobOut, bob.password);
         assert.equal((await bobClient.request("GET", "/api/contents/bobs.ipynb")).status, 200);
         await cli.ok(["preview", "--expect-no-changes", `--stack=${alice.stack}`]);
+
+        // What the new droplets installed, and what they took from the volumes.
+        const steps: Record<string, Record<string, string>> = {};
+        for (const stack of [alice.stack, bob.stack]) {
+            steps[stack] = {};
+            for (const role of ["host-keys", "jupyterlab", "kernel"]) {
+                steps[stack][role] = await stepStdout(stack, role);
+            }
+        }
+        report.restoredFromVolume = steps;
+        assert.match(steps[alice.stack].jupyterlab, /JupyterLab 4\.6\.6 restored from the volume/);
+        assert.match(steps[alice.stack].kernel, /the kernel environment was restored from the volume/);
+        assert.match(steps[alice.stack]["host-keys"], /the SSH host keys of the last droplet were restored from the volume/);
+        assert.match(steps[bob.stack].jupyterlab, /JupyterLab 4\.6\.6 restored from the volume/);
+        assert.doesNotMatch(steps[bob.stack].kernel, /restored/, "a changed package list builds a new kernel environment");
+        assert.match(steps[bob.stack].kernel, /kept on the volume for the next droplet: kernel-/);
+        const six = await runCell(bobClient, baseUrl(bobOut), String(bobOut.certificatePem), "import six; print(six.__version__)");
+        assert.equal(six.stdout.trim(), "1.17.0", six.error);
+        assert.equal(aliceOut.sshHostKey, before.alice.sshHostKey, "her new droplet answers with the host key she trusts");
+        assert.equal(bobOut.sshHostKey, bob.hostKey, "and his, at his new address");
     });
 
-    test("same address, new host key: the stale key is refused until connect.sh runs again", () => {
-        const stale = sshThroughConfig("jupyterlab-alice");
-        assert.notEqual(stale.status, 0);
-        assert.match(stale.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
-        connectScript(alice.stack);
-        const fresh = sshThroughConfig("jupyterlab-alice");
-        assert.equal(fresh.status, 0, fresh.stderr);
+    test("same address, same host key: ssh through connect.sh's entry works at once, without running it again", () => {
+        const kept = sshThroughConfig("jupyterlab-alice");
+        assert.equal(kept.status, 0, kept.stderr);
+        assert.equal(kept.stdout.trim(), "jupyter");
     });
 
     test("new address: the old entry reaches nothing; connect.sh points it at the new droplet", () => {
@@ -1391,7 +1500,16 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             await cli.ok(["preview", "--expect-no-changes", `--stack=${alice.stack}`]);
         });
 
+        /** Orders the ACME server has taken: Pebble logs each request to its new-order URL. */
+        function acmeOrders(): number {
+            return fs
+                .readFileSync(acme.pebbleLogFile, "utf8")
+                .split("\n")
+                .filter((line) => line.includes("POST /order-plz")).length;
+        }
+
         test("a forced renewal (certbot renew, as its timer runs it): JupyterLab serves the new certificate, trusted, with no action by her", async () => {
+            const ordersBefore = acmeOrders();
             const before = await servedCertificate();
             assert.ok(before.authorized, before.error);
             plantAsJupyter(alice.stack);
@@ -1406,12 +1524,44 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             seconds["forced renewal to new certificate served"] = (Date.now() - started) / 1000;
             report.renewal = { before: before.serial, after: after.serial };
             assert.notEqual(after.serial, before.serial, "a new certificate (new serial) is served");
+            assert.equal(acmeOrders(), ordersBefore + 1, "one order at the ACME server (what the resume below counts)");
             assert.ok(after.authorized, after.error);
             assert.equal(rootFilesSnapshot(alice.stack), rootFiles, "the renewal changed none of root's files the jupyter user pointed at");
             assert.equal(sshAsRoot(alice.stack, "test -e /home/jupyter/planted-code-ran").status, 1, "the restart ran no planted code");
             unplantAsJupyter(alice.stack);
             const client = new JupyterClient(`https://${domain}`, fs.readFileSync(pebbleRootFile, "utf8"), 30_000, address);
             assert.equal((await client.login(String(outs[alice.stack].password))).status, 302, "she logs in as before");
+        });
+
+        test("she pauses and resumes: the new droplet serves the same certificate (no new order) and host key, and restored what it installs", async () => {
+            const served = await servedCertificate();
+            const orders = acmeOrders();
+            const hostKey = outs[alice.stack].sshHostKey;
+            const paused = await serverVerb(alice.stack, ["pause"]);
+            seconds["pause (alice), npm run server -- pause"] = paused.seconds;
+            assert.equal(paused.code, 0, paused.stderr);
+            assert.deepEqual(standin.state.droplets(), [], "no droplet while she is paused");
+            const resumed = await serverVerb(alice.stack, ["resume"]);
+            seconds["resume (alice, own domain), npm run server -- resume"] = resumed.seconds;
+            assert.equal(resumed.code, 0, resumed.stderr);
+            const out = await outputs(alice.stack);
+            const again = await servedCertificate();
+            assert.equal(again.serial, served.serial, "the same certificate");
+            assert.ok(again.authorized, again.error);
+            assert.equal(acmeOrders(), orders, "the ACME server saw no new order");
+            const certificateStep = await stepStdout(alice.stack, "certificate");
+            report.resumedCertificateStep = certificateStep;
+            assert.match(certificateStep, /certbot's account and certificate restored from the volume/);
+            assert.match(certificateStep, /Certificate not yet due/);
+            for (const role of ["jupyterlab", "kernel"]) {
+                assert.match(await stepStdout(alice.stack, role), /restored from the volume/, role);
+            }
+            assert.equal(out.sshHostKey, hostKey, "the same host key");
+            const ssh = sshThroughConfig("jupyterlab-alice", {}, address);
+            assert.equal(ssh.status, 0, `ssh through connect.sh's entry, not run again: ${ssh.stderr}`);
+            const client = new JupyterClient(`https://${domain}`, fs.readFileSync(pebbleRootFile, "utf8"), 30_000, address);
+            assert.equal((await client.login(String(out.password))).status, 302);
+            assert.equal((await client.request("GET", "/api/contents/kept.ipynb")).status, 200, "her notebook is there");
         });
     });
 
