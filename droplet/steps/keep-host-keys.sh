@@ -20,13 +20,22 @@ if [ -n "$kept" ] && restore_from_volume_cache "$kept" "${staging}/keys"; then
     echo "the SSH host keys are the ones kept on the volume"
     exit 0
   fi
+  install -d -m 0700 "${staging}/own"
+  cp -p /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub "${staging}/own/"
   for key in "${staging}"/keys/ssh_host_*_key; do
     install -o root -g root -m 0600 "$key" "/etc/ssh/$(basename "$key")"
     install -o root -g root -m 0644 "${key}.pub" "/etc/ssh/$(basename "$key").pub"
   done
-  # sshd reads its host keys when it starts; a reload re-executes it (sessions stay). Ubuntu's
-  # socket-activated ssh.service is running by now: this very connection started it.
-  systemctl try-reload-or-restart ssh.service
+  # Keys sshd would refuse would lock everyone out at its next start: keep this droplet's then.
+  if ! refusal=$(sshd -t 2>&1); then
+    cp -p "${staging}"/own/ssh_host_* /etc/ssh/
+    echo "warning: sshd refuses the host keys kept on the volume (${refusal}): this droplet keeps its own" >&2
+    exit 0
+  fi
+  # sshd reads its host keys when it starts. A restart, not a reload: a reload re-executes sshd,
+  # which loses the listening socket systemd hands a socket-activated ssh.service (Ubuntu's) and
+  # exits. The sessions stay (KillMode=process), this one included.
+  systemctl try-restart ssh.service
   echo "the SSH host keys of the last droplet were restored from the volume"
   exit 0
 fi

@@ -96,6 +96,9 @@ async function main(work: string): Promise<void> {
                 volumes: [volume],
                 workDir: path.join(work, round.startsWith("first") ? "one" : "two"),
                 imageDir,
+                // The second as Ubuntu 24.04 starts ssh (socket-activated), as a replacement by an
+                // image change may: the restored host keys must reach its sshd too.
+                sshActivation: round.startsWith("first") ? "service" : "socket",
             });
             await droplet.waitForSsh(keyFile, 900_000);
             const booted = (Date.now() - started) / 1000;
