@@ -24,6 +24,33 @@ export interface RunningJupyter {
 }
 
 /**
+ * The program's rendered config for a test server on 127.0.0.1:`port`, with its paths in `dir`: a
+ * certificate for 127.0.0.1 made the way the recipe made it (dir/tls.crt, dir/tls.key), and the
+ * notebooks in dir/notebooks (the caller makes it).
+ */
+export async function testServerConfig(dir: string, password: string, port: number): Promise<Record<string, Record<string, unknown>>> {
+    const certFile = path.join(dir, "tls.crt");
+    const keyFile = path.join(dir, "tls.key");
+    makeSelfSignedPair({ keyFile, certFile, commonName: "jupyterlab-test", ipAddress: "127.0.0.1" });
+    const config = JSON.parse(
+        renderJupyterConfig({
+            hashedPassword: await hashJupyterPassword(password, Buffer.from("0123456789abcdef")),
+            port,
+            idleKernelMinutes: defaults.idleKernelMinutes,
+        }),
+    ) as Record<string, Record<string, unknown>>;
+    // Tests run as root here and in CI; on the droplet the server runs as the jupyter user.
+    Object.assign(config.ServerApp, {
+        ip: "127.0.0.1",
+        certfile: certFile,
+        keyfile: keyFile,
+        root_dir: path.join(dir, "notebooks"),
+        allow_root: process.getuid?.() === 0,
+    });
+    return config;
+}
+
+/**
  * Starts JupyterLab on 127.0.0.1 with files under `dir`, serving a certificate for 127.0.0.1 made
  * the way the recipe made it, and resolves once it answers.
  */
@@ -31,26 +58,9 @@ export async function startJupyter(dir: string, password: string): Promise<Runni
     requireCommand("openssl", "install Debian's openssl package");
     const venv = ensureJupyterVenv();
     const certFile = path.join(dir, "tls.crt");
-    const keyFile = path.join(dir, "tls.key");
-    makeSelfSignedPair({ keyFile, certFile, commonName: "jupyterlab-test", ipAddress: "127.0.0.1" });
     const port = await freePort();
-    const config = JSON.parse(
-        renderJupyterConfig({
-            hashedPassword: await hashJupyterPassword(password, Buffer.from("0123456789abcdef")),
-            port,
-            idleKernelMinutes: defaults.idleKernelMinutes,
-        }),
-    );
-    const rootDir = path.join(dir, "notebooks");
-    fs.mkdirSync(rootDir);
-    // Tests run as root here and in CI; on the droplet the server runs as the jupyter user.
-    Object.assign(config.ServerApp, {
-        ip: "127.0.0.1",
-        certfile: certFile,
-        keyfile: keyFile,
-        root_dir: rootDir,
-        allow_root: process.getuid?.() === 0,
-    });
+    fs.mkdirSync(path.join(dir, "notebooks"));
+    const config = await testServerConfig(dir, password, port);
     const configDir = path.join(dir, "config");
     fs.mkdirSync(configDir);
     fs.writeFileSync(path.join(configDir, "jupyter_server_config.json"), JSON.stringify(config));

@@ -6,14 +6,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, test } from "node:test";
-import { defaults } from "../../config/config";
-import { renderJupyterConfig } from "../../droplet/jupyter-config";
-import { hashJupyterPassword } from "../../droplet/password-hash";
 import { serverLayout } from "../../droplet/server-layout";
 import { freePort } from "../support/free-port";
 import { JupyterClient } from "../support/jupyter-client";
 import { ensureJupyterVenv, requireCommand } from "../support/jupyter-venv";
-import { makeSelfSignedPair } from "../support/certificate";
+import { testServerConfig } from "../support/jupyter-server";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jld-config-dir-"));
 
@@ -36,27 +33,8 @@ async function startReadOnly(
     fs.mkdirSync(path.join(dir, ".ipython"), { recursive: true }); // what a kernel's first run leaves
     fs.mkdirSync(path.join(dir, "notebooks"));
     fs.mkdirSync(configDir);
-    makeSelfSignedPair({
-        keyFile: path.join(dir, "tls.key"),
-        certFile: path.join(dir, "tls.crt"),
-        commonName: "test",
-        ipAddress: "127.0.0.1",
-    });
     const port = await freePort();
-    const config = JSON.parse(
-        renderJupyterConfig({
-            hashedPassword: await hashJupyterPassword(password, Buffer.from("0123456789abcdef")),
-            port,
-            idleKernelMinutes: defaults.idleKernelMinutes,
-        }),
-    );
-    Object.assign(config.ServerApp, {
-        ip: "127.0.0.1",
-        certfile: path.join(dir, "tls.crt"),
-        keyfile: path.join(dir, "tls.key"),
-        root_dir: path.join(dir, "notebooks"),
-        allow_root: process.getuid?.() === 0,
-    });
+    const config = await testServerConfig(dir, password, port);
     for (const [key, value] of Object.entries(config.LabApp as Record<string, string>)) {
         config.LabApp[key] = value.replace(serverLayout.home, dir);
     }
