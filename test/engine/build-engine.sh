@@ -40,7 +40,7 @@
 set -euo pipefail
 
 # Bump when the build recipe changes in a way that must rebuild every binary.
-RECIPE=2
+RECIPE=3
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -98,6 +98,10 @@ export GOMODCACHE="$engine/gomod"
 export GOCACHE="$engine/gocache"
 export GOFLAGS="-buildvcs=false -mod=mod"
 export CGO_ENABLED=0
+# These binaries drive tests, never a user's cloud: compile time counts, not their speed. Four
+# times the compiler's default heap before each collection, and (go_build) no optimization or
+# inlining: on two cores the cold build takes about 40% less time.
+export GOGC=400
 # Never fetch another Go toolchain: the machine's Go builds all of it.
 export GOTOOLCHAIN=local
 
@@ -229,7 +233,7 @@ go_build() {
   rm -rf "$out.tmp"
   mkdir -p "$out.tmp"
   log "$name: go build $pkg (in ${dir#"$engine"/})"
-  if ! (cd "$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp/$name" "$pkg") >&2; then
+  if ! (cd "$dir" && go build -trimpath -gcflags=all='-N -l' -ldflags "-s -w $ldflags" -o "$out.tmp/$name" "$pkg") >&2; then
     log "$name: step 'go build' failed (sources in $dir)"
     return 1
   fi

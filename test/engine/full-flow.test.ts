@@ -5,7 +5,10 @@
 // provider sent. The setup runs through the real command provider.
 //
 // Droplet boots are the expensive part (about 10 minutes each under emulation), so each one
-// serves many checks, and two stacks' droplets boot side by side (two vCPUs each, on two cores):
+// serves many checks, and two stacks' droplets boot side by side; alice's checks begin as soon as
+// her `up` is done, while bob's upgrade finishes. Run by `npm run test:engine` (run-suite.ts), the
+// quick start's and the team's droplets boot beside alice's checks, and this file waits for them
+// before its replacement and resume boot two droplets again (lanes.ts):
 //   alice: the default image (debian-13-x64), a generated key, a reserved IP; every check of the
 //          server a user meets, login throttling, then an image change that replaces her droplet
 //          behind the same address and certificate.
@@ -47,6 +50,7 @@ import {
     secondsByResource,
     urnName,
 } from "./pulumi-cli";
+import { markLane, waitForLane } from "./lanes";
 import { VmBackend } from "./vm-backend";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "jld-engine-"));
@@ -85,6 +89,8 @@ let aliceKernelAtFirstUp = "";
 let aliceKernelAfterPackages = "";
 /** alice's kernel left running a long cell by the culling test, for the idle sweep to find busy. */
 let aliceBusyKernel = "";
+/** bob's droplet: the previous version's `up`s and this version's upgrade, run while alice's server is checked. */
+let bobChain: Promise<void> = Promise.resolve();
 /** What the planting test saw before the password change. */
 const planted = { before: "" };
 const outs: Record<string, Outputs> = {};
@@ -491,11 +497,9 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         await setConfig(bob.stack, { size: "s-1vcpu-2gb" });
     });
 
-    test("alice's `up` and bob's (the previous version's: Ctrl-C during the JupyterLab install, `up` again; then this version's upgrade) run side by side", async () => {
-        const aliceUp = up(alice.stack, "first up (alice), to login working").then((result) => {
-            firstUpOutput = result.stdout;
-        });
-        const bobUp = (async () => {
+    test("alice's `up`, beside bob's (the previous version's: Ctrl-C during the JupyterLab install, `up` again; then this version's upgrade); her checks start when hers is done", async () => {
+        const aliceUp = up(alice.stack, "first up (alice), to login working");
+        bobChain = (async () => {
             // The previous version makes his droplet, with his stack's config as set above.
             fs.copyFileSync(
                 path.join(projectDir, `Pulumi.${bob.stack}.yaml`),
@@ -532,24 +536,16 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             }
             await cli.ok(["preview", "--expect-no-changes", `--stack=${bob.stack}`], stackOptions(bob.stack));
         })();
-        const results = await Promise.allSettled([aliceUp, bobUp]);
-        for (const r of results) {
-            if (r.status === "rejected") {
-                throw r.reason;
-            }
+        // Awaited by bob's test below; never an unhandled rejection meanwhile.
+        bobChain.catch(() => undefined);
+        try {
+            firstUpOutput = (await aliceUp).stdout;
+        } finally {
+            // The quick start's and the team's droplets may boot now, beside alice's checks (lanes.ts).
+            markLane("full-flow-first-ups-done");
         }
-        assert.deepEqual(dropletCreates(), { "jupyterlab-alice": 1, "jupyterlab-bob": 1 }, "each droplet was created exactly once");
-        assert.deepEqual(
-            standin.state
-                .droplets()
-                .map((d) => d.name)
-                .sort(),
-            ["jupyterlab-alice", "jupyterlab-bob"],
-        );
-        assert.equal(standin.state.volumes().length, 2);
-        assert.equal(standin.state.sshKeys().length, 2);
+        assert.equal(dropletCreates()["jupyterlab-alice"], 1, "her droplet was created once");
         const aliceOut = await outputs(alice.stack);
-        await outputs(bob.stack);
         // alice's address is her reserved IP, assigned to her droplet, which has an address of its own.
         const aliceDroplet = standin.state.droplets().find((d) => d.name === "jupyterlab-alice");
         assert.deepEqual(standin.state.reservedIps(), [{ ip: String(aliceOut.ipAddress), region: "fra1", dropletId: aliceDroplet?.id }]);
@@ -780,6 +776,8 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         });
 
         test("a change that would delete or replace her volume stops `up` and `preview`, naming it, and nothing is written", async () => {
+            // It counts every write at the stand-in: bob's `up`s must be done.
+            await bobChain.catch(() => undefined);
             const volume = standin.state.volumes().find((v) => v.name === "jupyterlab-alice-notebooks");
             assert.ok(volume !== undefined);
             for (const [change, message] of [
@@ -820,9 +818,10 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             planted.before = rootFilesSnapshot(alice.stack);
         });
 
-        test("a new password changes only the configure step; only it logs in; old cookies stop working", async () => {
+        test("a new password (and idleKernelMinutes 1, for the culling check below) changes only the configure step; only it logs in; old cookies stop working", async () => {
             const oldClient = await loggedIn(outs[alice.stack], alice.password);
-            await setConfig(alice.stack, {}, { password: alice.newPassword });
+            // One `up` for both: each changes the configure step alone.
+            await setConfig(alice.stack, { idleKernelMinutes: "1" }, { password: alice.newPassword });
             assert.deepEqual(await plannedChanges(alice.stack), { "setup-configure": "update" });
             await up(alice.stack, "password change up");
             const out = await outputs(alice.stack);
@@ -993,14 +992,16 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             assert.equal((await client.request("GET", "/api/contents/kept.ipynb")).status, 200);
         });
 
-        test("idleKernelMinutes 1: an idle kernel is culled within two minutes, one running a cell is kept", async () => {
-            await setConfig(alice.stack, { idleKernelMinutes: "1" });
-            assert.deepEqual(await plannedChanges(alice.stack), { "setup-configure": "update" });
-            await up(alice.stack, "idleKernelMinutes up");
+        test("idleKernelMinutes 1 (set with the new password): an idle kernel is culled within two minutes, one running a cell is kept", async () => {
+            // Only the setting leaves the droplet: the file holds the password hash too.
+            assert.equal(
+                rootShell(alice.stack, `grep -o '"cull_idle_timeout": *[0-9]*' ${serverLayout.configFile}`).trim(),
+                '"cull_idle_timeout": 60',
+            );
             const out = outs[alice.stack];
             const client = await loggedIn(out, alice.newPassword);
             const idle = await startKernel(client);
-            const busy = await leaveCellRunning(client, baseUrl(out), String(out.certificatePem), "import time; time.sleep(900)");
+            const busy = await leaveCellRunning(client, baseUrl(out), String(out.certificatePem), "import time; time.sleep(3600)");
             const kernels = async () =>
                 JSON.parse((await client.request("GET", "/api/kernels")).body) as { id: string; execution_state: string }[];
             const started = Date.now();
@@ -1018,6 +1019,21 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             // Still running its cell when the idle sweep looks at her server (bob's pause, below).
             aliceBusyKernel = busy;
         });
+    });
+
+    test("bob's server, made by the previous version (its `up` interrupted, then again), is upgraded by this one: droplet and volume kept; each droplet was created once", async () => {
+        await bobChain;
+        assert.deepEqual(dropletCreates(), { "jupyterlab-alice": 1, "jupyterlab-bob": 1 }, "each droplet was created exactly once");
+        assert.deepEqual(
+            standin.state
+                .droplets()
+                .map((d) => d.name)
+                .sort(),
+            ["jupyterlab-alice", "jupyterlab-bob"],
+        );
+        assert.equal(standin.state.volumes().length, 2);
+        assert.equal(standin.state.sshKeys().length, 2);
+        await outputs(bob.stack);
     });
 
     describe("bob's server: his own key through his agent, Ubuntu's socket-activated ssh", { concurrency: false }, () => {
@@ -1155,6 +1171,12 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
     });
 
     test("alice's image change replaces her droplet while bob resumes, side by side; the notebooks and passwords are the same", async () => {
+        // Two droplets boot again: not beside the quick start's and the team's (lanes.ts).
+        markLane("full-flow-first-ups-done");
+        seconds["waited for the quick start and team suites"] = await waitForLane(
+            "other-lane-done",
+            "alice's replacement and bob's resume boot two droplets; the other lane's must be done",
+        );
         const volumes = Object.fromEntries(standin.state.volumes().map((v) => [v.name, v.id]));
         const before = { alice: outs[alice.stack] };
         await setConfig(alice.stack, { image: "ubuntu-24-04-x64" });
