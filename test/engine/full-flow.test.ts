@@ -595,6 +595,8 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             });
             try {
                 const page = await browser.newPage();
+                // The droplet shares two cores with others (lanes.ts): a page can take longer than 30 s.
+                page.setDefaultTimeout(120_000);
                 await page.goto(String(out.url));
                 await page.fill("input[type=password]", alice.password);
                 await Promise.all([page.waitForURL(/\/lab/), page.click("#login_submit")]);
@@ -1501,6 +1503,8 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             });
             try {
                 const page = await browser.newPage();
+                // The droplet shares two cores with others (lanes.ts): a page can take longer than 30 s.
+                page.setDefaultTimeout(120_000);
                 await page.goto(String(out.url));
                 await page.fill("input[type=password]", String(outs[alice.stack].password));
                 await Promise.all([page.waitForURL(/\/lab/), page.click("#login_submit")]);

@@ -35,7 +35,7 @@ export interface VmBackendOptions {
     dns?: { setA(name: string, address: string): Promise<void>; clearA(name: string): Promise<void> };
     /**
      * How long the `shutdown` action waits for a guest to power off before it fails (the droplet
-     * then stays active, as DigitalOcean's best-effort shutdown leaves it). Defaults to 2 minutes.
+     * then stays active, as DigitalOcean's best-effort shutdown leaves it). Defaults to 5 minutes.
      */
     shutdownTimeoutMs?: number;
     log?: (line: string) => void;
@@ -191,7 +191,8 @@ export class VmBackend implements LocalCloudBackend {
         }
         const started = Date.now();
         if (how.graceful) {
-            await droplet.shutdown(this.options.shutdownTimeoutMs ?? 120_000);
+            // Generous: the guest may share two cores with other droplets (lanes.ts).
+            await droplet.shutdown(this.options.shutdownTimeoutMs ?? 300_000);
         } else {
             await droplet.powerOff();
         }
