@@ -6,9 +6,7 @@
 //
 // Droplet boots are the expensive part (about 10 minutes each under emulation), so each one
 // serves many checks, and two stacks' droplets boot side by side; alice's checks begin as soon as
-// her `up` is done, while bob's upgrade finishes. Run by `npm run test:engine` (run-suite.ts), the
-// quick start's and the team's droplets boot beside alice's checks, and this file waits for them
-// before its replacement and resume boot two droplets again (lanes.ts):
+// her `up` is done, while bob's upgrade finishes:
 //   alice: the default image (debian-13-x64), a generated key, a reserved IP; every check of the
 //          server a user meets, login throttling, then an image change that replaces her droplet
 //          behind the same address and certificate.
@@ -50,7 +48,6 @@ import {
     secondsByResource,
     urnName,
 } from "./pulumi-cli";
-import { markLane, waitForLane } from "./lanes";
 import { VmBackend } from "./vm-backend";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "jld-engine-"));
@@ -538,12 +535,7 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         })();
         // Awaited by bob's test below; never an unhandled rejection meanwhile.
         bobChain.catch(() => undefined);
-        try {
-            firstUpOutput = (await aliceUp).stdout;
-        } finally {
-            // The quick start's and the team's droplets may boot now, beside alice's checks (lanes.ts).
-            markLane("full-flow-first-ups-done");
-        }
+        firstUpOutput = (await aliceUp).stdout;
         assert.equal(dropletCreates()["jupyterlab-alice"], 1, "her droplet was created once");
         const aliceOut = await outputs(alice.stack);
         // alice's address is her reserved IP, assigned to her droplet, which has an address of its own.
@@ -595,7 +587,7 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             });
             try {
                 const page = await browser.newPage();
-                // The droplet shares two cores with others (lanes.ts): a page can take longer than 30 s.
+                // The droplet may share two cores with another: a page can take longer than 30 s.
                 page.setDefaultTimeout(120_000);
                 await page.goto(String(out.url));
                 await page.fill("input[type=password]", alice.password);
@@ -1173,12 +1165,6 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
     });
 
     test("alice's image change replaces her droplet while bob resumes, side by side; the notebooks and passwords are the same", async () => {
-        // Two droplets boot again: not beside the quick start's and the team's (lanes.ts).
-        markLane("full-flow-first-ups-done");
-        seconds["waited for the quick start and team suites"] = await waitForLane(
-            "other-lane-done",
-            "alice's replacement and bob's resume boot two droplets; the other lane's must be done",
-        );
         const volumes = Object.fromEntries(standin.state.volumes().map((v) => [v.name, v.id]));
         const before = { alice: outs[alice.stack] };
         await setConfig(alice.stack, { image: "ubuntu-24-04-x64" });
@@ -1503,7 +1489,7 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             });
             try {
                 const page = await browser.newPage();
-                // The droplet shares two cores with others (lanes.ts): a page can take longer than 30 s.
+                // The droplet may share two cores with another: a page can take longer than 30 s.
                 page.setDefaultTimeout(120_000);
                 await page.goto(String(out.url));
                 await page.fill("input[type=password]", String(outs[alice.stack].password));

@@ -191,7 +191,7 @@ export class VmBackend implements LocalCloudBackend {
         }
         const started = Date.now();
         if (how.graceful) {
-            // Generous: the guest may share two cores with other droplets (lanes.ts).
+            // Generous: the guest may share two cores with another droplet.
             await droplet.shutdown(this.options.shutdownTimeoutMs ?? 300_000);
         } else {
             await droplet.powerOff();
