@@ -437,6 +437,11 @@ async function createZone(name: string): Promise<void> {
 }
 
 /** Droplet creates the stand-in answered with success, per droplet name. */
+/** The names of the stand-in's droplets, volumes or the like, sorted. */
+function sortedNames(items: { name: string }[]): string[] {
+    return items.map((i) => i.name).sort();
+}
+
 function dropletCreates(): Record<string, number> {
     const counts: Record<string, number> = {};
     for (const d of standin.state.createdDroplets()) {
@@ -995,7 +1000,7 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             const out = outs[alice.stack];
             const client = await loggedIn(out, alice.newPassword);
             const idle = await startKernel(client);
-            const busy = await leaveCellRunning(client, baseUrl(out), String(out.certificatePem), "import time; time.sleep(3600)");
+            const busy = await leaveCellRunning(client, baseUrl(out), String(out.certificatePem), "import time; time.sleep(900)");
             const kernels = async () =>
                 JSON.parse((await client.request("GET", "/api/kernels")).body) as { id: string; execution_state: string }[];
             const started = Date.now();
@@ -1018,13 +1023,7 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
     test("bob's server, made by the previous version (its `up` interrupted, then again), is upgraded by this one: droplet and volume kept; each droplet was created once", async () => {
         await bobChain;
         assert.deepEqual(dropletCreates(), { "jupyterlab-alice": 1, "jupyterlab-bob": 1 }, "each droplet was created exactly once");
-        assert.deepEqual(
-            standin.state
-                .droplets()
-                .map((d) => d.name)
-                .sort(),
-            ["jupyterlab-alice", "jupyterlab-bob"],
-        );
+        assert.deepEqual(sortedNames(standin.state.droplets()), ["jupyterlab-alice", "jupyterlab-bob"]);
         assert.equal(standin.state.volumes().length, 2);
         assert.equal(standin.state.sshKeys().length, 2);
         await outputs(bob.stack);
@@ -1295,10 +1294,7 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             ["jupyterlab-alice"],
         );
         assert.deepEqual(
-            standin.state
-                .volumes()
-                .map((v) => v.name)
-                .sort(),
+            sortedNames(standin.state.volumes()),
             ["jupyterlab-alice-notebooks", "jupyterlab-bob-notebooks"],
             "retainData keeps bob's volume",
         );

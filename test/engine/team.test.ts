@@ -159,7 +159,7 @@ before(async () => {
     backend = new VmBackend({
         workDir: path.join(work, "cloud"),
         forwardPorts: [9000],
-        addresses: ["127.0.4.1", "127.0.4.2", "127.0.4.3"],
+        addresses: ["127.0.2.1", "127.0.2.2", "127.0.2.3"],
     });
     await backend.prepare();
     standin = await startDoStandin({ backend });
@@ -277,8 +277,8 @@ describe("a team's servers: the template and the roster", { concurrency: false }
             apiRequestsPerPerson: (standin.state.requests().length - requestsBefore) / 2,
         };
         assert.equal(run.code, 0, run.output);
-        assert.match(tableLine(run.output, "alice"), /^alice +https:\/\/127\.0\.4\.\d:9000\/lab +created +\$\d/);
-        assert.match(tableLine(run.output, "bob"), /^bob +https:\/\/127\.0\.4\.\d:9000\/lab +created +\$\d/);
+        assert.match(tableLine(run.output, "alice"), /^alice +https:\/\/127\.0\.2\.\d:9000\/lab +created +\$\d/);
+        assert.match(tableLine(run.output, "bob"), /^bob +https:\/\/127\.0\.2\.\d:9000\/lab +created +\$\d/);
         assert.deepEqual(standin.state.createdDroplets().sort(), ["jupyterlab-alice", "jupyterlab-bob"]);
         assert.equal(fs.statSync(sheetsDir).mode & 0o777, 0o700);
         const alice = readSheet("alice");
@@ -352,8 +352,8 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         const callsBefore = standin.state.requests().length;
         const run = await team(["status", writeRoster("team")], "status");
         assert.equal(run.code, 0, run.output);
-        assert.match(tableLine(run.output, "alice"), /^alice +https:\/\/127\.0\.4\.\d:9000\/lab +deployed +\$\d/);
-        assert.match(tableLine(run.output, "bob"), /^bob +https:\/\/127\.0\.4\.\d:9000\/lab +deployed +\$\d/);
+        assert.match(tableLine(run.output, "alice"), /^alice +https:\/\/127\.0\.2\.\d:9000\/lab +deployed +\$\d/);
+        assert.match(tableLine(run.output, "bob"), /^bob +https:\/\/127\.0\.2\.\d:9000\/lab +deployed +\$\d/);
         // Dan's stack was made by this roster (its `up` failed after the marker was set); carol's by `pulumi new`.
         assert.match(run.output, /not on the roster, made by it, left as they are \(`down --prune` destroys them\): dan\n/);
         assert.match(run.output, /not made by this roster: left alone: carol \(no marker\)\n/);
