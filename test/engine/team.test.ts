@@ -35,6 +35,8 @@ const sheetsDir = path.join(work, "team-secrets");
 /** Where `pulumi new` makes the template's project, and its stack carol's config file. */
 const newProjectDir = path.join(work, "new-project");
 const bobPassword = "bob's password from the environment";
+// Bob starts paused: his stack holds his volume, key and password, and no droplet. The suite
+// boots one droplet here, not two: both people's stacks still go through one `team up` side by side.
 const teamRoster = `
 defaults:
   region: fra1
@@ -43,6 +45,8 @@ people:
   - stack: alice
   - stack: bob
     passwordFromEnv: BOB_PASSWORD
+    config:
+      paused: true
 `;
 const rosters = {
     team: teamRoster,
@@ -53,8 +57,7 @@ const rosters = {
       size: s-4vcpu-8gb
 `,
     // Bob's entry gets a size with too little memory.
-    withBadEntry: `${teamRoster}    config:
-      size: s-1vcpu-1gb
+    withBadEntry: `${teamRoster}      size: s-1vcpu-1gb
 `,
     // Another admin's roster in the same backend: one person, with no stack yet.
     otherTeam: `
@@ -138,6 +141,13 @@ async function certificatePem(stack: string): Promise<string> {
 async function stackNames(): Promise<string[]> {
     const listed = JSON.parse((await cli.ok(["stack", "ls", "--json"])).stdout) as { name: string }[];
     return listed.map((s) => s.name).sort();
+}
+
+function sortedVolumeNames(): string[] {
+    return standin.state
+        .volumes()
+        .map((v) => v.name)
+        .sort();
 }
 
 /** Calls that change something at DigitalOcean, answered so far. */
@@ -267,19 +277,20 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         assert.ok(!fs.existsSync(sheetsDir), "no secrets directory was made");
     });
 
-    test("`team up` for two people: both servers created side by side; each sheet (0600) logs its person in", async () => {
+    test("`team up` for two people side by side: alice's server created, bob's stack created paused (volume, key, password); each sheet (0600) holds its person's secrets; alice's logs her in", async () => {
         const requestsBefore = standin.state.requests().length;
         const run = await team(["up", writeRoster("team"), "--out", sheetsDir], "team up, two people, new");
         report.twoPersonTeamUp = {
             seconds: run.seconds,
             engineSecondsPerPerson: engineSeconds(run.output),
-            // What each new server costs of DigitalOcean's API rate limit (droplet polling included).
-            apiRequestsPerPerson: (standin.state.requests().length - requestsBefore) / 2,
+            // What a new server and a new paused stack cost of DigitalOcean's API rate limit (droplet polling included).
+            apiRequests: standin.state.requests().length - requestsBefore,
         };
         assert.equal(run.code, 0, run.output);
         assert.match(tableLine(run.output, "alice"), /^alice +https:\/\/127\.0\.2\.\d:9000\/lab +created +\$\d/);
-        assert.match(tableLine(run.output, "bob"), /^bob +https:\/\/127\.0\.2\.\d:9000\/lab +created +\$\d/);
-        assert.deepEqual(standin.state.createdDroplets().sort(), ["jupyterlab-alice", "jupyterlab-bob"]);
+        assert.match(tableLine(run.output, "bob"), /^bob +- +created +\$\d/);
+        assert.deepEqual(standin.state.createdDroplets(), ["jupyterlab-alice"]);
+        assert.deepEqual(sortedVolumeNames(), ["jupyterlab-alice-notebooks", "jupyterlab-bob-notebooks"], "bob's volume waits for him");
         assert.equal(fs.statSync(sheetsDir).mode & 0o777, 0o700);
         const alice = readSheet("alice");
         const bob = readSheet("bob");
@@ -292,15 +303,11 @@ describe("a team's servers: the template and the roster", { concurrency: false }
             );
         }
         assert.equal(bob.password, bobPassword, "bob's password is the one from the roster's source");
+        assert.match(bob.text, /^url: \(none: the server is not up\)$/m, "bob's sheet says his server is not up");
         assert.match(alice.password, /^[A-Za-z0-9]{24}$/, "alice's was generated");
-        for (const [stack, sheet] of [
-            ["alice", alice],
-            ["bob", bob],
-        ] as const) {
-            const client = new JupyterClient(new URL(sheet.url).origin, await certificatePem(stack));
-            assert.equal((await client.login(sheet.password)).status, 302, `${stack} logs in with the password from the sheet`);
-            assert.equal((await client.request("GET", "/api/contents")).status, 200);
-        }
+        const client = new JupyterClient(new URL(alice.url).origin, await certificatePem("alice"));
+        assert.equal((await client.login(alice.password)).status, 302, "alice logs in with the password from the sheet");
+        assert.equal((await client.request("GET", "/api/contents")).status, 200);
         // Secrets: not in the terminal, not on any command line, not in plain text in the stack's config file.
         for (const secret of [
             alice.password,
@@ -321,7 +328,7 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         assert.equal(run.code, 0, run.output);
         assert.match(tableLine(run.output, "alice"), / unchanged /);
         assert.match(tableLine(run.output, "bob"), / unchanged /);
-        assert.equal(standin.state.createdDroplets().length, 2, "no droplet was created");
+        assert.equal(standin.state.createdDroplets().length, 1, "no droplet was created");
     });
 
     test("one person's droplet refused by DigitalOcean: named with its error; the others unchanged; exit code 1", async () => {
@@ -338,7 +345,7 @@ describe("a team's servers: the template and the roster", { concurrency: false }
                 .droplets()
                 .map((d) => d.name)
                 .sort(),
-            ["jupyterlab-alice", "jupyterlab-bob"],
+            ["jupyterlab-alice"],
         );
         assert.ok(!fs.existsSync(path.join(sheetsDir, "dan.txt")), "no sheet for a person without a server");
         assert.match(
@@ -353,7 +360,7 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         const run = await team(["status", writeRoster("team")], "status");
         assert.equal(run.code, 0, run.output);
         assert.match(tableLine(run.output, "alice"), /^alice +https:\/\/127\.0\.2\.\d:9000\/lab +deployed +\$\d/);
-        assert.match(tableLine(run.output, "bob"), /^bob +https:\/\/127\.0\.2\.\d:9000\/lab +deployed +\$\d/);
+        assert.match(tableLine(run.output, "bob"), /^bob +- +paused +\$\d/);
         // Dan's stack was made by this roster (its `up` failed after the marker was set); carol's by `pulumi new`.
         assert.match(run.output, /not on the roster, made by it, left as they are \(`down --prune` destroys them\): dan\n/);
         assert.match(run.output, /not made by this roster: left alone: carol \(no marker\)\n/);
@@ -365,10 +372,7 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         const only = await team(["down", roster, "--only", "alice"], "down --only alice");
         assert.equal(only.code, 0, only.output);
         assert.match(tableLine(only.output, "alice"), / destroyed /);
-        assert.deepEqual(
-            standin.state.droplets().map((d) => d.name),
-            ["jupyterlab-bob"],
-        );
+        assert.deepEqual(standin.state.droplets(), [], "bob's stack is paused: no droplet");
         assert.deepEqual(await stackNames(), ["bob", "carol", "dan"]);
 
         // Another team's roster in the same backend, even with --yes: none of these stacks is its own.
@@ -396,10 +400,7 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         );
         assert.doesNotMatch(refused.output, /^PERSON /m, "no table: nothing ran");
         assert.deepEqual(await stackNames(), ["bob", "carol", "dan"]);
-        assert.deepEqual(
-            standin.state.droplets().map((d) => d.name),
-            ["jupyterlab-bob"],
-        );
+        assert.deepEqual(standin.state.droplets(), [], "bob's stack is paused: no droplet");
         assert.equal(changingCalls(), callsBefore, "DigitalOcean was asked to change nothing");
 
         const prune = await team(["down", roster, "--prune", "--yes"], "down --prune --yes");
