@@ -16,7 +16,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startDoStandin, Standin } from "../standin/do-api";
-import { JupyterClient } from "../support/jupyter-client";
 import { requireCommand } from "../support/jupyter-venv";
 import { buildEngine, copyProject, installPlugins, previewSteps, PulumiCli, urnName } from "./pulumi-cli";
 import { VmBackend } from "./vm-backend";
@@ -35,29 +34,32 @@ const sheetsDir = path.join(work, "team-secrets");
 /** Where `pulumi new` makes the template's project, and its stack carol's config file. */
 const newProjectDir = path.join(work, "new-project");
 const bobPassword = "bob's password from the environment";
-// Bob starts paused: his stack holds his volume, key and password, and no droplet. The suite
-// boots one droplet here, not two: both people's stacks still go through one `team up` side by side.
+// Everyone starts paused: each stack holds a volume, a key and a password, and no droplet. The
+// roster's commands run as for running servers (the Automation API, side by side, the sheets);
+// what a running server does is full-flow.test.ts's, and a droplet here would cost the suite
+// a fresh install (about 11 minutes under emulation).
 const teamRoster = `
 defaults:
   region: fra1
   dataVolumeGb: 1
+  paused: true
 people:
   - stack: alice
   - stack: bob
     passwordFromEnv: BOB_PASSWORD
-    config:
-      paused: true
 `;
 const rosters = {
     team: teamRoster,
     // The stand-in answers s-4vcpu-8gb in syd1 as DigitalOcean does a size a region lacks: 422.
     withRefusedPerson: `${teamRoster}  - stack: dan
     config:
+      paused: false
       region: syd1
       size: s-4vcpu-8gb
 `,
     // Bob's entry gets a size with too little memory.
-    withBadEntry: `${teamRoster}      size: s-1vcpu-1gb
+    withBadEntry: `${teamRoster}    config:
+      size: s-1vcpu-1gb
 `,
     // Another admin's roster in the same backend: one person, with no stack yet.
     otherTeam: `
@@ -132,10 +134,6 @@ function readSheet(stack: string): { file: string; url: string; password: string
     const text = fs.readFileSync(file, "utf8");
     const field = (name: string) => new RegExp(`^${name}: (.+)$`, "m").exec(text)?.[1] ?? "";
     return { file, url: field("url"), password: field("password"), text };
-}
-
-async function certificatePem(stack: string): Promise<string> {
-    return (await cli.ok(["stack", "output", "certificatePem", `--stack=${stack}`])).stdout.trim();
 }
 
 async function stackNames(): Promise<string[]> {
@@ -277,20 +275,20 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         assert.ok(!fs.existsSync(sheetsDir), "no secrets directory was made");
     });
 
-    test("`team up` for two people side by side: alice's server created, bob's stack created paused (volume, key, password); each sheet (0600) holds its person's secrets; alice's logs her in", async () => {
+    test("`team up` for two people, side by side: both stacks created paused (volume, key, password; no droplet); each sheet (0600) holds its person's password and key", async () => {
         const requestsBefore = standin.state.requests().length;
         const run = await team(["up", writeRoster("team"), "--out", sheetsDir], "team up, two people, new");
         report.twoPersonTeamUp = {
             seconds: run.seconds,
             engineSecondsPerPerson: engineSeconds(run.output),
-            // What a new server and a new paused stack cost of DigitalOcean's API rate limit (droplet polling included).
-            apiRequests: standin.state.requests().length - requestsBefore,
+            // What a new paused stack costs of DigitalOcean's API rate limit.
+            apiRequestsPerPerson: (standin.state.requests().length - requestsBefore) / 2,
         };
         assert.equal(run.code, 0, run.output);
-        assert.match(tableLine(run.output, "alice"), /^alice +https:\/\/127\.0\.2\.\d:9000\/lab +created +\$\d/);
+        assert.match(tableLine(run.output, "alice"), /^alice +- +created +\$\d/);
         assert.match(tableLine(run.output, "bob"), /^bob +- +created +\$\d/);
-        assert.deepEqual(standin.state.createdDroplets(), ["jupyterlab-alice"]);
-        assert.deepEqual(sortedVolumeNames(), ["jupyterlab-alice-notebooks", "jupyterlab-bob-notebooks"], "bob's volume waits for him");
+        assert.deepEqual(standin.state.createdDroplets(), []);
+        assert.deepEqual(sortedVolumeNames(), ["jupyterlab-alice-notebooks", "jupyterlab-bob-notebooks"], "their volumes wait for them");
         assert.equal(fs.statSync(sheetsDir).mode & 0o777, 0o700);
         const alice = readSheet("alice");
         const bob = readSheet("bob");
@@ -303,11 +301,15 @@ describe("a team's servers: the template and the roster", { concurrency: false }
             );
         }
         assert.equal(bob.password, bobPassword, "bob's password is the one from the roster's source");
-        assert.match(bob.text, /^url: \(none: the server is not up\)$/m, "bob's sheet says his server is not up");
         assert.match(alice.password, /^[A-Za-z0-9]{24}$/, "alice's was generated");
-        const client = new JupyterClient(new URL(alice.url).origin, await certificatePem("alice"));
-        assert.equal((await client.login(alice.password)).status, 302, "alice logs in with the password from the sheet");
-        assert.equal((await client.request("GET", "/api/contents")).status, 200);
+        for (const [stack, sheet] of [
+            ["alice", alice],
+            ["bob", bob],
+        ] as const) {
+            assert.match(sheet.text, /^url: \(none: the server is not up\)$/m, `${stack}'s sheet says the server is not up`);
+            const output = (await cli.ok(["stack", "output", "password", "--show-secrets", `--stack=${stack}`])).stdout.trim();
+            assert.equal(sheet.password, output, `${stack}'s sheet holds the password the stack's server takes`);
+        }
         // Secrets: not in the terminal, not on any command line, not in plain text in the stack's config file.
         for (const secret of [
             alice.password,
@@ -317,7 +319,7 @@ describe("a team's servers: the template and the roster", { concurrency: false }
             assert.ok(!run.output.includes(secret), "a secret was printed");
             assert.ok(!run.processLists.some((list) => list.includes(secret)), "a secret was on a command line");
         }
-        assert.ok(run.processLists.length > 60, "the process list was sampled throughout");
+        assert.ok(run.processLists.length >= run.seconds / 2, "the process list was sampled throughout");
         const bobConfig = fs.readFileSync(path.join(projectDir, "Pulumi.bob.yaml"), "utf8");
         assert.match(bobConfig, /jupyterlab-droplet:password:\n\s+secure: /);
         assert.ok(!bobConfig.includes(bobPassword));
@@ -328,7 +330,7 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         assert.equal(run.code, 0, run.output);
         assert.match(tableLine(run.output, "alice"), / unchanged /);
         assert.match(tableLine(run.output, "bob"), / unchanged /);
-        assert.equal(standin.state.createdDroplets().length, 1, "no droplet was created");
+        assert.deepEqual(standin.state.createdDroplets(), [], "no droplet was created");
     });
 
     test("one person's droplet refused by DigitalOcean: named with its error; the others unchanged; exit code 1", async () => {
@@ -345,7 +347,7 @@ describe("a team's servers: the template and the roster", { concurrency: false }
                 .droplets()
                 .map((d) => d.name)
                 .sort(),
-            ["jupyterlab-alice"],
+            [],
         );
         assert.ok(!fs.existsSync(path.join(sheetsDir, "dan.txt")), "no sheet for a person without a server");
         assert.match(
@@ -359,7 +361,7 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         const callsBefore = standin.state.requests().length;
         const run = await team(["status", writeRoster("team")], "status");
         assert.equal(run.code, 0, run.output);
-        assert.match(tableLine(run.output, "alice"), /^alice +https:\/\/127\.0\.2\.\d:9000\/lab +deployed +\$\d/);
+        assert.match(tableLine(run.output, "alice"), /^alice +- +paused +\$\d/);
         assert.match(tableLine(run.output, "bob"), /^bob +- +paused +\$\d/);
         // Dan's stack was made by this roster (its `up` failed after the marker was set); carol's by `pulumi new`.
         assert.match(run.output, /not on the roster, made by it, left as they are \(`down --prune` destroys them\): dan\n/);
@@ -372,7 +374,7 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         const only = await team(["down", roster, "--only", "alice"], "down --only alice");
         assert.equal(only.code, 0, only.output);
         assert.match(tableLine(only.output, "alice"), / destroyed /);
-        assert.deepEqual(standin.state.droplets(), [], "bob's stack is paused: no droplet");
+        assert.deepEqual(standin.state.droplets(), [], "the servers are paused: no droplet");
         assert.deepEqual(await stackNames(), ["bob", "carol", "dan"]);
 
         // Another team's roster in the same backend, even with --yes: none of these stacks is its own.
@@ -400,7 +402,7 @@ describe("a team's servers: the template and the roster", { concurrency: false }
         );
         assert.doesNotMatch(refused.output, /^PERSON /m, "no table: nothing ran");
         assert.deepEqual(await stackNames(), ["bob", "carol", "dan"]);
-        assert.deepEqual(standin.state.droplets(), [], "bob's stack is paused: no droplet");
+        assert.deepEqual(standin.state.droplets(), [], "the servers are paused: no droplet");
         assert.equal(changingCalls(), callsBefore, "DigitalOcean was asked to change nothing");
 
         const prune = await team(["down", roster, "--prune", "--yes"], "down --prune --yes");
