@@ -436,12 +436,12 @@ async function createZone(name: string): Promise<void> {
     }
 }
 
-/** Droplet creates the stand-in answered with success, per droplet name. */
 /** The names of the stand-in's droplets, volumes or the like, sorted. */
 function sortedNames(items: { name: string }[]): string[] {
     return items.map((i) => i.name).sort();
 }
 
+/** Droplet creates the stand-in answered with success, per droplet name. */
 function dropletCreates(): Record<string, number> {
     const counts: Record<string, number> = {};
     for (const d of standin.state.createdDroplets()) {
