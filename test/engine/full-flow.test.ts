@@ -167,7 +167,9 @@ function stepFailure(printed: string, role: string, toolMessage: RegExp): string
     const lines = printed.split("\n");
     const start = lines.findIndex((line) => line.includes(`running "${serverLayout.stepRunner} ${role} `));
     assert.ok(start >= 0, `the error names the ${role} step's command, run by path: ${printed}`);
-    assert.ok(lines[start].length < 300, `a command line that fits on a screen: ${lines[start]}`);
+    // The step's own command, without the engine's prefix (resource, status, diff) around it.
+    const command = /running "([^"]*)"/.exec(lines[start])?.[1] ?? lines[start];
+    assert.ok(command.length < 300, `a command line that fits on a screen: ${command}`);
     assert.ok(!printed.includes("set -euo pipefail"), "no script's text anywhere in the output");
     const end = lines.findIndex((line, i) => i > start && line.includes("What to do: "));
     assert.ok(
