@@ -18,6 +18,9 @@
 //          ACME test server, on this machine) through the same certbot path as Let's Encrypt:
 //          blocked port 80 first, then the certificate, a trusted login and a forced renewal.
 // The stand-in answers a deterministic share of all requests with 429 and 503 throughout.
+// Beside alice's checks, once her first `up` is done, the README's quick start runs as a new user
+// runs it, with a local cloud of its own (quick-start.ts), at a lower priority: it takes the time
+// the checks leave idle, and the last test before alice's destroy waits for it.
 import * as assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash, createPublicKey } from "node:crypto";
@@ -48,6 +51,7 @@ import {
     secondsByResource,
     urnName,
 } from "./pulumi-cli";
+import { QuickStartRun, startQuickStart } from "./quick-start";
 import { VmBackend } from "./vm-backend";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "jld-engine-"));
@@ -91,6 +95,13 @@ let bobChain: Promise<void> = Promise.resolve();
 /** What the planting test saw before the password change. */
 const planted = { before: "" };
 const outs: Record<string, Outputs> = {};
+/** The README's quick start, running beside the checks from alice's first `up` on. */
+let quickStart: QuickStartRun | undefined;
+/**
+ * How much lower the quick start's priority is (nice(1)): enough that the checks beside it keep
+ * most of the machine when both want it, not so much that its droplet stalls at boot.
+ */
+const quickStartNiceness = 10;
 
 async function outputs(stack: string): Promise<Outputs> {
     const result = await cli.ok(["stack", "output", "--json", "--show-secrets", `--stack=${stack}`]);
@@ -410,6 +421,7 @@ after(async () => {
     fs.mkdirSync(resultsDir, { recursive: true });
     fs.writeFileSync(path.join(resultsDir, "engine-report.json"), JSON.stringify(report, null, 2) + "\n");
     console.log(`[engine] report (test-results/engine-report.json):\n${JSON.stringify(report, null, 2)}`);
+    await quickStart?.stop();
     if (agent !== undefined) {
         process.kill(agent.pid);
     }
@@ -542,7 +554,14 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
         })();
         // Awaited by bob's test below; never an unhandled rejection meanwhile.
         bobChain.catch(() => undefined);
-        firstUpOutput = (await aliceUp).stdout;
+        try {
+            firstUpOutput = (await aliceUp).stdout;
+        } finally {
+            // The heaviest part of the run is over (bob's upgrade is a short one): the README's quick
+            // start begins, beside alice's checks. Awaited by the last test before her destroy.
+            quickStart = startQuickStart({ niceness: quickStartNiceness });
+            quickStart.finished.catch(() => undefined);
+        }
         assert.equal(dropletCreates()["jupyterlab-alice"], 1, "her droplet was created once");
         const aliceOut = await outputs(alice.stack);
         // alice's address is her reserved IP, assigned to her droplet, which has an address of its own.
@@ -1559,6 +1578,15 @@ describe("pulumi against the DigitalOcean stand-in, every droplet a VM", { concu
             assert.equal((await client.login(String(outs[alice.stack].password))).status, 302, "she logs in as before");
         });
     });
+
+    test(
+        "the README's quick start, run beside the checks above: from the clone to a login, then Everyday use and Destroying, in an empty home, with no terminal",
+        { timeout: 45 * 60_000 },
+        async () => {
+            assert.ok(quickStart !== undefined, "the quick start began once alice's first `up` ended");
+            await quickStart.finished;
+        },
+    );
 
     test("destroy leaves nothing but the retained volume, and no VM running", async () => {
         const destroy = await cli.ok(["destroy", "--yes", "--skip-preview", `--stack=${alice.stack}`]);

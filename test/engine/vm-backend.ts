@@ -38,6 +38,8 @@ export interface VmBackendOptions {
      * then stays active, as DigitalOcean's best-effort shutdown leaves it). Defaults to 5 minutes.
      */
     shutdownTimeoutMs?: number;
+    /** How much lower than this process's the priority of the droplets' VMs is (nice(1)); default 0. */
+    niceness?: number;
     log?: (line: string) => void;
 }
 
@@ -143,6 +145,7 @@ export class VmBackend implements LocalCloudBackend {
                 // Two vCPUs whatever the size: emulated, one is several times slower than a droplet's,
                 // and a guest with two can use both of this machine's cores while the other idles.
                 cpus: 2,
+                niceness: this.options.niceness,
                 sshActivation,
             });
         let droplet = await boot();

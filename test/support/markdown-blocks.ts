@@ -1,5 +1,5 @@
 // The fenced code blocks of a markdown file, as the README's tests read them: the README is held to
-// what the tests run through these blocks (test/unit/readme.test.ts, test/engine/quick-start.test.ts).
+// what the tests run through these blocks (test/unit/readme.test.ts, test/engine/quick-start.ts).
 
 export interface MarkdownBlock {
     /** The file the `<!-- run by: FILE -->` comment on the line before the fence names. */

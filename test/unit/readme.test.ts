@@ -27,7 +27,7 @@ function read(file: string): string {
 }
 
 /**
- * What test/engine/quick-start.test.ts cannot run here, and so replaces in the text of the
+ * What test/engine/quick-start.ts cannot run here, and so replaces in the text of the
  * README's blocks before it runs them (its substitutions() says the same, with the replacement).
  */
 const substituted = [
@@ -116,7 +116,7 @@ describe("README.md: every shell block is run by a test", () => {
     });
 
     test("the Quick start test runs the Quick start, Everyday use and Destroying blocks", () => {
-        const quickStart = "test/engine/quick-start.test.ts";
+        const quickStart = "test/engine/quick-start.ts";
         const sections = new Set(readmeBlocks.filter((b) => b.runBy === quickStart).map((b) => b.section));
         for (const section of ["Quick start", "Everyday use", "Destroying"]) {
             assert.ok(sections.has(section), `no block of "${section}" is run by ${quickStart}`);
@@ -125,18 +125,25 @@ describe("README.md: every shell block is run by a test", () => {
             readmeBlocks.filter((b) => b.section === "Quick start" && isShellBlock(b)).every((b) => b.runBy === quickStart),
             `every Quick start block is run by ${quickStart}`,
         );
-        assert.match(read("package.json"), /"test:engine": "[^"]*test\/engine\/quick-start\.test\.ts/, "npm run test:engine runs it");
+        assert.match(
+            read("package.json"),
+            /"test:engine": "[^"]*test\/engine\/full-flow\.test\.ts/,
+            "npm run test:engine runs full-flow.test.ts",
+        );
+        const fullFlow = read("test/engine/full-flow.test.ts");
+        assert.match(fullFlow, /from "\.\/quick-start"/, "full-flow.test.ts imports the quick start");
+        assert.match(fullFlow, /await quickStart\.finished/, "and a test of its waits for it to finish");
     });
 
     test("what cannot run here is replaced only as listed, and the Quick start test replaces exactly that", () => {
-        const quickStartTest = read("test/engine/quick-start.test.ts");
-        const quickStartBlocks = readmeBlocks.filter((b) => b.runBy === "test/engine/quick-start.test.ts").map((b) => b.text);
+        const quickStartTest = read("test/engine/quick-start.ts");
+        const quickStartBlocks = readmeBlocks.filter((b) => b.runBy === "test/engine/quick-start.ts").map((b) => b.text);
         for (const { text } of substituted) {
             assert.ok(
                 quickStartBlocks.some((b) => b.includes(text)),
                 `the README's Quick start test blocks no longer hold ${text}: drop it from this list and the test`,
             );
-            assert.ok(quickStartTest.includes(`text: ${JSON.stringify(text)}`), `quick-start.test.ts does not replace ${text}`);
+            assert.ok(quickStartTest.includes(`text: ${JSON.stringify(text)}`), `quick-start.ts does not replace ${text}`);
         }
         // Nothing else in a block that needs the internet or another machine's package manager.
         for (const block of readmeBlocks.filter(isShellBlock)) {

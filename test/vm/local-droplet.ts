@@ -68,6 +68,8 @@ export interface BootOptions {
     workDir: string;
     memoryMb?: number;
     cpus?: number;
+    /** How much lower than this process's the priority of qemu is (nice(1)), for every thread of it; default 0. */
+    niceness?: number;
     /** Root disk size in GB; when larger than the image, cloud-init grows the filesystem. */
     diskGb?: number;
     /** An already built image directory (default: ensureImage()). */
@@ -480,7 +482,11 @@ function tail(path: string, lines: number): string {
 function accelArgs(): string[] {
     // KVM does not boot a guest on this kind of machine (nested virtualisation); TCG does.
     if (process.env.LOCAL_DROPLET_ACCEL === "kvm") return ["-accel", "kvm", "-cpu", "host"];
-    return ["-accel", "tcg", "-cpu", "max"];
+    // qemu64, not max: with max the guest's libraries pick AVX2 and SSE4.2 code paths, which TCG
+    // emulates slowly. Measured on one booted droplet, the same work ran 8-25% faster on qemu64
+    // (300 fork-and-exec: 11.6 s against 13.7-14.1; a Python venv: 40 s against 43.6; a sha256
+    // loop: 8 s against 11). Debian and the wheels a droplet installs need no more than x86-64.
+    return ["-accel", "tcg", "-cpu", "qemu64"];
 }
 
 /** Boots a local droplet. Call stop() (or stopAllLocalDroplets()) when done. */
@@ -602,9 +608,9 @@ export async function bootLocalDroplet(opts: BootOptions): Promise<LocalDroplet>
 
     // setpriv --pdeathsig: qemu dies with this process even when it is killed hard.
     const usePdeath = spawnSync("sh", ["-c", "setpriv --help 2>/dev/null | grep -q pdeathsig"]).status === 0;
-    const child = usePdeath
-        ? spawn("setpriv", ["--pdeathsig", "KILL", "--", "qemu-system-x86_64", ...args], { stdio: ["ignore", "ignore", "pipe"] })
-        : spawn("qemu-system-x86_64", args, { stdio: ["ignore", "ignore", "pipe"] });
+    // nice before exec: every thread qemu starts (one per vCPU) inherits it.
+    const command = [...(usePdeath ? ["setpriv", "--pdeathsig", "KILL", "--"] : []), "qemu-system-x86_64", ...args];
+    const child = spawn("nice", ["-n", String(opts.niceness ?? 0), ...command], { stdio: ["ignore", "ignore", "pipe"] });
     const stderrChunks: Buffer[] = [];
     child.stderr?.on("data", (b: Buffer) => stderrChunks.push(b));
     const pid = child.pid;
