@@ -7,6 +7,7 @@
 # droplet. Older lists are refreshed first; an install that fails on fresh-enough lists (a
 # mirror that moved on) refreshes them and tries once more.
 package_lists_max_age_minutes=60
+package_lists_dir=/var/lib/apt/lists
 
 # Installs the PACKAGEs that are not installed yet (nothing when all are), and says how long it took.
 # Usage: install_missing_packages PACKAGE...
@@ -33,7 +34,7 @@ install_missing_packages() {
 # Whether apt's package lists were refreshed within package_lists_max_age_minutes. The lists
 # themselves carry the mirror's dates; their directory changes when apt-get update writes new ones.
 package_lists_are_fresh() {
-  [ -n "$(find /var/lib/apt/lists -maxdepth 0 -mmin "-${package_lists_max_age_minutes}" -print 2>/dev/null)" ]
+  [ -n "$(find "$package_lists_dir" -maxdepth 0 -mmin "-${package_lists_max_age_minutes}" -print 2>/dev/null)" ]
 }
 
 # apt-get, non-interactive, waiting for dpkg's lock: unattended-upgrades may hold it on a new droplet.
